@@ -1,0 +1,3 @@
+"""dse: design-space exploration of neural-dynamics models on FPGAs."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,99 @@
+"""Plain configuration of the LFADS model family (validated at the edge, plain data inside)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class QuantSpec:
+    """QKeras quantization-aware training settings.
+
+    ``bits`` is the total width W and ``integer`` the integer bits I *excluding the sign bit* (QKeras'
+    ``quantized_bits(W, I)`` convention), so a quantizer with (16, 5) corresponds to ``ap_fixed<16,6>``.
+    Weights, recurrent weights, biases and GRU states use ``quantized_bits(W, I, alpha=1)``; the GRU
+    activations are quantized sigmoid/tanh of W bits. ``activations="hard"`` uses QKeras' hard
+    (piece-wise linear) versions as in the paper; ``"real"`` uses the quantized real functions, which
+    hls4ml 1.3.0 implements with lookup tables.
+    """
+
+    bits: int = 16
+    integer: int = 5
+    activations: Literal["hard", "real"] = "real"
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.bits <= 32:
+            raise ValueError(f"QAT bits must be in 2..32, got {self.bits}")
+        if not 0 <= self.integer < self.bits:
+            raise ValueError(f"QAT integer bits must be in 0..bits-1 ({self.bits - 1}), got {self.integer}")
+        if self.activations not in ("hard", "real"):
+            raise ValueError(f"QAT activations must be 'hard' or 'real', got {self.activations!r}")
+
+
+@dataclass(frozen=True)
+class LFADSConfig:
+    """Architecture of the LFADS autoencoder (paper defaults: E=64, Z=64, F=4)."""
+
+    n_neurons: int
+    n_bins: int
+    encoder_units: int = 64  # E, per direction
+    latent_units: int = 64  # Z: initial-condition size = generator units
+    factors: int = 4  # F
+    input_dropout: float = 0.05
+    ic_dropout: float = 0.0
+    variational: bool = False  # VAE variant: IC mean + log-variance, KL, sampling only in training
+    kl_weight: float = 1.0
+    l2_gen_recurrent: float = 1e-4
+    # One reset-gate convention for both variants. Keras GRU defaults to reset_after=True, QGRU to
+    # False; we use True everywhere (hls4ml converts both, and it is the Keras/cuDNN convention).
+    reset_after: bool = True
+    quant: QuantSpec | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("n_neurons", "n_bins", "encoder_units", "latent_units", "factors"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("input_dropout", "ic_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+
+    @property
+    def is_qat(self) -> bool:
+        return self.quant is not None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LFADSConfig:
+        d = dict(d)
+        q = d.pop("quant", None)
+        return cls(**d, quant=QuantSpec(**q) if q else None)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The default training recipe (Poisson NLL, Adam, reduce-on-plateau, clipping, early stopping)."""
+
+    epochs: int = 300
+    batch_size: int = 16
+    learning_rate: float = 1e-2
+    clipnorm: float = 1.0
+    lr_patience: int = 10
+    lr_factor: float = 0.5
+    min_lr: float = 1e-5
+    early_stopping_patience: int = 30
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)

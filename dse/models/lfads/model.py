@@ -1,0 +1,177 @@
+"""The LFADS autoencoder (Keras 2 functional API), float and QKeras variants, AE and VAE.
+
+Graph (paper, sec. 2.1; names are fixed because conversion and the cache refer to them)::
+
+    spikes (T, N) -> [input_dropout] -> encoder = Bidirectional(GRU(E)) -> final states (2E)
+        -> [ic_dropout] -> ic = Dense(Z)                         (VAE: also ic_logvar, sampling)
+    gen_input (T, 1) zeros -> generator = GRU(Z, return_sequences, initial_state=ic) -> (T, Z)
+        -> factors = TimeDistributed(Dense(F, no bias)) -> logrates = TimeDistributed(Dense(N))
+
+``gen_input`` is an all-zero second input instead of a ``Lambda`` that makes zeros, because hls4ml
+cannot convert ``Lambda`` layers. ``logrates`` are log expected counts per bin (log λ).
+
+Two models are built: the *training* model (dropout, VAE sampling + KL, output ``logrates`` only)
+and the *deploy* model (no dropout, IC = posterior mean, outputs ``[logrates, factors]``), which is
+what hls4ml converts. They share weights by layer name, so the VAE deploys the same graph as the AE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import tensorflow as tf
+from tensorflow import keras
+
+from dse.models.lfads.config import LFADSConfig, QuantSpec
+
+SPIKES, GEN_INPUT = "spikes", "gen_input"
+ENCODER, IC, IC_LOGVAR, GENERATOR, FACTORS, LOGRATES = (
+    "encoder", "ic", "ic_logvar", "generator", "factors", "logrates",
+)
+GEN_INPUT_DIM = 1
+
+
+@dataclass
+class LFADSModels:
+    train: keras.Model  # inputs [spikes, gen_input] -> logrates
+    deploy: keras.Model  # inputs [spikes, gen_input] -> [logrates, factors]
+    config: LFADSConfig
+
+
+class SampleIC(keras.layers.Layer):
+    """VAE posterior sampling of the initial condition, with the KL term added as a loss.
+
+    In training: ic = mean + exp(logvar / 2) * eps, eps ~ N(0, I); outside training: the mean. The KL
+    divergence to a standard-normal prior (per trial, summed over Z) is divided by ``elements`` (T·N)
+    so that it is on the scale of the per-element Poisson NLL, then multiplied by ``kl_weight``.
+    """
+
+    def __init__(self, kl_weight: float = 1.0, elements: int = 1, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.kl_weight = kl_weight
+        self.elements = elements
+
+    def call(self, inputs, training=None):
+        mean, logvar = inputs
+        logvar = tf.clip_by_value(logvar, -10.0, 10.0)
+        kl = -0.5 * tf.reduce_sum(1.0 + logvar - tf.square(mean) - tf.exp(logvar), axis=-1)
+        self.add_loss(self.kl_weight * tf.reduce_mean(kl) / float(self.elements))
+        if training:
+            return mean + tf.exp(0.5 * logvar) * tf.random.normal(tf.shape(mean))
+        return mean
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "kl_weight": self.kl_weight, "elements": self.elements}
+
+
+class _Layers:
+    """Factory of the layer types for one variant (float Keras or QKeras)."""
+
+    def __init__(self, quant: QuantSpec | None, reset_after: bool) -> None:
+        self.quant = quant
+        self.reset_after = reset_after
+        if quant is not None:
+            from dse.models.lfads import qkeras_compat
+
+            qkeras_compat.apply()
+
+    def _q(self):
+        from qkeras import quantized_bits
+
+        return quantized_bits(self.quant.bits, self.quant.integer, alpha=1)
+
+    def gru(self, units: int, name: str, return_sequences: bool, **kw) -> keras.layers.Layer:
+        if self.quant is None:
+            return keras.layers.GRU(units, return_sequences=return_sequences, reset_after=self.reset_after,
+                                    name=name, **kw)
+        from qkeras import QGRU, quantized_sigmoid, quantized_tanh
+
+        real = self.quant.activations == "real"
+        return QGRU(
+            units,
+            return_sequences=return_sequences,
+            reset_after=self.reset_after,
+            activation=quantized_tanh(self.quant.bits, use_real_tanh=real),
+            recurrent_activation=quantized_sigmoid(self.quant.bits, use_real_sigmoid=real),
+            kernel_quantizer=self._q(),
+            recurrent_quantizer=self._q(),
+            bias_quantizer=self._q(),
+            state_quantizer=self._q(),
+            name=name,
+            **kw,
+        )
+
+    def dense(self, units: int, name: str, use_bias: bool = True) -> keras.layers.Layer:
+        if self.quant is None:
+            return keras.layers.Dense(units, use_bias=use_bias, name=name)
+        from qkeras import QDense
+
+        return QDense(units, use_bias=use_bias, kernel_quantizer=self._q(),
+                      bias_quantizer=self._q() if use_bias else None, name=name)
+
+
+def _build(cfg: LFADSConfig, training_graph: bool) -> keras.Model:
+    L = _Layers(cfg.quant, cfg.reset_after)
+    spikes = keras.Input((cfg.n_bins, cfg.n_neurons), name=SPIKES)
+    gen_input = keras.Input((cfg.n_bins, GEN_INPUT_DIM), name=GEN_INPUT)
+
+    x = spikes
+    if training_graph and cfg.input_dropout > 0:
+        x = keras.layers.Dropout(cfg.input_dropout, name="input_dropout")(x)
+    enc = keras.layers.Bidirectional(
+        L.gru(cfg.encoder_units, name="encoder_gru", return_sequences=False),
+        merge_mode="concat",
+        name=ENCODER,
+    )(x)
+    if training_graph and cfg.ic_dropout > 0:
+        enc = keras.layers.Dropout(cfg.ic_dropout, name="ic_dropout")(enc)
+    ic = L.dense(cfg.latent_units, name=IC)(enc)
+    if cfg.variational and training_graph:
+        logvar = L.dense(cfg.latent_units, name=IC_LOGVAR)(enc)
+        ic = SampleIC(cfg.kl_weight, cfg.n_bins * cfg.n_neurons, name="ic_sample")([ic, logvar])
+
+    gen = L.gru(
+        cfg.latent_units,
+        name=GENERATOR,
+        return_sequences=True,
+        recurrent_regularizer=keras.regularizers.l2(cfg.l2_gen_recurrent) if cfg.l2_gen_recurrent else None,
+    )(gen_input, initial_state=ic)
+    factors = keras.layers.TimeDistributed(L.dense(cfg.factors, name="factors_dense", use_bias=False),
+                                           name=FACTORS)(gen)
+    logrates = keras.layers.TimeDistributed(L.dense(cfg.n_neurons, name="logrates_dense"), name=LOGRATES)(factors)
+    outputs = logrates if training_graph else [logrates, factors]
+    return keras.Model([spikes, gen_input], outputs, name="lfads_train" if training_graph else "lfads")
+
+
+def build_lfads(cfg: LFADSConfig) -> LFADSModels:
+    """Build the training and deploy models of ``cfg`` (weights shared by copying, see :func:`sync`)."""
+    train = _build(cfg, training_graph=True)
+    deploy = _build(cfg, training_graph=False)
+    sync_deploy_weights(train, deploy)
+    return LFADSModels(train=train, deploy=deploy, config=cfg)
+
+
+def sync_deploy_weights(train: keras.Model, deploy: keras.Model) -> None:
+    """Copy the weights of every deploy layer from the training layer of the same name."""
+    for layer in deploy.layers:
+        if layer.weights:
+            layer.set_weights(train.get_layer(layer.name).get_weights())
+
+
+def zero_gen_input(n_trials: int, n_bins: int):
+    """The all-zero generator input sequence for ``n_trials`` trials."""
+    import numpy as np
+
+    return np.zeros((n_trials, n_bins, GEN_INPUT_DIM), dtype=np.float32)
+
+
+def custom_objects() -> dict:
+    """Objects needed to load a saved LFADS model (QKeras layers and quantizers included)."""
+    from dse.models.lfads import qkeras_compat
+
+    qkeras_compat.apply()
+    from qkeras.utils import _add_supported_quantized_objects
+
+    objs: dict = {"SampleIC": SampleIC}
+    _add_supported_quantized_objects(objs)
+    return objs

@@ -1,0 +1,168 @@
+"""The default LFADS training recipe.
+
+Poisson negative log-likelihood on log-rates, L2 on the generator's recurrent kernel (in the model),
+Adam with gradient-norm clipping, reduce-on-plateau and early stopping on the validation NLL (best
+weights restored), everything seeded: same seed and data -> same weights.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import tensorflow as tf
+from tensorflow import keras
+
+from dse.data.base import DataSplit, NeuralData
+from dse.models.lfads.config import LFADSConfig, TrainConfig
+from dse.models.lfads.model import LFADSModels, build_lfads, sync_deploy_weights, zero_gen_input
+
+
+@dataclass
+class TrainResult:
+    models: LFADSModels
+    history: dict[str, list[float]]
+    epochs: int  # epochs actually run (early stopping may end sooner)
+    best_epoch: int  # 1-based epoch whose weights were kept
+    train_seconds: float
+    seconds_per_epoch: float
+    stopped_reason: str = "max_epochs"
+    extra: dict = field(default_factory=dict)
+
+
+def poisson_nll(y_true: tf.Tensor, log_rates: tf.Tensor) -> tf.Tensor:
+    """Mean Poisson NLL per element, without the data-only log k! term (λ − k·log λ)."""
+    return tf.reduce_mean(tf.nn.log_poisson_loss(y_true, log_rates))
+
+
+def configure_tensorflow(num_threads: int | None = None, deterministic: bool = True) -> None:
+    """Limit TF's thread pools (must run before TF does any work) and make ops deterministic."""
+    if num_threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(num_threads)
+            tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, num_threads)))
+        except RuntimeError:
+            pass  # TF already initialised in this process; keep its pools
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def model_inputs(data: NeuralData) -> list[np.ndarray]:
+    return [data.spikes.astype(np.float32), zero_gen_input(data.n_trials, data.n_bins)]
+
+
+class _NonFiniteLoss(keras.callbacks.Callback):
+    """Stop at once when the loss becomes NaN/inf (recorded as the stop reason)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hit = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            self.hit = True
+            self.model.stop_training = True
+
+
+class _Progress(keras.callbacks.Callback):
+    """A tqdm progress bar over epochs showing the validation NLL."""
+
+    def __init__(self, total: int) -> None:
+        super().__init__()
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, desc="training", unit="epoch", leave=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.bar.set_postfix(nll=f"{logs.get('nll', float('nan')):.4f}",
+                             val_nll=f"{logs.get('val_nll', float('nan')):.4f}")
+        self.bar.update(1)
+
+    def on_train_end(self, logs=None):
+        self.bar.close()
+
+
+def train_lfads(
+    cfg: LFADSConfig,
+    split: DataSplit,
+    tc: TrainConfig | None = None,
+    *,
+    progress: bool = False,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    epoch_hook: Callable[[int, dict], None] | None = None,
+) -> TrainResult:
+    """Train an LFADS model of ``cfg`` on ``split.train``, early-stopping on ``split.valid``.
+
+    ``epoch_hook(epoch, logs)`` is called after each epoch (e.g. to report to an Optuna pruner);
+    it may raise to abort training.
+    """
+    tc = tc or TrainConfig()
+    configure_tensorflow(int(os.environ["DSE_TF_THREADS"]) if os.environ.get("DSE_TF_THREADS") else None)
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(tc.seed)
+
+    models = build_lfads(cfg)
+    model = models.train
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=tc.learning_rate, clipnorm=tc.clipnorm),
+        loss=poisson_nll,
+        metrics=[keras.metrics.MeanMetricWrapper(poisson_nll, name="nll")],
+    )
+    nonfinite = _NonFiniteLoss()
+    early = keras.callbacks.EarlyStopping(monitor="val_nll", patience=tc.early_stopping_patience,
+                                          restore_best_weights=True, mode="min")
+    cbs: list[keras.callbacks.Callback] = [
+        keras.callbacks.ReduceLROnPlateau(monitor="val_nll", factor=tc.lr_factor, patience=tc.lr_patience,
+                                          min_lr=tc.min_lr, mode="min"),
+        early,
+        nonfinite,
+        *callbacks,
+    ]
+    if epoch_hook is not None:
+        cbs.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: epoch_hook(e, logs or {})))
+    if progress:
+        cbs.append(_Progress(tc.epochs))
+
+    t0 = time.perf_counter()
+    hist = model.fit(
+        model_inputs(split.train),
+        split.train.spikes.astype(np.float32),
+        validation_data=(model_inputs(split.valid), split.valid.spikes.astype(np.float32)),
+        epochs=tc.epochs,
+        batch_size=tc.batch_size,
+        shuffle=True,
+        callbacks=cbs,
+        verbose=0,
+    )
+    seconds = time.perf_counter() - t0
+    history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
+    epochs = len(history.get("loss", []))
+    val = history.get("val_nll", [])
+    best_epoch = int(np.nanargmin(val)) + 1 if val and np.any(np.isfinite(val)) else epochs
+    if nonfinite.hit:
+        reason = "non_finite_loss"
+    elif early.stopped_epoch:
+        reason = "early_stopping"
+    else:
+        reason = "max_epochs"
+    sync_deploy_weights(model, models.deploy)
+    return TrainResult(
+        models=models,
+        history=history,
+        epochs=epochs,
+        best_epoch=best_epoch,
+        train_seconds=seconds,
+        seconds_per_epoch=seconds / max(epochs, 1),
+        stopped_reason=reason,
+    )
+
+
+def predict(deploy: keras.Model, data: NeuralData, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Log-rates (log counts per bin) and factors of ``data`` from the deploy model."""
+    logrates, factors = deploy.predict(model_inputs(data), batch_size=batch_size, verbose=0)
+    return np.asarray(logrates, dtype=np.float64), np.asarray(factors, dtype=np.float64)
