@@ -1,0 +1,165 @@
+"""The validated study configuration: plain frozen dataclasses the rest of dse uses.
+
+Built only by :func:`dse.study.load.load_study` (which validates everything first), so code that
+receives a :class:`StudyConfig` can trust it. Mappings inside are ordinary dicts for the sake of
+pickling (Ray); treat them as read-only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from dse.study.storage import redact_url, resolve_url
+from search_spaces.samplers import MISSING_VIOLATION
+from search_spaces.specs import Spec
+
+if TYPE_CHECKING:
+    from dse.data.base import NeuralData
+    from search_spaces.space import SearchSpace
+
+Direction = Literal["maximize", "minimize"]
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """Where Optuna keeps the study. ``url`` is as written (``${VAR}`` references unresolved)."""
+
+    url: str
+    password_env: str | None = None
+    source: str = "study"  # the study file, for error messages
+
+    def resolved_url(self, environ: Mapping[str, str] | None = None) -> str:
+        """The URL with its secret filled in from the environment; never log it."""
+        return resolve_url(self.url, self.password_env, where=self.source, environ=environ)
+
+    def redacted_url(self) -> str:
+        """The URL with the password as ``***``; safe to log or store."""
+        return redact_url(self.url, self.password_env)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """``source`` is ``"synthetic"`` (or another registered generator) or an absolute file path."""
+
+    source: str
+    options: dict[str, Any] = field(default_factory=dict)
+    split_seed: int = 0
+
+    def load(self) -> NeuralData:
+        from dse.data.loader import load_data
+
+        return load_data(self.source, **self.options)
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    name: str
+    direction: Direction
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """``metric <= bound`` (``kind="max"``) or ``metric >= bound`` (``kind="min"``)."""
+
+    metric: str
+    kind: Literal["max", "min"]
+    bound: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.metric} {'<=' if self.kind == 'max' else '>='} {self.bound:g}"
+
+    def value(self, metrics: Mapping[str, Any]) -> float:
+        """Optuna's convention: <= 0 when satisfied, the size of the violation otherwise.
+
+        A metric that is missing, ``None`` or NaN counts as violated by :data:`MISSING_VIOLATION`.
+        """
+        v = metrics.get(self.metric)
+        if v is None or isinstance(v, bool) or not isinstance(v, int | float) or math.isnan(v):
+            return MISSING_VIOLATION
+        return float(v) - self.bound if self.kind == "max" else self.bound - float(v)
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    name: str = "nsga2"
+    seed: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # only those the file set
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    workers: int = 1
+    cpus_per_trial: float = 1.0
+    ray_address: str | None = None  # None: start a local Ray
+    max_retries: int = 1
+    trial_timeout_s: float | None = None
+
+
+@dataclass(frozen=True)
+class HardwareConfig:
+    backend: str = "estimate"  # cost backend: estimate | vitis | vivado
+    part: str = "xcu55c"
+    clock_ns: float = 5.0
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """One study: what to search, how, where to store it and on what hardware.
+
+    ``params`` maps every declared-or-defaulted parameter's Optuna name (``"model.latent_units"``)
+    to its :class:`~search_spaces.specs.Spec`; parameters without a default that the file leaves
+    out are absent. ``warnings`` are "file: field: problem" lines about settings that are legal
+    but have no effect.
+    """
+
+    source: str
+    name: str
+    storage: StorageConfig
+    data: DataConfig
+    params: dict[str, Spec]
+    objectives: tuple[ObjectiveConfig, ...]
+    constraints: tuple[Constraint, ...] = ()
+    sampler: SamplerConfig = SamplerConfig()
+    n_trials: int | None = None
+    timeout_s: float | None = None
+    execution: ExecutionConfig = ExecutionConfig()
+    hardware: HardwareConfig = HardwareConfig()
+    family: str = "lfads"
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def directions(self) -> list[Direction]:
+        """For ``optuna.create_study(directions=...)``, in objective order."""
+        return [o.direction for o in self.objectives]
+
+    @property
+    def objective_names(self) -> list[str]:
+        return [o.name for o in self.objectives]
+
+    @property
+    def constraint_labels(self) -> list[str]:
+        """``["dsp_util <= 1", ...]``, in the order of :meth:`constraint_values`."""
+        return [c.label for c in self.constraints]
+
+    def constraint_values(self, metrics: Mapping[str, Any]) -> list[float]:
+        """One value per constraint for Optuna (<= 0 feasible) from a trial's metrics by name."""
+        return [c.value(metrics) for c in self.constraints]
+
+    def search_space(self) -> SearchSpace:
+        from search_spaces.space import SearchSpace
+
+        return SearchSpace.from_config(self)
+
+
+def storage_url(config: StudyConfig, environ: Mapping[str, str] | None = None) -> str:
+    """The storage URL with its secret resolved from the environment (for Optuna; never log it)."""
+    return config.storage.resolved_url(environ)
+
+
+def redacted_storage_url(config: StudyConfig) -> str:
+    """The storage URL with the password replaced by ``***`` (for logs, reports and the database)."""
+    return config.storage.redacted_url()

@@ -1,0 +1,200 @@
+"""The LFADS family: its study parameters and how a design point becomes model/train/hls settings.
+
+Quantization bits follow the ap_fixed convention throughout: integer bits *include* the sign bit,
+so ``ptq_integer_bits: 6`` with ``ptq_fractional_bits: 10`` is ``ap_fixed<16,6>``, and
+``qat_total_bits: 10`` with ``qat_integer_bits: 3`` is ``ap_fixed<10,3>``, i.e. QKeras'
+``quantized_bits(10, 2)`` (QKeras counts integer bits without the sign; :class:`QuantSpec` keeps
+that convention, so ``build`` converts). One convention in the file avoids a silent off-by-one
+between the two modes.
+
+Defaults come from :class:`LFADSConfig`, :class:`TrainConfig` and :class:`QuantSpec` themselves,
+so a study that leaves a setting out trains exactly what ``dse train`` trains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import MISSING, fields
+from typing import Any
+
+from dse.cost.parts import full_part_name
+from dse.models.lfads.config import LFADSConfig, QuantSpec, TrainConfig
+from search_spaces.params import (
+    Family,
+    ParamDef,
+    above,
+    at_least,
+    at_most,
+    below,
+    power_of_two,
+    register_family,
+)
+from search_spaces.specs import Choices, Fixed, FloatRange, IntRange, Spec
+
+# Keras layer names of the LFADS model (dse.models.lfads.model; not imported: it pulls in TensorFlow).
+LAYERS = ("encoder", "ic", "generator", "factors", "logrates")
+RECURRENT_LAYERS = ("encoder", "generator")
+
+MODE = "quantization.mode"
+PTQ = ((MODE, ("ptq",)),)
+QAT = ((MODE, ("qat",)),)
+
+_STRATEGY = {"latency": "Latency", "resource": "Resource"}
+_HLS_BACKEND = {"vivado": "Vivado"}  # the HLS flavour hls4ml writes; every other cost backend -> Vitis
+_MAX_QAT_BITS = 32  # QuantSpec's limit
+
+
+def _default(cls: type, name: str) -> Any:
+    for f in fields(cls):
+        if f.name == name:
+            if f.default is MISSING:
+                raise KeyError(f"{cls.__name__}.{name} has no default")
+            return f.default
+    raise KeyError(f"{cls.__name__} has no field {name!r}")
+
+
+def _m(key: str, type_: type, doc: str, *checks, **kw) -> ParamDef:
+    return ParamDef("model", key, type_, kw.pop("default", _default(LFADSConfig, key)), doc, tuple(checks), **kw)
+
+
+def _t(key: str, type_: type, doc: str, *checks, **kw) -> ParamDef:
+    return ParamDef("train", key, type_, kw.pop("default", _default(TrainConfig, key)), doc, tuple(checks), **kw)
+
+
+_QUANT_DEFAULT = QuantSpec()
+
+PARAMS: tuple[ParamDef, ...] = (
+    # --- model (LFADSConfig; n_neurons and n_bins come from the data)
+    _m("encoder_units", int, "E: encoder GRU units per direction", at_least(1)),
+    _m("latent_units", int, "Z: initial-condition size = generator GRU units", at_least(1)),
+    _m("factors", int, "F: factors", at_least(1)),
+    _m("input_dropout", float, "dropout on the spikes during training", at_least(0.0), below(1.0)),
+    _m("ic_dropout", float, "dropout on the encoder output during training", at_least(0.0), below(1.0)),
+    _m("variational", bool, "VAE variant: IC mean + log-variance, KL term"),
+    _m("kl_weight", float, "weight of the KL term (variational only)", at_least(0.0)),
+    _m("l2_gen_recurrent", float, "L2 penalty on the generator's recurrent kernel", at_least(0.0)),
+    # --- training (TrainConfig)
+    _t("epochs", int, "maximum epochs", at_least(1)),
+    _t("batch_size", int, "mini-batch size in trials", at_least(1)),
+    _t("learning_rate", float, "initial Adam learning rate", above(0.0)),
+    _t("clipnorm", float, "gradient-norm clipping", above(0.0)),
+    _t("lr_patience", int, "epochs without improvement before the learning rate drops", at_least(0)),
+    _t("lr_factor", float, "learning-rate drop factor", above(0.0), below(1.0)),
+    _t("min_lr", float, "learning-rate floor", at_least(0.0)),
+    _t("early_stopping_patience", int, "epochs without improvement before stopping", at_least(0)),
+    _t("seed", int, "training seed (weights, dropout, shuffling)", at_least(0)),
+    # --- quantization: the mode first, because the bit widths depend on it
+    ParamDef("quantization", "mode", str, "ptq", "ptq: post-training (hls4ml) | qat: QKeras training",
+             allowed=("ptq", "qat")),
+    ParamDef("quantization", "ptq_integer_bits", int, 6, "PTQ integer bits I incl. sign: ap_fixed<I+F,I>",
+             (at_least(1),), when=PTQ),
+    ParamDef("quantization", "ptq_fractional_bits", int, 10, "PTQ fractional bits F: ap_fixed<I+F,I>",
+             (at_least(0),), when=PTQ),
+    ParamDef("quantization", "qat_total_bits", int, _QUANT_DEFAULT.bits, "QAT total bits W: ap_fixed<W,I>",
+             (at_least(2), at_most(_MAX_QAT_BITS)), when=QAT),
+    ParamDef("quantization", "qat_integer_bits", int, _QUANT_DEFAULT.integer + 1,
+             "QAT integer bits I incl. sign: ap_fixed<W,I> = QKeras quantized_bits(W, I-1)",
+             (at_least(1),), when=QAT),
+    ParamDef("quantization", "qat_activations", str, _QUANT_DEFAULT.activations,
+             "QKeras sigmoid/tanh: hard (piece-wise linear) | real (lookup tables)",
+             allowed=("hard", "real"), when=QAT),
+    # --- hls4ml
+    ParamDef("hls", "reuse_factor", int, 1, "model-wide reuse factor", (at_least(1),)),
+    *(ParamDef("hls", f"reuse_factor_{layer}", int, None, f"reuse factor of layer {layer!r} (default: "
+               "the model-wide one)", (at_least(1),)) for layer in LAYERS),
+    *(ParamDef("hls", f"recurrent_reuse_factor_{layer}", int, None, f"reuse factor of {layer!r}'s "
+               "recurrent product (default: the layer's)", (at_least(1),)) for layer in RECURRENT_LAYERS),
+    ParamDef("hls", "strategy", str, "latency", "hls4ml strategy", allowed=("latency", "resource")),
+    ParamDef("hls", "io_type", str, "io_parallel", "hls4ml io type", allowed=("io_parallel", "io_stream")),
+    ParamDef("hls", "table_size", int, 1024, "sigmoid/tanh lookup-table entries", (power_of_two,), ranges=False),
+)
+
+
+def _extremes(spec: Spec | None) -> tuple[Any, Any] | None:
+    """The smallest and largest value a numeric spec can take."""
+    if isinstance(spec, Fixed):
+        return spec.value, spec.value
+    if isinstance(spec, IntRange | FloatRange):
+        return spec.low, spec.high
+    if isinstance(spec, Choices):
+        return min(spec.values), max(spec.values)
+    return None
+
+
+def _mode_possible(specs: Mapping[str, Spec], mode: str) -> bool:
+    s = specs.get(MODE)
+    return isinstance(s, Fixed) and s.value == mode or isinstance(s, Choices) and mode in s.values
+
+
+def check_qat_bits(specs: Mapping[str, Spec]) -> list[tuple[str, str]]:
+    """Every QAT combination must leave at least one fractional bit: max(integer) < min(total).
+
+    Checked over the whole declared space (the largest integer-bit value against the smallest
+    total), not just some corner: the samplers draw the two independently, so any combination can
+    occur and an invalid one would only fail later, inside a trial.
+    """
+    if not _mode_possible(specs, "qat"):
+        return []
+    total, integer = _extremes(specs.get("quantization.qat_total_bits")), _extremes(
+        specs.get("quantization.qat_integer_bits"))
+    if total is None or integer is None or integer[1] < total[0]:
+        return []
+    return [("quantization.qat_integer_bits",
+             f"can be {integer[1]} while quantization.qat_total_bits can be {total[0]}; every combination "
+             f"must leave a fractional bit, so the largest integer bits must be below the smallest total "
+             f"bits")]
+
+
+def build(point: dict[str, Any], hardware: Any) -> dict[str, Any]:
+    """Split a complete flat LFADS design point into the settings the trial code consumes.
+
+    Returns ``{"family", "model", "train", "hls", "hardware", "params"}``:
+
+    - ``model``: keyword arguments of :class:`LFADSConfig` except ``n_neurons``/``n_bins`` (from the
+      data), with ``quant`` a :class:`QuantSpec` dict for QAT and ``None`` for PTQ, so
+      ``LFADSConfig.from_dict({**model, "n_neurons": n, "n_bins": t})`` builds it.
+    - ``train``: keyword arguments of :class:`TrainConfig`.
+    - ``hls``: the fields of :class:`dse.hls.design.HLSDesign` (``HLSDesign.from_dict(hls)``): quantization,
+      precision ``ap_fixed<W,I>``, reuse factors per layer, strategy, io type, table size, full part
+      name, clock period and the hls4ml backend flavour (Vivado for the ``vivado`` cost backend, else Vitis).
+    - ``hardware``: the cost backend, part and clock of the study.
+    - ``params``: the flat point itself.
+    """
+    p = point
+    mode = p[MODE]
+    if mode == "ptq":
+        integer, width = p["quantization.ptq_integer_bits"], p["quantization.ptq_integer_bits"] + p[
+            "quantization.ptq_fractional_bits"]
+        quant = None
+    else:
+        width, integer = p["quantization.qat_total_bits"], p["quantization.qat_integer_bits"]
+        quant = {"bits": width, "integer": integer - 1, "activations": p["quantization.qat_activations"]}
+    model = {d.key: p[d.name] for d in PARAMS if d.section == "model"}
+    model["quant"] = quant
+    train = {d.key: p[d.name] for d in PARAMS if d.section == "train"}
+    hls = {
+        "quantization": mode,
+        "precision": f"ap_fixed<{width},{integer}>",
+        "reuse_factor": p["hls.reuse_factor"],
+        "layer_reuse_factor": {layer: p[f"hls.reuse_factor_{layer}"] for layer in LAYERS
+                               if f"hls.reuse_factor_{layer}" in p},
+        "recurrent_reuse_factor": {layer: p[f"hls.recurrent_reuse_factor_{layer}"] for layer in RECURRENT_LAYERS
+                                   if f"hls.recurrent_reuse_factor_{layer}" in p},
+        "strategy": _STRATEGY[p["hls.strategy"]],
+        "io_type": p["hls.io_type"],
+        "table_size": p["hls.table_size"],
+        "part": full_part_name(hardware.part),
+        "clock_period": float(hardware.clock_ns),
+        "backend": _HLS_BACKEND.get(hardware.backend, "Vitis"),
+    }
+    return {
+        "family": "lfads",
+        "model": model,
+        "train": train,
+        "hls": hls,
+        "hardware": {"backend": hardware.backend, "part": hardware.part, "clock_ns": float(hardware.clock_ns)},
+        "params": dict(p),
+    }
+
+
+FAMILY = register_family(Family("lfads", PARAMS, build, cross_checks=(check_qat_bits,)))

@@ -1,0 +1,346 @@
+"""Search spaces from study configs: define-by-run sampling with conditionals, grids, samplers,
+design points. Real in-memory Optuna studies throughout."""
+
+from __future__ import annotations
+
+import random
+import textwrap
+from pathlib import Path
+
+import optuna
+import pytest
+
+from dse.hls.design import HLSDesign
+from dse.models.lfads.config import LFADSConfig, TrainConfig
+from dse.study_config import StudyConfig, load_study, parse_study
+from search_spaces import (
+    Family,
+    ParamDef,
+    SearchSpace,
+    UserAttrConstraints,
+    enqueue_grid,
+    make_sampler,
+    record_constraints,
+    register_family,
+)
+from search_spaces.samplers import MISSING_VIOLATION, SAMPLERS
+from search_spaces.specs import KINDS, Choices, Fixed, FloatRange, IntRange, kind_of
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+PTQ_BITS = {"quantization.ptq_integer_bits", "quantization.ptq_fractional_bits"}
+QAT_BITS = {"quantization.qat_total_bits", "quantization.qat_integer_bits", "quantization.qat_activations"}
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def study_config(body: str, sampler: str = "random", n_trials: int = 200) -> StudyConfig:
+    head = f"name: t\nobjectives: [behavior_r2, lut]\nn_trials: {n_trials}\nsampler: {sampler}\n"
+    return parse_study(head + textwrap.dedent(body), where="t.yaml")
+
+
+BOTH_MODES = """
+    model:
+      latent_units: {choices: [8, 16]}
+      input_dropout: {low: 0.0, high: 0.2}
+    train:
+      learning_rate: {low: 1e-4, high: 1e-2, log: true}
+    quantization:
+      mode: {choices: [ptq, qat]}
+      ptq_integer_bits: {choices: [4, 6, 8]}
+      ptq_fractional_bits: {low: 2, high: 16}
+      qat_total_bits: {low: 4, high: 16, step: 2}
+      qat_integer_bits: {choices: [1, 3]}
+    hls:
+      reuse_factor: {choices: [1, 2, 4]}
+      reuse_factor_generator: {low: 1, high: 8, log: true}
+      strategy: {choices: [latency, resource]}
+"""
+
+
+def run_study(config: StudyConfig, n: int, sampler: optuna.samplers.BaseSampler) -> list[dict]:
+    """Ask/tell ``n`` trials with random objective values; return the sampled full points."""
+    space = SearchSpace.from_config(config)
+    study = optuna.create_study(directions=config.directions, sampler=sampler)
+    rng = random.Random(0)
+    points = []
+    for _ in range(n):
+        trial = study.ask()
+        point = space.sample(trial)
+        assert set(trial.params) <= set(point)
+        assert all(point[k] == v for k, v in trial.params.items())
+        points.append(point)
+        study.tell(trial, [rng.random(), rng.random()])
+    return points
+
+
+def check_conditionals(points: list[dict]) -> None:
+    modes = {p["quantization.mode"] for p in points}
+    assert modes == {"ptq", "qat"}
+    for p in points:
+        if p["quantization.mode"] == "ptq":
+            assert set(p) >= PTQ_BITS and not QAT_BITS & set(p), p
+        else:
+            assert set(p) >= QAT_BITS and not PTQ_BITS & set(p), p
+            assert p["quantization.qat_integer_bits"] < p["quantization.qat_total_bits"]
+
+
+@pytest.mark.parametrize("sampler", ["random", "nsga2"])
+def test_conditionals_hold_over_a_real_study(sampler: str) -> None:
+    options = "{population_size: 10}" if sampler == "nsga2" else "{}"
+    config = study_config(BOTH_MODES, sampler=f"{{name: {sampler}, seed: 1, options: {options}}}")
+    points = run_study(config, 200, make_sampler(config))
+    check_conditionals(points)
+    space = SearchSpace.from_config(config)
+    for p in points:
+        for name, value in p.items():
+            spec = config.params[name]
+            assert kind_of(spec).contains(spec, value), (name, value, spec)
+        assert space.resolve(p) == p
+
+
+def test_conditionals_hold_with_tpe() -> None:
+    config = study_config(BOTH_MODES, sampler="{name: tpe, seed: 0, options: {n_startup_trials: 5}}", n_trials=40)
+    check_conditionals(run_study(config, 40, make_sampler(config)))
+
+
+@pytest.mark.parametrize("mode", ["ptq", "qat"])
+def test_fixed_mode_never_shows_the_other_modes_parameters(mode: str) -> None:
+    config = study_config(BOTH_MODES.replace("mode: {choices: [ptq, qat]}", f"mode: {mode}"))
+    points = run_study(config, 50, make_sampler(config))
+    other = QAT_BITS if mode == "ptq" else PTQ_BITS
+    assert all(not other & set(p) for p in points)
+    assert all(p["quantization.mode"] == mode for p in points)
+    assert "quantization.mode" not in SearchSpace.from_config(config).searched
+
+
+def test_only_searched_parameters_reach_optuna() -> None:
+    config = study_config(BOTH_MODES)
+    study = optuna.create_study(directions=config.directions, sampler=optuna.samplers.RandomSampler(seed=0))
+    trial = study.ask()
+    point = SearchSpace.from_config(config).sample(trial)
+    assert "model.factors" in point and "model.factors" not in trial.params  # fixed (default 4)
+    assert point["model.factors"] == 4
+    distributions = trial.distributions
+    assert isinstance(distributions["model.latent_units"], optuna.distributions.CategoricalDistribution)
+    assert isinstance(distributions["model.input_dropout"], optuna.distributions.FloatDistribution)
+    assert distributions["train.learning_rate"].log
+    assert distributions["hls.reuse_factor_generator"].log
+
+
+# --------------------------------------------------------------------------------------- grids
+
+SMALL_GRID = """
+    quantization:
+      mode: {choices: [ptq, qat]}
+      ptq_integer_bits: {choices: [4, 6]}
+      ptq_fractional_bits: {low: 2, high: 6, step: 2}
+      qat_total_bits: {low: 8, high: 10}
+      qat_integer_bits: 3
+    hls:
+      reuse_factor: {choices: [1, 2]}
+"""
+
+
+def test_grid_points_of_a_small_space() -> None:
+    config = study_config(SMALL_GRID, sampler="grid", n_trials=18)
+    space = SearchSpace.from_config(config)
+    points = space.grid_points()
+    # by hand: (PTQ 2 integer x 3 fractional + QAT 3 totals) x 2 reuse factors = 18
+    assert len(points) == space.grid_size() == 18
+    assert len({tuple(sorted(p.items())) for p in points}) == 18
+    ptq = [p for p in points if p["quantization.mode"] == "ptq"]
+    qat = [p for p in points if p["quantization.mode"] == "qat"]
+    assert len(ptq) == 12 and len(qat) == 6
+    assert {p["quantization.ptq_fractional_bits"] for p in ptq} == {2, 4, 6}
+    assert all(set(p) == {"quantization.mode", "quantization.ptq_integer_bits",
+                          "quantization.ptq_fractional_bits", "hls.reuse_factor"} for p in ptq)
+    assert all(set(p) == {"quantization.mode", "quantization.qat_total_bits", "hls.reuse_factor"} for p in qat)
+    assert config.warnings == ()
+
+
+def test_grid_float_steps_and_continuous_ranges() -> None:
+    config = study_config("model: {input_dropout: {low: 0.0, high: 0.3, step: 0.1}}\n", sampler="grid",
+                          n_trials=4)
+    assert SearchSpace.from_config(config).grid_points() == [{"model.input_dropout": v} for v in (0.0, 0.1, 0.2, 0.3)]
+    continuous = study_config("model: {input_dropout: {low: 0.0, high: 0.3}}\n")
+    with pytest.raises(ValueError, match="continuous"):
+        SearchSpace.from_config(continuous).grid_points()
+
+
+def test_grid_sampler_runs_each_point_once() -> None:
+    config = study_config(SMALL_GRID, sampler="{name: grid, seed: 0}", n_trials=18)
+    space = SearchSpace.from_config(config)
+    sampler = make_sampler(config)
+    assert isinstance(sampler, optuna.samplers.RandomSampler)
+    study = optuna.create_study(directions=config.directions, sampler=sampler)
+    assert enqueue_grid(study, space) == 18
+    assert enqueue_grid(study, space) == 18  # resumed: nothing enqueued twice
+    assert len(study.trials) == 18
+    study.optimize(lambda t: (space.sample(t) and 0.0, 0.0), n_trials=18)
+    seen = [tuple(sorted(t.params.items())) for t in study.trials]
+    assert len(seen) == len(set(seen)) == 18
+    assert sorted(seen) == sorted(tuple(sorted(p.items())) for p in space.grid_points())
+
+
+def test_example_grid_sizes() -> None:
+    # quick: E 2 x Z 2 x (PTQ 2x3 + QAT 2) x RF 2; paper: (PTQ 3x15 + QAT 13) x RF 4 x strategy 2
+    assert load_study(EXAMPLES / "quick.yaml").search_space().grid_size() == 64
+    assert load_study(EXAMPLES / "paper.yaml").search_space().grid_size() == 464
+
+
+# ------------------------------------------------------------------------------------ samplers
+
+
+@pytest.mark.parametrize(("name", "cls"), [
+    ("nsga2", optuna.samplers.NSGAIISampler),
+    ("tpe", optuna.samplers.TPESampler),
+    ("random", optuna.samplers.RandomSampler),
+    ("grid", optuna.samplers.RandomSampler),
+    ("qmc", optuna.samplers.QMCSampler),
+])
+def test_make_sampler_for_each_name(name: str, cls: type) -> None:
+    config = study_config(textwrap.dedent(SMALL_GRID) + "constraints: {max_utilisation: 1.0}\n",
+                          sampler=f"{{name: {name}, seed: 3}}", n_trials=18)
+    sampler = make_sampler(config)
+    assert type(sampler) is cls
+    func = getattr(sampler, "_constraints_func", None)
+    if SAMPLERS[name].supports_constraints:
+        assert func == UserAttrConstraints(5)
+    # and it samples the space
+    run_study(config, 3, sampler)
+
+
+def test_sampler_options_and_seeds() -> None:
+    config = study_config("", sampler="{name: nsga2, seed: 7, options: {population_size: 6, crossover_prob: 0.5}}")
+    sampler = make_sampler(config)
+    assert sampler._population_size == 6
+    assert sampler._constraints_func is None  # no constraints in this study
+    tpe = study_config(BOTH_MODES, sampler="{name: tpe, seed: 1, options: {n_startup_trials: 3}}")
+    s = make_sampler(tpe)
+    assert s._multivariate and s._group and s._n_startup_trials == 3
+    # workers get different seeds, hence different points
+    c = study_config(BOTH_MODES, sampler="{name: random, seed: 5}")
+    first = [run_study(c, 5, make_sampler(c, worker=w)) for w in (0, 0, 1)]
+    assert first[0] == first[1] != first[2]
+    qmc = study_config("model: {input_dropout: {low: 0.0, high: 0.2}}\n",
+                       sampler="{name: qmc, options: {qmc_type: halton, scramble: true}}")
+    assert make_sampler(qmc)._qmc_type == "halton"
+
+
+def test_constraints_reach_the_sampler() -> None:
+    config = study_config("constraints: {max_lut_util: 0.5, min_behavior_r2: 0.2}\n",
+                          sampler="{name: nsga2, options: {population_size: 4}}", n_trials=8)
+    study = optuna.create_study(directions=config.directions, sampler=make_sampler(config))
+    space = SearchSpace.from_config(config)
+    for lut_util in (0.1, 0.9):
+        trial = study.ask()
+        space.sample(trial)
+        values = record_constraints(trial, config, {"lut_util": lut_util, "behavior_r2": 0.5})
+        study.tell(trial, [0.5, 100.0])
+        assert values == pytest.approx([lut_util - 0.5, -0.3])
+    stored = [t.system_attrs["constraints"] for t in study.trials]
+    assert stored[0] == pytest.approx((-0.4, -0.3)) and stored[1] == pytest.approx((0.4, -0.3))
+    assert [t.number for t in study.best_trials] == [0]  # the infeasible trial is not on the front
+    # a trial the driver never recorded constraints for (e.g. pruned) counts as infeasible
+    frozen = optuna.trial.create_trial(values=[0.1, 1.0], params={}, distributions={})
+    assert UserAttrConstraints(2)(frozen) == [MISSING_VIOLATION, MISSING_VIOLATION]
+
+
+# ------------------------------------------------------------------------------- design points
+
+
+def test_design_point_ptq() -> None:
+    config = load_study(EXAMPLES / "paper.yaml")
+    space = config.search_space()
+    dp = space.design_point({"quantization.mode": "ptq", "quantization.ptq_integer_bits": 6,
+                             "quantization.ptq_fractional_bits": 10, "hls.reuse_factor": 4,
+                             "hls.strategy": "resource"})
+    assert dp["hls"]["precision"] == "ap_fixed<16,6>" and dp["hls"]["quantization"] == "ptq"
+    assert dp["hls"]["strategy"] == "Resource" and dp["hls"]["reuse_factor"] == 4
+    assert dp["hls"]["part"] == "xcu55c-fsvh2892-2L-e" and dp["hls"]["clock_period"] == 5.0
+    assert dp["hls"]["backend"] == "Vitis"
+    assert dp["hardware"] == {"backend": "estimate", "part": "xcu55c", "clock_ns": 5.0}
+    assert dp["model"]["quant"] is None and dp["model"]["latent_units"] == 64
+    assert dp["train"]["epochs"] == 300
+    HLSDesign.from_dict(dp["hls"])
+    LFADSConfig.from_dict({**dp["model"], "n_neurons": 70, "n_bins": 73})
+    TrainConfig(**dp["train"])
+
+
+def test_design_point_qat_and_per_layer_reuse() -> None:
+    config = study_config("""
+        quantization: {mode: qat, qat_total_bits: {choices: [8, 10]}, qat_integer_bits: 3, qat_activations: hard}
+        hls: {reuse_factor: 2, reuse_factor_encoder: 4, reuse_factor_logrates: {choices: [1, 5]},
+              recurrent_reuse_factor_generator: 8}
+        hardware: {backend: vivado, part: xc7z020}
+    """)
+    space = SearchSpace.from_config(config)
+    dp = space.design_point({"quantization.qat_total_bits": 10, "hls.reuse_factor_logrates": 5})
+    assert dp["hls"]["precision"] == "ap_fixed<10,3>" and dp["hls"]["quantization"] == "qat"
+    assert dp["model"]["quant"] == {"bits": 10, "integer": 2, "activations": "hard"}  # QKeras: sign excluded
+    assert dp["hls"]["layer_reuse_factor"] == {"encoder": 4, "logrates": 5}
+    assert dp["hls"]["recurrent_reuse_factor"] == {"generator": 8}
+    assert dp["hls"]["backend"] == "Vivado" and dp["hls"]["part"] == "xc7z020-clg400-1"
+    design = HLSDesign.from_dict(dp["hls"])
+    assert design.layer_rf("logrates") == 5 and design.recurrent_rf("generator") == 8
+    assert design.recurrent_rf("encoder") == 4
+    model = LFADSConfig.from_dict({**dp["model"], "n_neurons": 12, "n_bins": 20})
+    assert model.quant is not None and (model.quant.bits, model.quant.integer) == (10, 2)
+
+
+def test_design_point_from_trial_params_matches_the_sampled_point() -> None:
+    config = study_config(BOTH_MODES)
+    space = SearchSpace.from_config(config)
+    study = optuna.create_study(directions=config.directions, sampler=optuna.samplers.RandomSampler(seed=2))
+    for _ in range(20):
+        trial = study.ask()
+        point = space.sample(trial)
+        assert space.design_point(trial.params) == space.design_point(point)
+        assert space.design_point(point)["params"] == point
+        study.tell(trial, [0.0, 0.0])
+
+
+def test_resolve_rejects_inconsistent_points() -> None:
+    space = SearchSpace.from_config(study_config(BOTH_MODES))
+    ptq = {"quantization.mode": "ptq", "quantization.ptq_integer_bits": 4, "quantization.ptq_fractional_bits": 8,
+           "model.latent_units": 8, "model.input_dropout": 0.1, "train.learning_rate": 1e-3,
+           "hls.reuse_factor": 1, "hls.reuse_factor_generator": 2, "hls.strategy": "latency"}
+    assert space.resolve(ptq)["model.factors"] == 4
+    with pytest.raises(ValueError, match="inactive"):
+        space.resolve({**ptq, "quantization.qat_total_bits": 8})
+    with pytest.raises(ValueError, match="unknown parameter"):
+        space.resolve({**ptq, "model.latent": 8})
+    with pytest.raises(ValueError, match="not in the space"):
+        space.resolve({**ptq, "model.latent_units": 12})
+    with pytest.raises(ValueError, match="missing"):
+        space.resolve({k: v for k, v in ptq.items() if k != "hls.strategy"})
+
+
+# ------------------------------------------------------------------------------- registries
+
+
+def test_spec_kinds_registry() -> None:
+    assert set(KINDS) == {"fixed", "int_range", "float_range", "choices"}
+    assert KINDS["int_range"].values(IntRange(2, 8, step=3)) == [2, 5, 8]
+    assert KINDS["float_range"].values(FloatRange(0.0, 1.0)) is None
+    assert KINDS["choices"].contains(Choices((1, 2)), 2) and not KINDS["choices"].contains(Choices((1, 2)), True)
+    assert KINDS["fixed"].contains(Fixed(0.5), 0.5) and not KINDS["fixed"].searched
+
+
+def test_a_new_family_needs_only_a_registration() -> None:
+    params = (
+        ParamDef("model", "neurons", int, 32, "neurons per layer"),
+        ParamDef("model", "neuron", str, "lif", "neuron model", allowed=("lif", "izhikevich")),
+        ParamDef("model", "tau_ms", float, 20.0, "membrane time constant", when=(("model.neuron", ("lif",)),)),
+        ParamDef("hls", "reuse_factor", int, 1, "reuse factor"),
+    )
+    register_family(Family("toy-spiking", params, lambda point, hw: {"model": dict(point)}))
+    config = study_config("""
+        family: toy-spiking
+        model: {neurons: {choices: [16, 32]}, neuron: {choices: [lif, izhikevich]}, tau_ms: {choices: [10.0, 20.0]}}
+    """, sampler="grid", n_trials=6)
+    space = config.search_space()
+    assert space.grid_size() == 6  # 2 neurons x (lif x 2 taus + izhikevich)
+    assert all(("model.tau_ms" in p) == (p["model.neuron"] == "lif") for p in space.grid_points())
+    with pytest.raises(Exception, match="model.latent_units: unknown key"):
+        study_config("family: toy-spiking\nmodel: {latent_units: 8}\n")
