@@ -9,7 +9,7 @@ import sys
 from dse import __version__
 from dse.errors import ToolNotFoundError, UserInputError
 
-COMMANDS = ("train",)
+COMMANDS = ("train", "estimate", "run", "status", "pareto", "export", "plot", "dashboard")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -40,7 +40,10 @@ class LFADSConfig:
     encoder_units: int = 64  # E, per direction
     latent_units: int = 64  # Z: initial-condition size = generator units
     factors: int = 4  # F
-    input_dropout: float = 0.05
+    # Heavy input dropout is the regulariser that matters on paper-size data (136 training trials):
+    # on the default synthetic data, behaviour R2 0.70 / 0.80 / 0.82 / 0.86 / 0.89 at dropout
+    # 0.05 / 0.2 / 0.3 / 0.4 / 0.5 (bench/results/training.md has the current numbers).
+    input_dropout: float = 0.5
     ic_dropout: float = 0.0
     variational: bool = False  # VAE variant: IC mean + log-variance, KL, sampling only in training
     kl_weight: float = 1.0
@@ -78,12 +81,12 @@ class TrainConfig:
 
     epochs: int = 300
     batch_size: int = 16
-    learning_rate: float = 1e-2
+    learning_rate: float = 5e-3
     clipnorm: float = 1.0
     lr_patience: int = 10
     lr_factor: float = 0.5
     min_lr: float = 1e-5
-    early_stopping_patience: int = 30
+    early_stopping_patience: int = 50
     seed: int = 0
     extra: dict = field(default_factory=dict)
 

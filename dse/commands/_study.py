@@ -1,0 +1,54 @@
+"""Helpers shared by the study commands: load the config, open the storage and the study."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dse.errors import ConfigError
+
+
+def load(path: str):
+    from dse.study_config import load_study
+
+    return load_study(path)
+
+
+def open_study(cfg) -> tuple[Any, Any]:
+    """(DseStorage, optuna.Study) of an existing study; ConfigError if it does not exist yet."""
+    import optuna
+
+    from dse.study.config import storage_url
+    from storage import open_storage
+
+    url = storage_url(cfg)
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        if not Path(url[len("sqlite:///"):]).exists():
+            raise ConfigError(cfg.source, f"no results yet: {cfg.storage.redacted_url()} does not exist "
+                              f"(run `dse run {cfg.source}` first)", "storage")
+    st = open_storage(url)
+    try:
+        study = optuna.load_study(study_name=cfg.name, storage=st.optuna)
+    except KeyError:
+        raise ConfigError(cfg.source, f"study {cfg.name!r} not found in {st.redacted_url} "
+                          f"(run `dse run {cfg.source}` first)", "name") from None
+    return st, study
+
+
+def trial_rows(cfg, st, study, trials) -> list[dict[str, Any]]:
+    """One plain dict per trial: number, state, params and every metric by name."""
+    rows = []
+    for t in trials:
+        result = st.project.load_result(cfg.name, t.number)
+        metrics: dict[str, Any] = {}
+        if result is not None:
+            metrics.update({k: v for k, v in result.objectives.items()})
+            for src, vals in result.accuracy.items():
+                for k, v in (vals or {}).items():
+                    metrics[f"{src}_{k}"] = v
+        rows.append({"number": t.number, "state": t.state.name, "params": dict(t.params),
+                     **{k: v for k, v in metrics.items()},
+                     "values": list(t.values) if t.values else None,
+                     "fail_reason": t.user_attrs.get("fail_reason")})
+    return rows

@@ -1,0 +1,90 @@
+"""Where trials run: Ray tasks (a local Ray by default, a cluster with an address).
+
+The driver only needs submit / wait / cancel, so another executor (e.g. a batch scheduler) can
+replace Ray behind this small interface.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from dse.trial.spec import TrialSpec
+from dse.trial_result import TrialResult
+
+
+class WorkerDied(Exception):
+    """The process running a trial died (killed, crashed, out of memory)."""
+
+
+@dataclass
+class Handle:
+    ref: Any
+    spec: TrialSpec
+
+
+def _run_remote(spec_dict: dict) -> dict:
+    from dse.trial.run import run_trial
+
+    return run_trial(TrialSpec(**spec_dict)).to_dict()
+
+
+class RayExecutor:
+    """Runs each trial as a Ray task with ``cpus_per_trial`` CPUs (and custom resources)."""
+
+    def __init__(self, *, address: str | None, cpus_per_trial: float, resources: dict[str, float] | None = None,
+                 num_cpus: int | None = None) -> None:
+        import ray
+
+        self.ray = ray
+        threads = str(max(1, int(cpus_per_trial)))
+        env = {"DSE_TF_THREADS": threads, "OMP_NUM_THREADS": threads, "TF_CPP_MIN_LOG_LEVEL": "2",
+               "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "0")}
+        for k in ("DSE_CACHE_DIR", "DSE_MODEL_CACHE_DIR", "PYTHONPATH", "PATH"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"runtime_env": {"env_vars": env}, "include_dashboard": False,
+                                      "log_to_driver": False, "configure_logging": False}
+            if address:
+                ray.init(address=address, **kwargs)
+            else:
+                ray.init(num_cpus=num_cpus or os.cpu_count(), **kwargs)
+        self._fn = ray.remote(max_retries=0)(_run_remote)
+        self.cpus_per_trial = cpus_per_trial
+        self.resources = resources or {}
+
+    def capacity(self) -> int:
+        cpus = self.ray.cluster_resources().get("CPU", 1)
+        return max(1, int(cpus // self.cpus_per_trial))
+
+    def submit(self, spec: TrialSpec) -> Handle:
+        ref = self._fn.options(num_cpus=self.cpus_per_trial, resources=self.resources).remote(spec.to_dict())
+        return Handle(ref, spec)
+
+    def wait(self, handles: list[Handle], timeout: float) -> list[Handle]:
+        if not handles:
+            return []
+        ready, _ = self.ray.wait([h.ref for h in handles], num_returns=len(handles), timeout=timeout)
+        ready_ids = {r.hex() for r in ready}
+        return [h for h in handles if h.ref.hex() in ready_ids]
+
+    def result(self, handle: Handle) -> TrialResult:
+        from ray.exceptions import RayTaskError, TaskCancelledError, WorkerCrashedError
+
+        try:
+            return TrialResult.from_dict(self.ray.get(handle.ref))
+        except (WorkerCrashedError, TaskCancelledError) as e:
+            raise WorkerDied(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
+        except RayTaskError as e:  # an exception escaped run_trial (it should not): report it
+            raise WorkerDied(f"task error: {str(e).splitlines()[-1]}") from e
+        except Exception as e:  # e.g. ray.exceptions.OutOfMemoryError / NodeDiedError
+            raise WorkerDied(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
+
+    def cancel(self, handle: Handle) -> None:
+        self.ray.cancel(handle.ref, force=True)
+
+    def shutdown(self) -> None:
+        if self.ray.is_initialized():
+            self.ray.shutdown()

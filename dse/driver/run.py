@@ -1,0 +1,385 @@
+"""``dse run``: start or resume a study.
+
+The driver asks Optuna for design points, runs each as a Ray task (:mod:`dse.driver.executor`),
+stores every result in the project tables and tells Optuna. It keeps ``execution.workers`` trials
+in flight and stops when the study holds ``n_trials`` design points or ``timeout_s`` has passed.
+
+Robustness (issue: reliability):
+- every in-flight trial gets an Optuna heartbeat; a trial whose driver died is found on the next
+  start (same host: its driver's PID is gone; elsewhere: the heartbeat is stale), marked failed and
+  re-enqueued with the same parameters by Optuna's retry callback (at most ``max_retries`` times);
+- a worker that dies mid-trial gives a failed trial with the reason, re-enqueued the same way;
+- Ctrl-C cancels the running tasks, marks their trials failed ("interrupted") and re-enqueues them,
+  so the next ``dse run`` picks them up;
+- the count of design points is checked and the next trial asked under one cross-process lock,
+  so two drivers on the same study never exceed ``n_trials``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import math
+import os
+import socket
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from dse.driver.executor import Handle, RayExecutor, WorkerDied
+from dse.study.config import StudyConfig
+from dse.trial.spec import TrialSpec
+from dse.trial_result import TrialResult
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_INTERVAL_S = 10
+GRACE_PERIOD_S = 60
+DRIVER_ATTR = "dse_driver"
+RETRY_ATTR = "failed_trial"  # set by Optuna's retry callback on a re-enqueued trial
+
+
+@dataclass
+class StudyPaths:
+    root: Path
+    trials: Path
+    model_cache: Path
+    hls_cache: Path
+
+
+def study_paths(cfg: StudyConfig) -> StudyPaths:
+    """Artifacts and caches live in ``runs/<study name>/`` beside the study file."""
+    base = Path(cfg.source).resolve().parent if cfg.source and Path(cfg.source).exists() else Path.cwd()
+    root = Path(os.environ.get("DSE_RUNS_DIR", base / "runs")) / cfg.name
+    return StudyPaths(root, root / "trials", root / "cache" / "models", root / "cache" / "hls")
+
+
+@dataclass
+class RunSummary:
+    study_name: str
+    storage: str  # redacted
+    paths: StudyPaths
+    complete: int = 0
+    pruned: int = 0
+    failed: int = 0
+    retried: int = 0
+    this_run: int = 0
+    pareto_size: int = 0
+    interrupted: bool = False
+    timed_out: bool = False
+    failures: list[str] = field(default_factory=list)
+
+
+def _driver_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{_proc_start(os.getpid())}"
+
+
+def _proc_start(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "?"
+
+
+def _driver_alive(driver: str | None) -> bool | None:
+    """True/False for a driver on this host, None when it ran elsewhere (use the heartbeat)."""
+    if not driver:
+        return None
+    try:
+        host, pid, start = driver.rsplit(":", 2)
+    except ValueError:
+        return None
+    if host != socket.gethostname():
+        return None
+    return _proc_start(int(pid)) == start
+
+
+@contextlib.contextmanager
+def _quota_lock(st, cfg: StudyConfig) -> Iterator[None]:
+    """A lock shared by every driver of this study (file lock for SQLite, advisory lock for PostgreSQL)."""
+    url = st.project.engine.url
+    if url.get_backend_name() == "sqlite" and url.database:
+        with open(f"{url.database}.dse-lock", "w") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+    elif url.get_backend_name() == "postgresql":
+        key = int.from_bytes(cfg.name.encode()[:8].ljust(8, b"\0"), "big") & 0x7FFFFFFFFFFFFFFF
+        with st.project.engine.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({key})")
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({key})")
+    else:
+        yield
+
+
+class Driver:
+    def __init__(self, cfg: StudyConfig, *, progress: bool = True, ray_address: str | None = None) -> None:
+        from search_spaces import make_sampler
+        from storage import open_storage
+        from storage.project_store import RETRY_CALLBACK
+
+        self.cfg = cfg
+        self.space = cfg.search_space()
+        self.paths = study_paths(cfg)
+        from dse.study.config import storage_url
+
+        url = storage_url(cfg)
+        _ensure_sqlite_dir(url)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self.retry = RETRY_CALLBACK(max_retry=cfg.execution.max_retries)
+            self.st = open_storage(url, heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=GRACE_PERIOD_S,
+                                   stale_trial_callback=self.retry)
+        self.summary = RunSummary(cfg.name, self.st.redacted_url, self.paths)
+        self.study = self._create_study(make_sampler(cfg))
+        self.progress = progress
+        self.ray_address = ray_address or cfg.execution.ray_address
+        self.driver_id = _driver_id()
+        self.inflight: dict[int, tuple[Handle, optuna.trial.Trial, float]] = {}
+        self.last_beat = 0.0
+
+    # -- setup -----------------------------------------------------------------------------------
+
+    def _create_study(self, sampler) -> optuna.Study:
+        from dse.errors import ConfigError
+
+        study = optuna.create_study(study_name=self.cfg.name, storage=self.st.optuna, sampler=sampler,
+                                    directions=self.cfg.directions, load_if_exists=True)
+        want = [optuna.study.StudyDirection.MAXIMIZE if d == "maximize" else optuna.study.StudyDirection.MINIMIZE
+                for d in self.cfg.directions]
+        if study.directions != want:
+            raise ConfigError(self.cfg.source, f"study {self.cfg.name!r} already exists in the storage with "
+                              f"{len(study.directions)} other objective directions; use another name", "objectives")
+        old = study.user_attrs.get("objectives")
+        if old is not None and old != self.cfg.objective_names:
+            raise ConfigError(self.cfg.source, f"study {self.cfg.name!r} already exists with objectives {old}; "
+                              "use another name", "objectives")
+        if old is None:
+            study.set_user_attr("objectives", self.cfg.objective_names)
+            study.set_user_attr("constraints", self.cfg.constraint_labels)
+            study.set_user_attr("hardware", vars(self.cfg.hardware))
+        if self.cfg.sampler.name == "grid" and not study.user_attrs.get("grid_enqueued"):
+            from search_spaces import enqueue_grid
+
+            with _quota_lock(self.st, self.cfg):
+                if not optuna.load_study(study_name=self.cfg.name, storage=self.st.optuna).user_attrs.get(
+                        "grid_enqueued"):
+                    enqueue_grid(study, self.space)
+                    study.set_user_attr("grid_enqueued", True)
+        return study
+
+    def recover(self) -> int:
+        """Fail (and re-enqueue) RUNNING trials whose driver is dead; returns how many."""
+        n = 0
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            alive = _driver_alive(t.user_attrs.get(DRIVER_ATTR))
+            if alive is False:
+                self._fail(t.number, "driver died while the trial was running", retry=True)
+                n += 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            n += len(optuna.storages.fail_stale_trials(self.study) or []) if hasattr(
+                optuna.storages, "fail_stale_trials") else 0
+        return n
+
+    # -- counting --------------------------------------------------------------------------------
+
+    def _counts(self) -> tuple[int, int]:
+        """(design points asked so far, retries waiting in the queue)."""
+        trials = self.study.get_trials(deepcopy=False)
+        points = sum(1 for t in trials if RETRY_ATTR not in t.user_attrs and t.state != TrialState.WAITING)
+        waiting_retries = sum(1 for t in trials if RETRY_ATTR in t.user_attrs and t.state == TrialState.WAITING)
+        return points, waiting_retries
+
+    def _may_ask(self) -> bool:
+        points, waiting_retries = self._counts()
+        return waiting_retries > 0 or self.cfg.n_trials is None or points < self.cfg.n_trials
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def run(self) -> RunSummary:
+        self.paths.trials.mkdir(parents=True, exist_ok=True)
+        recovered = self.recover()
+        if recovered:
+            log.warning("marked %d trial(s) of a dead driver failed and re-queued them", recovered)
+        resources = {self.cfg.hardware.backend: 1.0} if self.cfg.hardware.backend in ("vitis", "vivado") else None
+        executor = RayExecutor(address=self.ray_address, cpus_per_trial=self.cfg.execution.cpus_per_trial,
+                               resources=resources)
+        workers = min(self.cfg.execution.workers, executor.capacity())
+        deadline = time.monotonic() + self.cfg.timeout_s if self.cfg.timeout_s else math.inf
+        from dse.driver.progress import RunProgress
+
+        bar = RunProgress(self, enabled=self.progress)
+        try:
+            with bar:
+                while True:
+                    if time.monotonic() >= deadline:
+                        self.summary.timed_out = True
+                    while (not self.summary.timed_out and len(self.inflight) < workers
+                           and self._submit_next(executor)):
+                        pass
+                    if not self.inflight:
+                        break
+                    for h in executor.wait([v[0] for v in self.inflight.values()], timeout=1.0):
+                        self._collect(executor, h)
+                    self._check_timeouts(executor)
+                    self._heartbeat()
+                    bar.update()
+        except KeyboardInterrupt:
+            self.summary.interrupted = True
+            for number, (h, _, _) in list(self.inflight.items()):
+                executor.cancel(h)
+                self._fail(number, "interrupted (Ctrl-C); re-queued for the next run", retry=True,
+                           count_retry=False)
+            self.inflight.clear()
+        finally:
+            executor.shutdown()
+        self._final_counts()
+        return self.summary
+
+    def _submit_next(self, executor: RayExecutor) -> bool:
+        with _quota_lock(self.st, self.cfg):
+            if not self._may_ask():
+                return False
+            trial = self.study.ask()
+            trial.set_user_attr(DRIVER_ATTR, self.driver_id)
+        self.st.optuna.record_heartbeat(trial._trial_id)
+        try:
+            point = self.space.sample(trial)
+            design = self.space.design_point(point)
+        except Exception as e:  # a search-space bug must not leave a RUNNING trial behind
+            self._fail(trial.number, f"search space: {type(e).__name__}: {e}", retry=False)
+            return True
+        trial.set_user_attr("design", {k: design[k] for k in ("model", "train", "hls")})
+        spec = TrialSpec(
+            study_name=self.cfg.name, trial_number=trial.number, design=design,
+            data={"source": self.cfg.data.source, "options": dict(self.cfg.data.options),
+                  "split_seed": self.cfg.data.split_seed},
+            objectives=self.cfg.objective_names, work_dir=str(self.paths.trials / f"{trial.number:05d}"),
+            model_cache_dir=str(self.paths.model_cache), hls_cache_dir=str(self.paths.hls_cache),
+            max_utilisation=self._max_utilisation())
+        self.inflight[trial.number] = (executor.submit(spec), trial, time.monotonic())
+        self.summary.this_run += 1
+        return True
+
+    def _max_utilisation(self) -> float | None:
+        caps = [c.bound for c in self.cfg.constraints if c.kind == "max" and c.metric.endswith("_util")]
+        return min(caps) if caps else None
+
+    def _collect(self, executor: RayExecutor, h: Handle) -> None:
+        number = h.spec.trial_number
+        _, trial, _ = self.inflight.pop(number)
+        try:
+            result = executor.result(h)
+        except WorkerDied as e:
+            self._fail(number, f"worker died: {e}", retry=True)
+            return
+        self._record(trial, result)
+
+    def _check_timeouts(self, executor: RayExecutor) -> None:
+        limit = self.cfg.execution.trial_timeout_s
+        if not limit:
+            return
+        now = time.monotonic()
+        for number, (h, _, started) in list(self.inflight.items()):
+            if now - started > limit:
+                executor.cancel(h)
+                self.inflight.pop(number)
+                self._fail(number, f"timeout: trial ran longer than {limit:g} s", retry=False)
+
+    def _heartbeat(self) -> None:
+        now = time.monotonic()
+        if now - self.last_beat < HEARTBEAT_INTERVAL_S / 2:
+            return
+        self.last_beat = now
+        for _, trial, _ in self.inflight.values():
+            self.st.optuna.record_heartbeat(trial._trial_id)
+
+    # -- recording -------------------------------------------------------------------------------
+
+    def _record(self, trial: optuna.trial.Trial, result: TrialResult) -> None:
+        from search_spaces import record_constraints
+        from storage.project_store import attempt_of, user_attrs_for
+
+        frozen = self.st.optuna.get_trial(trial._trial_id)
+        self.st.project.save_result(self.cfg.name, trial._trial_id, trial.number, result,
+                                    attempt=attempt_of(frozen))
+        for k, v in user_attrs_for(result).items():
+            trial.set_user_attr(k, v)
+        if result.status == "complete":
+            record_constraints(trial, self.cfg, result.objectives)
+            values = [float(result.objectives[o]) for o in self.cfg.objective_names]
+            self.study.tell(trial, values)
+        elif result.status == "pruned":
+            self.study.tell(trial, state=TrialState.PRUNED)
+        else:
+            self.study.tell(trial, state=TrialState.FAIL)
+            self.summary.failures.append(f"trial {trial.number}: {result.fail_reason}")
+
+    def _fail(self, number: int, reason: str, *, retry: bool, count_retry: bool = True) -> None:
+        """Mark trial ``number`` failed with ``reason`` (stored) and, if asked, re-enqueue it."""
+        from storage.project_store import attempt_of
+
+        frozen = next(t for t in self.study.get_trials(deepcopy=False) if t.number == number)
+        result = TrialResult(params=dict(frozen.params), status="failed", fail_reason=reason)
+        with contextlib.suppress(Exception):  # the reason is also a user attr; storage must not block this
+            self.st.project.save_result(self.cfg.name, frozen._trial_id, number, result, attempt=attempt_of(frozen))
+        self.st.optuna.set_trial_user_attr(frozen._trial_id, "fail_reason", reason)
+        if frozen.state == TrialState.RUNNING:
+            self.study.tell(number, state=TrialState.FAIL)
+        self.summary.failures.append(f"trial {number}: {reason}")
+        if retry:
+            frozen = self.st.optuna.get_trial(frozen._trial_id)
+            if count_retry:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    before = len(self.study.get_trials(deepcopy=False))
+                    self.retry(self.study, frozen)
+                    self.summary.retried += len(self.study.get_trials(deepcopy=False)) - before
+            else:  # an interruption is not the trial's fault: re-queue without using up a retry
+                self.study.enqueue_trial(frozen.params, user_attrs={RETRY_ATTR: number, "retry_history":
+                                                                    [*frozen.user_attrs.get("retry_history", []),
+                                                                     number]},
+                                         skip_if_exists=False)
+                self.summary.retried += 1
+
+    def _final_counts(self) -> None:
+        trials = self.study.get_trials(deepcopy=False)
+        s = self.summary
+        s.complete = sum(t.state == TrialState.COMPLETE for t in trials)
+        s.pruned = sum(t.state == TrialState.PRUNED for t in trials)
+        s.failed = sum(t.state == TrialState.FAIL for t in trials)
+        s.pareto_size = len(pareto_trials(self.study))
+
+
+def pareto_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """The feasible Pareto front (see :mod:`objectives.pareto`)."""
+    from objectives.pareto import study_pareto
+
+    return study_pareto(study)
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def run_study(cfg: StudyConfig, *, progress: bool = True, ray_address: str | None = None) -> RunSummary:
+    return Driver(cfg, progress=progress, ray_address=ray_address).run()
+
+
+__all__: list[Any] = ["RunSummary", "StudyPaths", "pareto_trials", "run_study", "study_paths"]

@@ -1,0 +1,1 @@
+"""One DSE trial: data -> train (or fetch from cache) -> convert -> C-simulate -> cost -> result."""

@@ -1,0 +1,24 @@
+"""What the driver sends to a worker: one design point and where things live (plain, picklable)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class TrialSpec:
+    study_name: str
+    trial_number: int
+    design: dict[str, Any]  # SearchSpace.design_point(): family, model, train, hls, hardware, params
+    data: dict[str, Any]  # {"source", "options", "split_seed"}
+    objectives: list[str]
+    work_dir: str  # this trial's artifact directory
+    model_cache_dir: str
+    hls_cache_dir: str
+    max_utilisation: float | None = None  # preflight: prune before training if the estimate exceeds it
+    pruning: dict[str, Any] = field(default_factory=lambda: {"enabled": True, "warmup_epochs": 15,
+                                                             "min_curves": 4, "margin": 0.0})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

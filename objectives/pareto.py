@@ -1,0 +1,48 @@
+"""The feasible Pareto front of a study (constraints respected whatever the sampler)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+CONSTRAINTS_ATTR = "constraints"
+
+
+def feasible(trial: FrozenTrial) -> bool:
+    """A trial is feasible when every stored constraint value is <= 0 (Optuna's convention)."""
+    values = trial.user_attrs.get(CONSTRAINTS_ATTR)
+    if values is None:
+        values = trial.system_attrs.get("constraints")
+    return values is None or all(v <= 0 for v in values)
+
+
+def nondominated(values: np.ndarray) -> np.ndarray:
+    """Boolean mask of the rows of ``values`` (to be minimised) that no other row dominates."""
+    n = len(values)
+    keep = np.ones(n, dtype=bool)
+    for i in range(n):
+        if not keep[i]:
+            continue
+        dominated_by = np.all(values <= values[i], axis=1) & np.any(values < values[i], axis=1)
+        if dominated_by.any():
+            keep[i] = False
+    return keep
+
+
+def pareto_front(trials: Sequence[FrozenTrial], directions: Sequence[optuna.study.StudyDirection]
+                 ) -> list[FrozenTrial]:
+    """Complete, feasible, non-dominated trials, ordered by number."""
+    done = [t for t in trials if t.state == TrialState.COMPLETE and feasible(t)]
+    if not done:
+        return []
+    sign = np.array([-1.0 if d == optuna.study.StudyDirection.MAXIMIZE else 1.0 for d in directions])
+    vals = np.array([t.values for t in done], dtype=float) * sign
+    mask = nondominated(vals)
+    return sorted((t for t, k in zip(done, mask, strict=True) if k), key=lambda t: t.number)
+
+
+def study_pareto(study: optuna.Study) -> list[FrozenTrial]:
+    return pareto_front(study.get_trials(deepcopy=False), study.directions)
