@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: venv
-	$(BIN)/dse train --data synthetic
+	$(BIN)/dse run examples/quick.yaml
+	$(BIN)/dse pareto examples/quick.yaml
 
 test: venv
 	$(BIN)/ruff check .

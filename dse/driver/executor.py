@@ -50,6 +50,9 @@ class RayExecutor:
             if address:
                 ray.init(address=address, **kwargs)
             else:
+                # Ray starts workers at nice 15 so its own daemons stay responsive; in a DSE the trials
+                # are the job, and at nice 15 any other load on the machine starves them.
+                os.environ.setdefault("RAY_worker_niceness", "0")
                 ray.init(num_cpus=num_cpus or os.cpu_count(), **kwargs)
         self._fn = ray.remote(max_retries=0)(_run_remote)
         self.cpus_per_trial = cpus_per_trial

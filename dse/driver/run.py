@@ -254,7 +254,9 @@ class Driver:
         with _quota_lock(self.st, self.cfg):
             if not self._may_ask():
                 return False
-            trial = self.study.ask()
+            with warnings.catch_warnings():  # "heartbeat is supposed to be used with optimize": we beat
+                warnings.simplefilter("ignore", UserWarning)
+                trial = self.study.ask()
             trial.set_user_attr(DRIVER_ATTR, self.driver_id)
         self.st.optuna.record_heartbeat(trial._trial_id)
         try:

@@ -1,0 +1,87 @@
+"""Trial cost at the paper size: seconds per phase for a fresh PTQ trial, a fresh QAT trial and PTQ
+trials whose trained model comes from the cache (issue: benchmarks, part 1).
+
+Targets (2-core machine): a cached PTQ trial <= 15 s median; the pipeline's own overhead (everything
+but training and g++) <= 10 % of a fresh trial. Storage time is measured by saving each result into
+a real SQLite database.
+
+Usage: python bench/bench_trial_cost.py [--epochs N] [--cached-repeats K]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import header, write_result  # noqa: E402
+
+PHASES = ("data", "preflight", "train", "load_model", "convert", "gxx", "compile", "csim", "csim_metrics", "cost",
+          "storage", "total")
+
+
+def design(quant: str, frac: int, epochs: int) -> dict:
+    hls = {"quantization": quant, "precision": f"ap_fixed<{6 + frac},6>", "reuse_factor": 16,
+           "strategy": "Resource", "io_type": "io_parallel", "table_size": 1024, "part": "xcu55c-fsvh2892-2L-e",
+           "clock_period": 5.0, "backend": "Vitis"}
+    model = {"encoder_units": 64, "latent_units": 64, "factors": 4,
+             "quant": {"bits": 16, "integer": 5, "activations": "real"} if quant == "qat" else None}
+    return {"family": "lfads", "model": model, "train": {"epochs": epochs, "seed": 0}, "hls": hls,
+            "hardware": {"backend": "estimate", "part": "xcu55c", "clock_ns": 5.0},
+            "params": {"mode": quant, "frac": frac}}
+
+
+def one(spec, db) -> dict:
+    from dse.trial.run import run_trial
+
+    r = run_trial(spec)
+    if r.status != "complete":
+        raise SystemExit(f"trial failed: {r.fail_reason}")
+    t0 = time.perf_counter()
+    db.project.save_result("bench", spec.trial_number, spec.trial_number, r)
+    t = dict(r.timings)
+    t["storage"] = time.perf_counter() - t0
+    t["total"] += t["storage"]
+    t["overhead"] = t["total"] - t.get("train", 0.0) - t.get("gxx", 0.0) if not r.cache.get("model") else \
+        t["total"] - t.get("gxx", 0.0)
+    return t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=300, help="max epochs (the default recipe early-stops)")
+    ap.add_argument("--cached-repeats", type=int, default=3)
+    args = ap.parse_args()
+    from dse.trial.spec import TrialSpec
+    from storage import open_storage
+
+    tmp = Path(tempfile.mkdtemp(prefix="dse-bench-"))
+    db = open_storage(f"sqlite:///{tmp / 'bench.db'}")
+    data = {"source": "synthetic", "options": {}, "split_seed": 0}
+
+    def spec(n: int, quant: str, frac: int) -> TrialSpec:
+        return TrialSpec("bench", n, design(quant, frac, args.epochs), data, ["behavior_r2", "latency_us"],
+                         str(tmp / f"t{n}"), str(tmp / "models"), str(tmp / "hls"), None)
+
+    rows = {"PTQ fresh (trains)": [one(spec(0, "ptq", 10), db)]}
+    rows["PTQ cached model"] = [one(spec(1 + k, "ptq", 4 + 2 * k), db) for k in range(args.cached_repeats)]
+    rows["QAT fresh (trains)"] = [one(spec(10, "qat", 10), db)]
+    md = header("Trial cost at the paper size (phase seconds; RF 16, Resource, estimator backend)",
+                f"python bench/bench_trial_cost.py --epochs {args.epochs} --cached-repeats {args.cached_repeats}")
+    md += "\n| trial | " + " | ".join(PHASES) + " | overhead | overhead % |\n|---|" + "---|" * (len(PHASES) + 2) + "\n"
+    for name, ts in rows.items():
+        med = {k: statistics.median(t.get(k, 0.0) for t in ts) for k in (*PHASES, "overhead")}
+        md += f"| {name} (n={len(ts)}) | " + " | ".join(f"{med[k]:.2f}" for k in PHASES)
+        md += f" | {med['overhead']:.2f} | {100 * med['overhead'] / med['total']:.1f} |\n"
+    md += ("\n`overhead` = everything but training and g++ (for a cached-model trial: everything but g++). "
+           "Targets: cached PTQ trial <= 15 s median; overhead <= 10 % of a fresh trial.\n")
+    write_result("trial_cost", md)
+
+
+if __name__ == "__main__":
+    main()
