@@ -26,7 +26,7 @@ PHASES = ("data", "preflight", "train", "load_model", "convert", "gxx", "compile
 
 
 def design(quant: str, frac: int, epochs: int) -> dict:
-    hls = {"quantization": quant, "precision": f"ap_fixed<{6 + frac},6>", "reuse_factor": 16,
+    hls = {"quantization": quant, "precision": f"ap_fixed<{6 + frac},6>", "reuse_factor": 2,
            "strategy": "Resource", "io_type": "io_parallel", "table_size": 1024, "part": "xcu55c-fsvh2892-2L-e",
            "clock_period": 5.0, "backend": "Vitis"}
     model = {"encoder_units": 64, "latent_units": 64, "factors": 4,
@@ -71,7 +71,7 @@ def main() -> None:
     rows = {"PTQ fresh (trains)": [one(spec(0, "ptq", 10), db)]}
     rows["PTQ cached model"] = [one(spec(1 + k, "ptq", 4 + 2 * k), db) for k in range(args.cached_repeats)]
     rows["QAT fresh (trains)"] = [one(spec(10, "qat", 10), db)]
-    md = header("Trial cost at the paper size (phase seconds; RF 16, Resource, estimator backend)",
+    md = header("Trial cost at the paper size (phase seconds; RF 2, Resource, estimator backend)",
                 f"python bench/bench_trial_cost.py --epochs {args.epochs} --cached-repeats {args.cached_repeats}")
     md += "\n| trial | " + " | ".join(PHASES) + " | overhead | overhead % |\n|---|" + "---|" * (len(PHASES) + 2) + "\n"
     for name, ts in rows.items():

@@ -59,7 +59,7 @@ def test_estimate_reuse_factor_trades_dsp_for_latency(gru_model):
         assert r.returncode == 0, r.stderr[-3000:]
         return json.loads(r.stdout.strip().splitlines()[-1])
 
-    a, b = est(1), est(8)
+    a, b = est(1), est(2)  # 2 is a valid Resource reuse factor of every product here (it divides n_in)
     assert b["dsp"] < a["dsp"] and b["latency_cycles"] > a["latency_cycles"]
 
 

@@ -51,8 +51,8 @@ def test_quick_example_loads() -> None:
     c = load_study(EXAMPLES / "quick.yaml")
     assert c.name == "lfads-quick" and c.warnings == ()
     assert c.data.source == "synthetic"
-    assert c.data.options == {"n_trials": 40, "n_bins": 20, "n_neurons": 12, "seed": 0}
-    assert c.params["train.epochs"] == Fixed(15)
+    assert c.data.options == {"n_trials": 60, "n_bins": 30, "n_neurons": 16, "seed": 0}
+    assert c.params["train.epochs"] == Fixed(60)
     assert c.params["model.latent_units"] == Choices((8, 16))
     assert c.hardware.backend == "estimate" and c.execution.workers <= 2
     assert c.n_trials == 8

@@ -77,6 +77,12 @@ class RunSummary:
     failures: list[str] = field(default_factory=list)
 
 
+def _is_retry(t: optuna.trial.FrozenTrial) -> bool:
+    """A re-run of an earlier trial's design point: Optuna's retry callback marks it in the system
+    attrs, an interrupted trial's re-queue (:meth:`Driver._fail`) in the user attrs."""
+    return RETRY_ATTR in t.system_attrs or RETRY_ATTR in t.user_attrs
+
+
 def _driver_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{_proc_start(os.getpid())}"
 
@@ -200,8 +206,8 @@ class Driver:
     def _counts(self) -> tuple[int, int]:
         """(design points asked so far, retries waiting in the queue)."""
         trials = self.study.get_trials(deepcopy=False)
-        points = sum(1 for t in trials if RETRY_ATTR not in t.user_attrs and t.state != TrialState.WAITING)
-        waiting_retries = sum(1 for t in trials if RETRY_ATTR in t.user_attrs and t.state == TrialState.WAITING)
+        points = sum(1 for t in trials if not _is_retry(t) and t.state != TrialState.WAITING)
+        waiting_retries = sum(1 for t in trials if _is_retry(t) and t.state == TrialState.WAITING)
         return points, waiting_retries
 
     def _may_ask(self) -> bool:
@@ -216,15 +222,15 @@ class Driver:
         if recovered:
             log.warning("marked %d trial(s) of a dead driver failed and re-queued them", recovered)
         resources = {self.cfg.hardware.backend: 1.0} if self.cfg.hardware.backend in ("vitis", "vivado") else None
-        executor = RayExecutor(address=self.ray_address, cpus_per_trial=self.cfg.execution.cpus_per_trial,
-                               resources=resources)
-        workers = min(self.cfg.execution.workers, executor.capacity())
-        deadline = time.monotonic() + self.cfg.timeout_s if self.cfg.timeout_s else math.inf
         from dse.driver.progress import RunProgress
 
-        bar = RunProgress(self, enabled=self.progress)
-        try:
-            with bar:
+        executor: RayExecutor | None = None
+        try:  # Ray's start is inside: Ctrl-C while it starts is a clean stop too
+            executor = RayExecutor(address=self.ray_address, cpus_per_trial=self.cfg.execution.cpus_per_trial,
+                                   resources=resources)
+            workers = min(self.cfg.execution.workers, executor.capacity())
+            deadline = time.monotonic() + self.cfg.timeout_s if self.cfg.timeout_s else math.inf
+            with RunProgress(self, enabled=self.progress) as bar:
                 while True:
                     if time.monotonic() >= deadline:
                         self.summary.timed_out = True
@@ -240,15 +246,27 @@ class Driver:
                     bar.update()
         except KeyboardInterrupt:
             self.summary.interrupted = True
-            for number, (h, _, _) in list(self.inflight.items()):
-                executor.cancel(h)
-                self._fail(number, "interrupted (Ctrl-C); re-queued for the next run", retry=True,
-                           count_retry=False)
-            self.inflight.clear()
+            self._stop_interrupted(executor)
         finally:
-            executor.shutdown()
+            if executor is not None:
+                executor.shutdown()
         self._final_counts()
         return self.summary
+
+    def _stop_interrupted(self, executor: RayExecutor | None) -> None:
+        """Ctrl-C: cancel the running tasks and fail (and re-queue) every trial this driver left RUNNING.
+
+        Not only those in flight: Ctrl-C may land between ``ask`` and the submission, or between a
+        trial's result and its ``tell``, and no trial may stay RUNNING behind a clean stop.
+        """
+        if executor is not None:
+            for h, _, _ in self.inflight.values():
+                executor.cancel(h)
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if t.number in self.inflight or t.user_attrs.get(DRIVER_ATTR) == self.driver_id:
+                self._fail(t.number, "interrupted (Ctrl-C); re-queued for the next run", retry=True,
+                           count_retry=False)
+        self.inflight.clear()
 
     def _submit_next(self, executor: RayExecutor) -> bool:
         with _quota_lock(self.st, self.cfg):
@@ -258,9 +276,13 @@ class Driver:
                 warnings.simplefilter("ignore", UserWarning)
                 trial = self.study.ask()
             trial.set_user_attr(DRIVER_ATTR, self.driver_id)
+            if trial.user_attrs.get("fail_reason") is not None:  # copied by Optuna from the try it repeats
+                trial.set_user_attr("fail_reason", None)
         self.st.optuna.record_heartbeat(trial._trial_id)
         try:
             point = self.space.sample(trial)
+            if self._reuse_duplicate(trial):
+                return True
             design = self.space.design_point(point)
         except Exception as e:  # a search-space bug must not leave a RUNNING trial behind
             self._fail(trial.number, f"search space: {type(e).__name__}: {e}", retry=False)
@@ -276,6 +298,25 @@ class Driver:
         self.inflight[trial.number] = (executor.submit(spec), trial, time.monotonic())
         self.summary.this_run += 1
         return True
+
+    def _reuse_duplicate(self, trial: optuna.trial.Trial) -> bool:
+        """Samplers re-propose points in small discrete spaces; an identical design point that already
+        completed is not evaluated again: its stored result is recorded for this trial too."""
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+            if t.params == trial.params and t.number != trial.number:
+                result = self.st.project.load_result(self.cfg.name, t.number)
+                if result is None or result.status not in ("complete", "pruned"):
+                    continue
+                if result.status == "pruned":
+                    result.fail_reason = f"same design point as pruned trial {t.number}: {result.fail_reason}"
+                trial.set_user_attr("duplicate_of", t.number)
+                if "design" in t.user_attrs:
+                    trial.set_user_attr("design", t.user_attrs["design"])
+                result.timings = {"total": 0.0}
+                self._record(trial, result)
+                self.summary.this_run += 1
+                return True
+        return False
 
     def _max_utilisation(self) -> float | None:
         caps = [c.bound for c in self.cfg.constraints if c.kind == "max" and c.metric.endswith("_util")]

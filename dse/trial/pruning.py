@@ -3,7 +3,9 @@
 Optuna's pruners only work for single-objective studies (``Trial.report`` raises for
 multi-objective ones), so dse applies the median-stopping rule itself: after ``warmup_epochs``,
 a training whose validation NLL at epoch e is worse than the median, at the same epoch, of at least
-``min_curves`` earlier trainings on the same data is stopped. Earlier curves come from the trained-
+``min_curves`` earlier trainings on the same data by more than ``margin`` (relative; default 1 %,
+because validation NLLs of different models differ by a few per cent and epoch-to-epoch noise is of
+the order of 0.1 %) is stopped. Earlier curves come from the trained-
 model cache (``train.json`` of each entry), which is shared by every worker of the study.
 """
 
@@ -34,7 +36,7 @@ def earlier_curves(cache_root: Path, data_fp: str) -> list[list[float]]:
 
 class MedianRule:
     def __init__(self, curves: list[list[float]], warmup_epochs: int = 15, min_curves: int = 4,
-                 margin: float = 0.0) -> None:
+                 margin: float = 0.01) -> None:
         self.curves = curves
         self.warmup = warmup_epochs
         self.min_curves = min_curves
@@ -51,7 +53,7 @@ class MedianRule:
         if len(at) < self.min_curves:
             return
         median = float(np.median(at))
-        if val_nll > median + self.margin:
+        if val_nll > median * (1.0 + self.margin):
             raise TrainingPruned(
                 f"validation NLL {val_nll:.4f} at epoch {epoch + 1} is worse than the median {median:.4f} "
-                f"of {len(at)} earlier trainings")
+                f"of {len(at)} earlier trainings by more than {self.margin:.1%}")

@@ -18,7 +18,7 @@ class TrialSpec:
     hls_cache_dir: str
     max_utilisation: float | None = None  # preflight: prune before training if the estimate exceeds it
     pruning: dict[str, Any] = field(default_factory=lambda: {"enabled": True, "warmup_epochs": 15,
-                                                             "min_curves": 4, "margin": 0.0})
+                                                             "min_curves": 4, "margin": 0.01})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,0 +1,130 @@
+"""Bit-accurate C simulation of a converted design: hls4ml's g++-compiled model on test trials.
+
+The C simulation computes with the design's ap_fixed types exactly as the synthesised circuit does,
+so its outputs -- not the Keras model's -- are what the accuracy objectives of a design point are
+computed from (:func:`csim_metrics`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dse.hls.cache import CompiledModel, compile_model
+from dse.hls.design import HLSDesign
+
+LOGRATES, FACTORS = "logrates", "factors"
+SPIKES = "spikes"
+
+
+@dataclass(frozen=True)
+class CSimOutput:
+    """C-simulation outputs shaped like the Keras model's: ``(trials, bins, N)``, ``(trials, bins, F)``."""
+
+    logrates: np.ndarray
+    factors: np.ndarray
+    seconds: float  # wall time of the C simulation (excluding compilation)
+
+
+def _output_name(output: str) -> str:
+    # The outputs of expanded TimeDistributed layers are their "<name>_end" loop markers.
+    return output.removesuffix("_end")
+
+
+def _check_counts(spikes: np.ndarray, var: Any) -> None:
+    """Reject inputs the input type would silently saturate or truncate."""
+    p = var.type.precision
+    width, integer, signed = (
+        getattr(p, "width", None),
+        getattr(p, "integer", None),
+        getattr(p, "signed", True),
+    )
+    if width is None or integer is None:
+        return
+    lo = -(2.0 ** (integer - 1)) if signed else 0.0
+    hi = 2.0 ** (integer - 1 if signed else integer) - 2.0 ** (integer - width)
+    if spikes.size and (spikes.min() < lo or spikes.max() > hi):
+        raise ValueError(
+            f"spikes: values in [{spikes.min()}, {spikes.max()}] exceed the input type {p} "
+            f"([{lo}, {hi}]); widen HLSDesign.input_precision"
+        )
+    frac = width - integer
+    if not np.array_equal(spikes * 2.0**frac, np.round(spikes * 2.0**frac)):
+        raise ValueError(f"spikes: values are not representable exactly in the input type {p}")
+
+
+def run_csim(hls_model: Any, spikes: Any) -> CSimOutput:
+    """Run the compiled ``hls_model`` on ``spikes`` (trials, bins, neurons); other inputs are zeros."""
+    spikes = np.ascontiguousarray(np.asarray(spikes, dtype=np.float64))
+    in_vars = hls_model.get_input_variables()
+    if spikes.ndim != 3 or list(spikes.shape[1:]) != list(in_vars[0].shape):
+        raise ValueError(
+            f"spikes: expected shape (trials, {', '.join(map(str, in_vars[0].shape))}), got {spikes.shape}"
+        )
+    n = spikes.shape[0]
+    inputs = []
+    for name, var in zip(hls_model.inputs, in_vars, strict=True):
+        if name == SPIKES or var is in_vars[0]:
+            _check_counts(spikes, var)
+            inputs.append(spikes)
+        else:
+            inputs.append(np.zeros((n, *var.shape), dtype=np.float64))
+    t0 = time.perf_counter()
+    out = hls_model.predict(inputs if len(inputs) > 1 else inputs[0])
+    seconds = time.perf_counter() - t0
+    out_vars = hls_model.get_output_variables()
+    if len(out_vars) == 1:
+        out = [out]
+    arrays = {
+        _output_name(name): np.asarray(o, dtype=np.float64).reshape(n, *v.shape)
+        for name, v, o in zip(hls_model.outputs, out_vars, out, strict=True)
+    }
+    missing = {LOGRATES, FACTORS} - set(arrays)
+    if missing:
+        raise ValueError(f"the hls model has outputs {sorted(arrays)}, not {sorted(missing)}")
+    return CSimOutput(arrays[LOGRATES], arrays[FACTORS], seconds)
+
+
+def csim(
+    model: Any, design: HLSDesign, spikes: Any, cache_dir: str | Path | None = None
+) -> tuple[CSimOutput, CompiledModel]:
+    """Convert + compile (cached) + C-simulate ``model`` for ``design`` on ``spikes``."""
+    compiled = compile_model(model, design, cache_dir)
+    return run_csim(compiled.hls_model, spikes), compiled
+
+
+def csim_metrics(
+    output: CSimOutput,
+    spikes: Any,
+    *,
+    bin_width_s: float,
+    behavior: Any = None,
+    train_factors: Any = None,
+    train_behavior: Any = None,
+    true_rates: Any = None,
+    null_rates: Any = None,
+) -> dict[str, float | None]:
+    """The accuracy objectives of C-simulation outputs, via ``objectives.evaluate`` (same as after training).
+
+    ``train_factors`` should come from the same design's C simulation of the training trials, so that
+    the behaviour decoder sees the factors the circuit produces.
+    """
+    try:
+        from objectives import evaluate
+    except ImportError as e:  # pragma: no cover - objectives is part of this repository
+        raise ImportError("csim_metrics needs the `objectives` package") from e
+    return evaluate(
+        spikes,
+        output.logrates,
+        output.factors,
+        behavior,
+        bin_width_s,
+        train_factors,
+        train_behavior,
+        true_rates=true_rates,
+        null_rates=null_rates,
+    )
