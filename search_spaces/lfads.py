@@ -72,6 +72,7 @@ PARAMS: tuple[ParamDef, ...] = (
     _m("ic_dropout", float, "dropout on the encoder output during training", at_least(0.0), below(1.0)),
     _m("variational", bool, "VAE variant: IC mean + log-variance, KL term"),
     _m("kl_weight", float, "weight of the KL term (variational only)", at_least(0.0)),
+    _m("kl_warmup_epochs", int, "epochs over which the KL term ramps up (variational only)", at_least(0)),
     _m("l2_gen_recurrent", float, "L2 penalty on the generator's recurrent kernel", at_least(0.0)),
     # --- training (TrainConfig)
     _t("epochs", int, "maximum epochs", at_least(1)),

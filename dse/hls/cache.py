@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import fcntl
 import functools
 import hashlib
 import io
@@ -46,6 +45,7 @@ from typing import Any
 from dse.errors import ConfigError
 from dse.hls.convert import PROJECT_NAME, convert
 from dse.hls.design import HLSDesign
+from dse.locks import key_lock
 
 log = logging.getLogger(__name__)
 
@@ -206,19 +206,6 @@ def _sweep_tmp(tmp_root: Path) -> None:
                 shutil.rmtree(d, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def _key_lock(root: Path, key: str):
-    """Exclusive per-key advisory lock (released by the kernel if the process dies)."""
-    lock_dir = root / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / f"{key}.lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def _write_marker(entry: Path, key: str, design: HLSDesign, compile_s: float) -> None:
     meta = {
         "key": key,
@@ -271,7 +258,7 @@ def compile_model(model: Any, design: HLSDesign, cache_dir: str | Path | None = 
     try:
         hit = is_complete(entry)
         if not hit:
-            with _key_lock(root, key):
+            with key_lock(root, key):
                 hit = is_complete(entry)  # another process may have built it while we waited
                 if not hit:
                     if entry.exists():  # left by a process that died mid-build (or a moved cache)

@@ -11,14 +11,12 @@ training twice. A training that was pruned or failed is never cached.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from dse.data.base import DataSplit
+from dse.locks import key_lock
 
 CACHE_ENV = "DSE_MODEL_CACHE_DIR"
 KEY_VERSION = 1
@@ -63,18 +62,6 @@ class CachedModel:
     hit: bool
 
 
-@contextlib.contextmanager
-def _lock(root: Path, key: str) -> Iterator[None]:
-    locks = root / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    with open(locks / f"{key}.lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def _read(entry: Path, key: str, hit: bool) -> CachedModel | None:
     info_file, model_file = entry / "train.json", entry / "model.h5"
     if not (info_file.is_file() and model_file.is_file()):
@@ -95,7 +82,7 @@ def get_or_train(
     found = lookup(root, key)
     if found is not None:
         return found
-    with _lock(root, key):
+    with key_lock(root, key):
         found = lookup(root, key)  # somebody else trained it while we waited
         if found is not None:
             return found

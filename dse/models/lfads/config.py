@@ -47,6 +47,7 @@ class LFADSConfig:
     ic_dropout: float = 0.0
     variational: bool = False  # VAE variant: IC mean + log-variance, KL, sampling only in training
     kl_weight: float = 1.0
+    kl_warmup_epochs: int = 50  # VAE: the KL term ramps linearly from 0 to kl_weight over these epochs
     l2_gen_recurrent: float = 1e-4
     # One reset-gate convention for both variants. Keras GRU defaults to reset_after=True, QGRU to
     # False; we use True everywhere (hls4ml converts both, and it is the Keras/cuDNN convention).

@@ -68,6 +68,18 @@ class _NonFiniteLoss(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class _KLWarmup(keras.callbacks.Callback):
+    """Linear KL warm-up of the VAE variant (see ``SampleIC.kl_scale``)."""
+
+    def __init__(self, layer, epochs: int) -> None:
+        super().__init__()
+        self.layer = layer
+        self.epochs = max(1, epochs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.layer.kl_scale.assign(min(1.0, epoch / self.epochs))
+
+
 class _Progress(keras.callbacks.Callback):
     """A tqdm progress bar over epochs showing the validation NLL."""
 
@@ -123,6 +135,8 @@ def train_lfads(
         nonfinite,
         *callbacks,
     ]
+    if cfg.variational:
+        cbs.append(_KLWarmup(model.get_layer("ic_sample"), cfg.kl_warmup_epochs))
     if epoch_hook is not None:
         cbs.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: epoch_hook(e, logs or {})))
     if progress:
