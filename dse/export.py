@@ -34,7 +34,7 @@ CSIM_SH = """#!/usr/bin/env bash
 # tb_data/tb_input_features.dat and compares with tb_data/tb_output_predictions.dat.
 set -euo pipefail
 cd "$(dirname "$0")/hls_project"
-g++ -O2 -std=c++14 -Ifirmware -Ifirmware/ap_types -Ifirmware/nnet_utils \\
+g++ -O2 -std=c++14 -Ifirmware -Ifirmware/ap_types -Ifirmware/nnet_utils -DWEIGHTS_DIR='"firmware/weights"' \\
     myproject_test.cpp firmware/myproject.cpp -o csim_tb
 ./csim_tb > tb_data/csim_stdout.log
 echo "C-simulation outputs written to hls_project/tb_data/csim_results.log"
@@ -89,6 +89,8 @@ def export_trial(cfg: Any, st: Any, study: Any, number: int, out: Path, *, force
                           f"({model_art.path if model_art else 'no artifact'})", "--trial")
 
     out = Path(out)
+    if out.is_symlink():  # replacing it would remove the link, or write where it points, not where asked
+        raise ConfigError(str(out), "is a symbolic link; give the directory it points to", "--output")
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not force)):
         raise ConfigError(str(out), "exists and is not an empty directory (use --force to replace)", "--output")
     parent = out.resolve().parent

@@ -322,5 +322,11 @@ def _rdb_storage(
 
 
 def _ddl_race(e: BaseException) -> bool:
+    """Another process created the tables (or stamped Optuna's schema version) first.
+
+    PostgreSQL says "already exists" / "duplicate key"; SQLite "UNIQUE constraint failed" (two
+    processes inserting ``alembic_version`` into a new database).
+    """
     text = str(getattr(e, "orig", e)).lower()
-    return isinstance(e, DBAPIError) and ("already exists" in text or "duplicate key" in text)
+    return isinstance(e, DBAPIError) and any(
+        s in text for s in ("already exists", "duplicate key", "unique constraint failed"))

@@ -183,9 +183,12 @@ def test_grid_sampler_runs_each_point_once() -> None:
 
 
 def test_example_grid_sizes() -> None:
-    # quick: E 2 x Z 2 x (PTQ 2x3 + QAT 2) x RF 2; paper: (PTQ 3x15 + QAT 13) x RF 4 x strategy 2
+    # quick: E 2 x Z 2 x (PTQ 2x3 + QAT 2) x RF 2
     assert load_study(EXAMPLES / "quick.yaml").search_space().grid_size() == 64
-    assert load_study(EXAMPLES / "paper.yaml").search_space().grid_size() == 464
+    # paper: (PTQ 3x15 + QAT 13) x strategy 2 x per-product reuse factors: encoder 8, encoder recurrent 7,
+    # ic 8, generator 7, generator recurrent 7, factors 7, logrates 3
+    assert load_study(EXAMPLES / "paper.yaml").search_space().grid_size() == (3 * 15 + 13) * 2 * (
+        8 * 7 * 8 * 7 * 7 * 7 * 3)
 
 
 # ------------------------------------------------------------------------------------ samplers
@@ -253,10 +256,15 @@ def test_design_point_ptq() -> None:
     config = load_study(EXAMPLES / "paper.yaml")
     space = config.search_space()
     dp = space.design_point({"quantization.mode": "ptq", "quantization.ptq_integer_bits": 6,
-                             "quantization.ptq_fractional_bits": 10, "hls.reuse_factor": 4,
+                             "quantization.ptq_fractional_bits": 10, "hls.reuse_factor_encoder": 35,
+                             "hls.recurrent_reuse_factor_encoder": 32, "hls.reuse_factor_ic": 64,
+                             "hls.reuse_factor_generator": 8, "hls.recurrent_reuse_factor_generator": 16,
+                             "hls.reuse_factor_factors": 16, "hls.reuse_factor_logrates": 4,
                              "hls.strategy": "resource"})
     assert dp["hls"]["precision"] == "ap_fixed<16,6>" and dp["hls"]["quantization"] == "ptq"
-    assert dp["hls"]["strategy"] == "Resource" and dp["hls"]["reuse_factor"] == 4
+    assert dp["hls"]["strategy"] == "Resource" and dp["hls"]["reuse_factor"] == 1
+    assert dp["hls"]["layer_reuse_factor"]["encoder"] == 35
+    assert dp["hls"]["recurrent_reuse_factor"]["generator"] == 16
     assert dp["hls"]["part"] == "xcu55c-fsvh2892-2L-e" and dp["hls"]["clock_period"] == 5.0
     assert dp["hls"]["backend"] == "Vitis"
     assert dp["hardware"] == {"backend": "estimate", "part": "xcu55c", "clock_ns": 5.0}

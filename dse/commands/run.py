@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+from pathlib import Path
+
+from dse.errors import ConfigError, DataError, UserInputError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -14,11 +19,60 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def check_inputs(cfg) -> None:
+    """Refuse bad input before anything is written and before Ray or TensorFlow start.
+
+    The study file is valid once loaded, but trials would still fail one by one (or the driver crash
+    after creating the database) on what only shows when used: output locations that cannot be
+    created, and a data file that exists but cannot be loaded. Both are checked here, leaving nothing
+    behind: the data is only read.
+    """
+    from dse.driver.run import study_paths
+    from dse.hls.cache import compile_timeout_s
+    from dse.study.config import storage_url
+
+    url = storage_url(cfg)  # a password variable that is not set: ConfigError
+    compile_timeout_s()  # $DSE_COMPILE_TIMEOUT_S that is not a number: ConfigError
+    runs = study_paths(cfg).root
+    if "DSE_RUNS_DIR" in os.environ:
+        _check_creatable(runs, "DSE_RUNS_DIR", None)
+    else:
+        _check_creatable(runs, cfg.source, "artifacts")
+    if url.startswith("sqlite:///"):
+        _check_creatable(Path(url[len("sqlite:///"):]).parent, cfg.source, "storage")
+    try:
+        cfg.data.load()
+    except UserInputError:
+        raise
+    except Exception as e:  # a loader that let a library error through: still the data's fault
+        first = str(e).splitlines()[0] if str(e) else ""
+        raise DataError(cfg.data.source, f"cannot be loaded: {type(e).__name__}: {first}") from None
+
+
+def _check_creatable(path: Path, where: str, field: str | None) -> None:
+    """``path`` is a directory dse can write in, or could be created as one.
+
+    Tried for real, with a temporary directory made and removed in the nearest existing ancestor:
+    permission bits do not tell (root, read-only or pseudo file systems such as /proc).
+    """
+    existing = path.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(where, f"cannot create {path}: {existing} is not a directory", field)
+    try:
+        tempfile.TemporaryDirectory(prefix=".dse-probe-", dir=existing).cleanup()
+    except OSError as e:
+        raise ConfigError(where, f"cannot create {path}: cannot write in {existing} ({e.strerror})",
+                          field) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from dse.commands._study import load
     from dse.driver import run_study
 
     cfg = load(args.study)
+    check_inputs(cfg)
     for w in cfg.warnings:
         print(f"warning: {w}", file=sys.stderr)
     s = run_study(cfg, progress=not args.no_progress, ray_address=args.address)

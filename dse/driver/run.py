@@ -22,10 +22,13 @@ import fcntl
 import logging
 import math
 import os
+import signal
 import socket
+import sys
+import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,6 +159,7 @@ class Driver:
         self.driver_id = _driver_id()
         self.inflight: dict[int, tuple[Handle, optuna.trial.Trial, float]] = {}
         self.last_beat = 0.0
+        self._sigint = False
 
     # -- setup -----------------------------------------------------------------------------------
 
@@ -188,17 +192,21 @@ class Driver:
         return study
 
     def recover(self) -> int:
-        """Fail (and re-enqueue) RUNNING trials whose driver is dead; returns how many."""
+        """Fail (and re-enqueue) RUNNING trials whose driver is dead; returns how many.
+
+        Under the quota lock: two drivers resuming at once must not both fail (and retry) a trial.
+        """
         n = 0
-        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            alive = _driver_alive(t.user_attrs.get(DRIVER_ATTR))
-            if alive is False:
-                self._fail(t.number, "driver died while the trial was running", retry=True)
-                n += 1
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            n += len(optuna.storages.fail_stale_trials(self.study) or []) if hasattr(
-                optuna.storages, "fail_stale_trials") else 0
+        with _quota_lock(self.st, self.cfg):
+            for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                alive = _driver_alive(t.user_attrs.get(DRIVER_ATTR))
+                if alive is False:
+                    self._fail(t.number, "driver died while the trial was running", retry=True)
+                    n += 1
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                n += len(optuna.storages.fail_stale_trials(self.study) or []) if hasattr(
+                    optuna.storages, "fail_stale_trials") else 0
         return n
 
     # -- counting --------------------------------------------------------------------------------
@@ -225,6 +233,7 @@ class Driver:
         from dse.driver.progress import RunProgress
 
         executor: RayExecutor | None = None
+        restore_sigint = self._catch_sigint()
         try:  # Ray's start is inside: Ctrl-C while it starts is a clean stop too
             executor = RayExecutor(address=self.ray_address, cpus_per_trial=self.cfg.execution.cpus_per_trial,
                                    resources=resources)
@@ -232,6 +241,8 @@ class Driver:
             deadline = time.monotonic() + self.cfg.timeout_s if self.cfg.timeout_s else math.inf
             with RunProgress(self, enabled=self.progress) as bar:
                 while True:
+                    if self._sigint:  # a Ctrl-C whose KeyboardInterrupt Python dropped (see _catch_sigint)
+                        raise KeyboardInterrupt
                     if time.monotonic() >= deadline:
                         self.summary.timed_out = True
                     while (not self.summary.timed_out and len(self.inflight) < workers
@@ -250,8 +261,30 @@ class Driver:
         finally:
             if executor is not None:
                 executor.shutdown()
+            else:  # Ctrl-C inside ray.init: stop the processes it had started
+                _shutdown_ray()
+            restore_sigint()
         self._final_counts()
         return self.summary
+
+    def _catch_sigint(self) -> Callable[[], None]:
+        """Remember a Ctrl-C besides raising KeyboardInterrupt; returns what restores the old handler.
+
+        Python drops an exception raised while a finalizer or weakref callback runs (it only prints
+        "Exception ignored in ..."), and during Ray's start SQLAlchemy's weakref callbacks run often
+        enough that a Ctrl-C was lost and the study ran on to its end. The loop checks the flag too.
+        Only Python's default handler is replaced (an ignored SIGINT, e.g. under nohup, stays ignored).
+        """
+        if (threading.current_thread() is not threading.main_thread()
+                or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+            return lambda: None
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            self._sigint = True
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, on_sigint)
+        return lambda: signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def _stop_interrupted(self, executor: RayExecutor | None) -> None:
         """Ctrl-C: cancel the running tasks and fail (and re-queue) every trial this driver left RUNNING.
@@ -413,6 +446,13 @@ def pareto_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     from objectives.pareto import study_pareto
 
     return study_pareto(study)
+
+
+def _shutdown_ray() -> None:
+    ray = sys.modules.get("ray")
+    if ray is not None:
+        with contextlib.suppress(Exception):
+            ray.shutdown()
 
 
 def _ensure_sqlite_dir(url: str) -> None:
