@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["training", "trial_cost", "paper_scans", "estimator_fidelity", "ray_scaling", "search_efficiency"]
+ORDER = ["training", "trial_cost", "hls_path", "paper_scans", "estimator_fidelity", "ray_scaling", "search_efficiency"]
 
 PREAMBLE = """# Benchmarks
 

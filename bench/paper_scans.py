@@ -38,11 +38,13 @@ def spec(tmp: Path, n: int, quant: str, width: int, integer: int, rf: int, strat
     from dse.trial.spec import TrialSpec
 
     qat = {"bits": width, "integer": integer - 1, "activations": "real"} if quant == "qat" else None
+    # QAT: values without a quantizer get 8 more bits, 4 integer (the rule of search_spaces/lfads.py)
+    prec = f"ap_fixed<{width + 8},{integer + 4}>" if quant == "qat" else f"ap_fixed<{width},{integer}>"
     design = {
         "family": "lfads",
         "model": {"encoder_units": 64, "latent_units": 64, "factors": 4, "quant": qat},
         "train": {"seed": 0},
-        "hls": {"quantization": quant, "precision": f"ap_fixed<{width},{integer}>", "reuse_factor": rf,
+        "hls": {"quantization": quant, "precision": prec, "reuse_factor": rf,
                 "strategy": strategy, "io_type": "io_parallel", "table_size": 1024,
                 "part": "xcu55c-fsvh2892-2L-e", "clock_period": 5.0, "backend": "Vitis", **(per_layer or {})},
         "hardware": {"backend": "estimate", "part": "xcu55c", "clock_ns": 5.0},
@@ -68,13 +70,14 @@ def main() -> None:
     ap.add_argument("--reuse-factor", type=int, default=2, help="1 and 2 are valid for every LFADS product")
     ap.add_argument("--strategy", default="Latency", choices=("Latency", "Resource"))
     ap.add_argument("--skip-qat", action="store_true")
+    ap.add_argument("--skip-ptq", action="store_true", help="QAT only; results go to paper_scans_qat.*")
     ap.add_argument("--workdir", type=Path, default=None, help="keep caches here (default: a temp dir)")
     args = ap.parse_args()
     from dse.trial.run import run_trial
 
     tmp = args.workdir or Path(tempfile.mkdtemp(prefix="dse-paper-scans-"))
     rows, n, t0 = [], 0, time.perf_counter()
-    for integer in (4, 6, 8):
+    for integer in () if args.skip_ptq else (4, 6, 8):
         for frac in range(2, 17, args.frac_step):
             r = run_trial(spec(tmp, n, "ptq", integer + frac, integer, args.reuse_factor, args.strategy))
             rows.append(row(r, mode="ptq", integer=integer, frac=frac, width=integer + frac))
@@ -93,13 +96,16 @@ def main() -> None:
         r = run_trial(spec(tmp, n, "ptq", 16, 6, rf, strategy, per_layer))
         published.append(row(r, rf=label, strategy=strategy))
         n += 1
-    (RESULTS / "paper_scans.json").write_text(json.dumps({"scan": rows, "published": published}, indent=1))
-    _plot(rows)
+    name = "paper_scans_qat" if args.skip_ptq else "paper_scans"
+    (RESULTS / f"{name}.json").write_text(json.dumps({"scan": rows, "published": published}, indent=1))
+    _plot(rows, name)
     md = header("The paper's precision scans at the paper size (synthetic data, C-simulation accuracy)",
-                f"python bench/paper_scans.py --frac-step {args.frac_step} --qat-step {args.qat_step} "
-                f"--reuse-factor {args.reuse_factor} --strategy {args.strategy}")
-    md += f"\nWall time: {time.perf_counter() - t0:.0f} s. Float model: behaviour R2 "
-    md += f"{rows[0]['float_behavior_r2']:.3f}, NPLL {rows[0]['float_npll']:.4f}.\n\n"
+                f"python bench/paper_scans.py --frac-step {args.frac_step} "
+                + ("--skip-qat " if args.skip_qat else f"--qat-step {args.qat_step} ")
+                + ("--skip-ptq " if args.skip_ptq else "")
+                + f"--reuse-factor {args.reuse_factor} --strategy {args.strategy}")
+    md += f"\nWall time: {time.perf_counter() - t0:.0f} s. Float model (published-design rows): behaviour R2 "
+    md += f"{published[0]['float_behavior_r2']:.3f}, NPLL {published[0]['float_npll']:.4f}.\n\n"
     md += "| mode | I | F | W | C-sim behaviour R2 | C-sim NPLL | C-sim rate R2 | latency us | DSP | LUT | status |\n"
     md += "|---|---|---|---|---|---|---|---|---|---|---|\n"
     for x in rows:
@@ -112,14 +118,14 @@ def main() -> None:
         ratio = f"{x['latency_us'] / PAPER_US:.2f}x" if x["latency_us"] else "n/a"
         md += (f"| {x['rf']} | {x['strategy']} | {_f(x['csim_behavior_r2'])} | {_f(x['latency_us'], 2)} | {ratio} | "
                f"{x['dsp']} | {x['lut']} |\n")
-    write_result("paper_scans", md)
+    write_result(name, md)
 
 
 def _f(v, nd: int = 3) -> str:
     return "n/a" if v is None else f"{v:.{nd}f}"
 
 
-def _plot(rows: list[dict]) -> None:
+def _plot(rows: list[dict], name: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -130,17 +136,20 @@ def _plot(rows: list[dict]) -> None:
         xs = [r for r in rows if r["mode"] == "ptq" and r["integer"] == integer and r["csim_behavior_r2"] is not None]
         axes[0].plot([r["frac"] for r in xs], [r["csim_behavior_r2"] for r in xs], "o-", color=color,
                      label=f"PTQ, {integer} integer bits")
-    if rows and rows[0]["float_behavior_r2"] is not None:
-        axes[0].axhline(rows[0]["float_behavior_r2"], color="k", ls="--", label="float")
+    floats = [r["float_behavior_r2"] for r in rows if r["mode"] == "ptq" and r["float_behavior_r2"] is not None]
+    if floats:
+        axes[0].axhline(floats[0], color="k", ls="--", label="float")
     axes[0].set(xlabel="fractional bits", ylabel="behaviour R2 (C sim)", title="PTQ (paper Fig. 5)")
     axes[0].legend()
     q = [r for r in rows if r["mode"] == "qat" and r["csim_behavior_r2"] is not None]
+    if not q:
+        axes[1].text(0.5, 0.5, "QAT scan not run (--skip-qat)", ha="center", va="center", transform=axes[1].transAxes)
     axes[1].plot([r["width"] for r in q], [r["csim_behavior_r2"] for r in q], "o-", label="QAT (C sim)")
     axes[1].plot([r["width"] for r in q], [r["float_behavior_r2"] for r in q], "s--", label="QAT (QKeras)")
     axes[1].set(xlabel="total bits", ylabel="behaviour R2", title="QAT (paper Fig. 6)")
     axes[1].legend()
     fig.tight_layout()
-    fig.savefig(RESULTS / "paper_scans.png", dpi=110)
+    fig.savefig(RESULTS / f"{name}.png", dpi=110)
 
 
 if __name__ == "__main__":
