@@ -51,7 +51,8 @@ def spec(tmp: Path, n: int, quant: str, width: int, integer: int, rf: int, strat
         "params": {"quant": quant, "width": width, "integer": integer},
     }
     return TrialSpec("paper-scans", n, design, {"source": "synthetic", "options": {}, "split_seed": 0},
-                     ["behavior_r2", "npll"], str(tmp / f"t{n}"), str(tmp / "models"), str(tmp / "hls"), None)
+                     ["behavior_r2", "npll"], str(tmp / f"t{n}"), str(tmp / "models"), str(tmp / "hls"), None,
+                     pruning={"enabled": False})  # a scan measures every point
 
 
 def row(r, **extra) -> dict:

@@ -22,12 +22,20 @@ class TrainingPruned(Exception):
     """Raised from the epoch hook to stop a hopeless training."""
 
 
-def earlier_curves(cache_root: Path, data_fp: str) -> list[list[float]]:
+def earlier_curves(cache_root: Path, data_fp: str, quant: dict | None = None) -> list[list[float]]:
+    """Validation-NLL curves of earlier trainings on the same data *and the same quantization*.
+
+    QKeras models converge more slowly than float ones: compared with float curves, 12- and 16-bit QAT
+    trainings of the paper-size model were pruned at epoch 46 although they would have ended close to
+    the float model, so a curve only counts against trainings with identical quantizers (or none).
+    """
     curves = []
     for info_file in cache_root.glob("*/train.json"):
         try:
             info = json.loads(info_file.read_text())
         except (OSError, ValueError):
+            continue
+        if info.get("model", {}).get("quant") != quant:
             continue
         if info.get("data_fingerprint") == data_fp and info.get("history", {}).get("val_nll"):
             curves.append([float(v) for v in info["history"]["val_nll"]])

@@ -130,7 +130,7 @@ def _train(spec: TrialSpec, split, model_cfg, train_cfg, data_fp: str, cache_roo
     hook = None
     p = spec.pruning or {}
     if p.get("enabled"):
-        rule = MedianRule(earlier_curves(cache_root, data_fp), p.get("warmup_epochs", 15),
+        rule = MedianRule(earlier_curves(cache_root, data_fp, model_cfg.to_dict()["quant"]), p.get("warmup_epochs", 15),
                           p.get("min_curves", 4), p.get("margin", 0.01))
         hook = lambda e, logs: rule.check(e, float(logs.get("val_nll", math.nan)))  # noqa: E731
 
