@@ -70,7 +70,7 @@ def export_trial(cfg: Any, st: Any, study: Any, number: int, out: Path, *, force
     from dse.hls.cache import compile_model
     from dse.hls.csim import run_csim
     from dse.hls.design import HLSDesign
-    from dse.trial.run import _load_model, load_split
+    from dse.trial.run import load_model, load_split
 
     trials = {t.number: t for t in study.get_trials(deepcopy=False)}
     if number not in trials:
@@ -102,15 +102,14 @@ def export_trial(cfg: Any, st: Any, study: Any, number: int, out: Path, *, force
         raise ConfigError(str(out), f"cannot write there: {e.strerror}", "--output") from None
     try:
         hls_design = HLSDesign.from_dict(design["hls"])
-        model = _load_model(Path(model_art.path))
+        model = load_model(Path(model_art.path))
         compiled = compile_model(model, hls_design, study_cache(cfg))
         _copytree_inside(compiled.project_dir, work / "hls_project", work)
         (_inside(work, work / "model")).mkdir()
         shutil.copy2(model_art.path, _inside(work, work / "model" / "model.h5"))
         shutil.copy2(compiled.project_dir / "hls4ml_config.yml", _inside(work, work / "hls_config.yml"))
 
-        split = load_split({"source": cfg.data.source, "options": dict(cfg.data.options),
-                            "split_seed": cfg.data.split_seed})
+        split = load_split(cfg.data.spec())
         spikes = split.test.spikes[:TB_TRIALS].astype(np.float64)
         sim = run_csim(compiled.hls_model, spikes)
         n = len(spikes)

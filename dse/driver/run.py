@@ -323,8 +323,7 @@ class Driver:
         trial.set_user_attr("design", {k: design[k] for k in ("model", "train", "hls")})
         spec = TrialSpec(
             study_name=self.cfg.name, trial_number=trial.number, design=design,
-            data={"source": self.cfg.data.source, "options": dict(self.cfg.data.options),
-                  "split_seed": self.cfg.data.split_seed},
+            data=self.cfg.data.spec(),
             objectives=self.cfg.objective_names, work_dir=str(self.paths.trials / f"{trial.number:05d}"),
             model_cache_dir=str(self.paths.model_cache), hls_cache_dir=str(self.paths.hls_cache),
             max_utilisation=self._max_utilisation())

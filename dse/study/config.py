@@ -48,6 +48,10 @@ class DataConfig:
     options: dict[str, Any] = field(default_factory=dict)
     split_seed: int = 0
 
+    def spec(self) -> dict[str, Any]:
+        """The plain form a trial receives (``dse.trial.run.load_split`` takes it)."""
+        return {"source": self.source, "options": dict(self.options), "split_seed": self.split_seed}
+
     def load(self) -> NeuralData:
         from dse.data.loader import load_data
 

@@ -153,7 +153,8 @@ def _train(spec: TrialSpec, split, model_cfg, train_cfg, data_fp: str, cache_roo
     return model_cache.get_or_train(cache_root, key, train)
 
 
-def _load_model(path: Path):
+def load_model(path: Path):
+    """A saved deploy model (QKeras layers and dse's custom objects included)."""
     from tensorflow import keras
 
     from dse.models.lfads.model import custom_objects
@@ -204,7 +205,7 @@ def _run(spec: TrialSpec, result: TrialResult, timings: dict[str, float], work: 
     result.accuracy["float"] = dict(cached.info["float_metrics"])
     result.artifacts.append(Artifact("model", str(cached.model_file), sha256_file(cached.model_file)))
     with _phase("load_model", timings):
-        model = _load_model(cached.model_file)
+        model = load_model(cached.model_file)
 
     from dse.hls.cache import compile_model
     from dse.hls.csim import run_csim
