@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["training", "trial_cost", "hls_path", "paper_scans", "estimator_fidelity", "ray_scaling", "search_efficiency"]
+ORDER = ["training", "trial_cost", "hls_path", "ray_scaling", "search_grid", "search_efficiency", "paper_design",
+         "paper_scans", "paper_scans_qat", "estimator_fidelity"]
 
 PREAMBLE = """# Benchmarks
 

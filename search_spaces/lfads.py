@@ -146,6 +146,67 @@ def check_qat_bits(specs: Mapping[str, Spec]) -> list[tuple[str, str]]:
              f"bits")]
 
 
+def matmul_shapes(n_neurons: int, encoder_units: int, latent_units: int, factors: int) -> dict[tuple[str, str],
+                                                                                             tuple[int, int]]:
+    """(inputs, outputs) of every matrix product of the LFADS graph, keyed like
+    :func:`dse.hls.convert.matmul_sizes` (a test keeps the two equal): GRU gates are 3 x units wide, the
+    encoder is bidirectional (the IC layer reads both directions), the generator's input is the one
+    all-zero feature."""
+    n, e, z, f = n_neurons, encoder_units, latent_units, factors
+    return {("encoder", "input"): (n, 3 * e), ("encoder", "recurrent"): (e, 3 * e), ("ic", "input"): (2 * e, z),
+            ("generator", "input"): (1, 3 * z), ("generator", "recurrent"): (z, 3 * z),
+            ("factors", "input"): (z, f), ("logrates", "input"): (f, n)}
+
+
+def _values(specs: Mapping[str, Spec], name: str) -> list[Any] | None:
+    spec = specs.get(name)
+    if spec is None:
+        default = next(p.default for p in PARAMS if p.name == name)
+        return None if default is None else [default]
+    if isinstance(spec, Fixed):
+        return [spec.value]
+    if isinstance(spec, Choices):
+        return list(spec.values)
+    if isinstance(spec, IntRange):
+        return list(range(spec.low, spec.high + 1, spec.step or 1))  # log or not: every integer can occur
+    return None
+
+
+def check_reuse_factors(specs: Mapping[str, Spec], n_neurons: int, hardware: Any) -> list[tuple[str, str]]:
+    """Every reuse factor the study can choose must be valid for its product under the Resource strategy.
+
+    hls4ml would silently use the closest valid value and dse's converter refuses that, so without this
+    check each such trial would fail at compile time. Checked for every architecture the study can
+    build (the product sizes depend on the units and on the data's neuron count).
+    """
+    strategies = _values(specs, "hls.strategy") or []
+    if "resource" not in strategies:
+        return []
+    from hls4ml.backends import get_backend  # no TensorFlow import; hls4ml's own rule for valid factors
+
+    backend = get_backend(_HLS_BACKEND.get(getattr(hardware, "backend", ""), "Vitis"))
+    problems: dict[str, str] = {}
+    for e in _values(specs, "model.encoder_units") or []:
+        for z in _values(specs, "model.latent_units") or []:
+            for f in _values(specs, "model.factors") or []:
+                for (layer, kind), (n_in, n_out) in matmul_shapes(n_neurons, e, z, f).items():
+                    candidates = ([f"hls.recurrent_reuse_factor_{layer}"] if kind == "recurrent" else []) + [
+                        f"hls.reuse_factor_{layer}", "hls.reuse_factor"]
+                    name = next(c for c in candidates if c == "hls.reuse_factor" or c in specs)
+                    rfs = _values(specs, name)
+                    if not rfs or name in problems:
+                        continue
+                    valid = backend.get_valid_reuse_factors(n_in, n_out)
+                    bad = [rf for rf in rfs if rf not in valid]
+                    if bad:
+                        problems[name] = (
+                            f"{', '.join(map(str, bad))} not valid for {layer}'s {kind} product {n_in}x{n_out} "
+                            f"(encoder_units {e}, latent_units {z}, factors {f}, {n_neurons} neurons) with the "
+                            f"Resource strategy; valid: {', '.join(map(str, valid[:16]))}"
+                            + (" ..." if len(valid) > 16 else ""))
+    return list(problems.items())
+
+
 def build(point: dict[str, Any], hardware: Any) -> dict[str, Any]:
     """Split a complete flat LFADS design point into the settings the trial code consumes.
 
@@ -203,4 +264,5 @@ def build(point: dict[str, Any], hardware: Any) -> dict[str, Any]:
     }
 
 
-FAMILY = register_family(Family("lfads", PARAMS, build, cross_checks=(check_qat_bits,)))
+FAMILY = register_family(Family("lfads", PARAMS, build, cross_checks=(check_qat_bits,),
+                                data_checks=(check_reuse_factors,)))

@@ -76,13 +76,16 @@ class Family:
     ``build(point, hardware)`` turns a complete flat design point (every active parameter, by
     Optuna name) and the study's hardware settings (``backend``, ``part``, ``clock_ns``) into the
     plain dicts the trial code consumes. ``cross_checks`` validate combinations at load time: each
-    gets the study's specs by name and returns ``(parameter name, problem)`` pairs.
+    gets the study's specs by name and returns ``(parameter name, problem)`` pairs. ``data_checks``
+    do the same for what also depends on the data (e.g. a product size set by the neuron count):
+    ``check(specs, n_neurons, hardware)``, run by ``dse run`` once the data is loaded.
     """
 
     name: str
     params: tuple[ParamDef, ...]
     build: Callable[[dict[str, Any], Any], dict[str, Any]]
     cross_checks: tuple[Callable[[Mapping[str, Spec]], list[tuple[str, str]]], ...] = ()
+    data_checks: tuple[Callable[[Mapping[str, Spec], int, Any], list[tuple[str, str]]], ...] = ()
 
     def __post_init__(self) -> None:
         seen: set[str] = set()

@@ -353,3 +353,66 @@ def test_a_new_family_needs_only_a_registration() -> None:
     assert all(("model.tau_ms" in p) == (p["model.neuron"] == "lif") for p in space.grid_points())
     with pytest.raises(Exception, match="model.latent_units: unknown key"):
         study_config("family: toy-spiking\nmodel: {latent_units: 8}\n")
+
+
+# ------------------------------------------------------------------ reuse factors against the products
+
+
+@pytest.mark.parametrize("sizes", [dict(encoder_units=8, latent_units=8, factors=2, n_neurons=8),
+                                   dict(encoder_units=5, latent_units=7, factors=3, n_neurons=11)])
+def test_matmul_shapes_match_the_built_model(sizes) -> None:
+    from dse.hls.convert import matmul_sizes
+    from dse.hls.testing import lfads_deploy
+    from search_spaces.lfads import matmul_shapes
+
+    assert matmul_shapes(sizes["n_neurons"], sizes["encoder_units"], sizes["latent_units"], sizes["factors"]) == \
+        matmul_sizes(lfads_deploy(0, **sizes))
+
+
+def _rf_specs(**hls) -> dict:
+    return {"model.encoder_units": Choices((32, 64)), "model.latent_units": Fixed(64), "model.factors": Fixed(4),
+            "hls.strategy": Choices(("latency", "resource")), **hls}
+
+
+def test_invalid_reuse_factor_found_for_the_architecture_that_breaks_it() -> None:
+    from search_spaces.lfads import check_reuse_factors
+
+    hw = type("HW", (), {"backend": "estimate"})()
+    # 70 inputs: 7 is valid for the encoder's input product, 3 is not
+    problems = dict(check_reuse_factors(_rf_specs(**{"hls.reuse_factor_encoder": Choices((7, 3))}), 70, hw))
+    assert list(problems) == ["hls.reuse_factor_encoder"]
+    assert "3 not valid for encoder's input product 70x96" in problems["hls.reuse_factor_encoder"]
+    assert "valid: 1, 2, 5, 7, 10" in problems["hls.reuse_factor_encoder"]
+    # the recurrent product falls back to the layer's factor, then to the model-wide one
+    problems = dict(check_reuse_factors(_rf_specs(**{"hls.reuse_factor": Fixed(2),
+                                                     "hls.recurrent_reuse_factor_generator": IntRange(1, 3)}), 70, hw))
+    assert list(problems) == ["hls.recurrent_reuse_factor_generator"] and "3 not valid" in \
+        problems["hls.recurrent_reuse_factor_generator"]
+    # with the Latency strategy only, hls4ml takes any factor
+    latency = {**_rf_specs(**{"hls.reuse_factor_encoder": Fixed(3)}), "hls.strategy": Fixed("latency")}
+    assert check_reuse_factors(latency, 70, hw) == []
+
+
+def test_examples_reuse_factors_are_valid() -> None:
+    from search_spaces.lfads import check_reuse_factors
+
+    for name in ("paper.yaml", "quick.yaml"):
+        cfg = load_study(Path(__file__).resolve().parents[1] / "examples" / name)
+        n = cfg.data.options.get("n_neurons", 70)
+        assert check_reuse_factors(cfg.search_space().specs, n, cfg.hardware) == [], name
+
+
+def test_dse_run_refuses_an_invalid_reuse_factor_before_writing(tmp_path: Path) -> None:
+    import yaml
+    from reliability_helpers import cli_env, dse, study_dict
+
+    study = study_dict("bad-rf", n_trials=1, hls={"reuse_factor": 1, "reuse_factor_encoder": {"choices": [1, 3]},
+                                                 "strategy": "resource"})
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(study))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    r = dse("run", "study.yaml", cwd=tmp_path, env=cli_env(), timeout=300)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "study.yaml" in lines[0] and "hls.reuse_factor_encoder" in lines[0], lines
+    assert "3 not valid for encoder's input product 8x12" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -41,12 +41,16 @@ def check_inputs(cfg) -> None:
     if url.startswith("sqlite:///"):
         _check_creatable(Path(url[len("sqlite:///"):]).parent, cfg.source, "storage")
     try:
-        cfg.data.load()
+        data = cfg.data.load()
     except UserInputError:
         raise
     except Exception as e:  # a loader that let a library error through: still the data's fault
         first = str(e).splitlines()[0] if str(e) else ""
         raise DataError(cfg.data.source, f"cannot be loaded: {type(e).__name__}: {first}") from None
+    space = cfg.search_space()
+    for check in space.family.data_checks:  # e.g. reuse factors against the products the data sizes
+        for name, problem in check(space.specs, data.n_neurons, cfg.hardware):
+            raise ConfigError(cfg.source, problem, field=name)
 
 
 def _check_creatable(path: Path, where: str, field: str | None) -> None:

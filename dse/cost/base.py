@@ -62,6 +62,8 @@ class CostBackend(ABC):
     """Turns a converted hls4ml model into a :class:`HardwareReport`."""
 
     name: ClassVar[str]
+    # Whether ``cost`` needs a written hls4ml project (HLS tools) or only the converted graph (estimator).
+    needs_project: ClassVar[bool] = True
 
     @abstractmethod
     def cost(self, hls_model: Any, *, part: str, clock_ns: float, output_dir: str | None = None) -> HardwareReport:

@@ -132,6 +132,7 @@ class EstimatorBackend(CostBackend):
     """
 
     name = "estimate"
+    needs_project = False
 
     def __init__(self, *, bidirectional_parallel: bool = False, consts: Constants | None = None) -> None:
         self.bidirectional_parallel = bidirectional_parallel

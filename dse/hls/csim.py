@@ -7,7 +7,9 @@ computed from (:func:`csim_metrics`).
 
 from __future__ import annotations
 
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,10 +17,52 @@ from typing import Any
 import numpy as np
 
 from dse.hls.cache import CompiledModel, compile_model
+from dse.hls.cpus import default_workers
 from dse.hls.design import HLSDesign
 
 LOGRATES, FACTORS = "logrates", "factors"
 SPIKES = "spikes"
+# The compiled model and its inputs, inherited (not pickled) by forked workers.
+_FORK_STATE: tuple[Any, list[np.ndarray]] | None = None
+
+
+def _predict_rows(hls_model: Any, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """``hls_model.predict`` with its shape special cases undone: one (samples, size) array per output."""
+    n = inputs[0].shape[0]
+    out = hls_model.predict(inputs if len(inputs) > 1 else inputs[0])
+    if len(hls_model.get_output_variables()) == 1:
+        out = [out]
+    return [np.asarray(o, dtype=np.float64).reshape(n, -1) for o in out]
+
+
+def _predict_chunk(bounds: tuple[int, int]) -> list[np.ndarray]:
+    assert _FORK_STATE is not None
+    hls_model, inputs = _FORK_STATE
+    lo, hi = bounds
+    return _predict_rows(hls_model, [x[lo:hi] for x in inputs])
+
+
+def predict_parallel(hls_model: Any, inputs: list[np.ndarray], workers: int) -> list[np.ndarray]:
+    """Split the samples over ``workers`` forked processes.
+
+    Threads cannot do this: hls4ml's recurrent layers keep their state in C++ ``static`` variables
+    (``gru_static``), so two calls into one loaded library at once would share it. A forked child has
+    its own copy of the library's memory, and the samples are independent.
+    """
+    global _FORK_STATE
+    n = inputs[0].shape[0]
+    workers = max(1, min(workers, n))
+    if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return _predict_rows(hls_model, inputs)
+    edges = np.linspace(0, n, workers + 1).round().astype(int)
+    bounds = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    _FORK_STATE = (hls_model, inputs)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            parts = list(pool.map(_predict_chunk, bounds))
+    finally:
+        _FORK_STATE = None
+    return [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
 
 
 @dataclass(frozen=True)
@@ -57,8 +101,12 @@ def _check_counts(spikes: np.ndarray, var: Any) -> None:
         raise ValueError(f"spikes: values are not representable exactly in the input type {p}")
 
 
-def run_csim(hls_model: Any, spikes: Any) -> CSimOutput:
-    """Run the compiled ``hls_model`` on ``spikes`` (trials, bins, neurons); other inputs are zeros."""
+def run_csim(hls_model: Any, spikes: Any, workers: int | None = None) -> CSimOutput:
+    """Run the compiled ``hls_model`` on ``spikes`` (trials, bins, neurons); other inputs are zeros.
+
+    ``workers`` processes share the trials (default :func:`default_workers`); the outputs do not
+    depend on it.
+    """
     spikes = np.ascontiguousarray(np.asarray(spikes, dtype=np.float64))
     in_vars = hls_model.get_input_variables()
     if spikes.ndim != 3 or list(spikes.shape[1:]) != list(in_vars[0].shape):
@@ -74,13 +122,11 @@ def run_csim(hls_model: Any, spikes: Any) -> CSimOutput:
         else:
             inputs.append(np.zeros((n, *var.shape), dtype=np.float64))
     t0 = time.perf_counter()
-    out = hls_model.predict(inputs if len(inputs) > 1 else inputs[0])
+    out = predict_parallel(hls_model, inputs, default_workers() if workers is None else workers)
     seconds = time.perf_counter() - t0
     out_vars = hls_model.get_output_variables()
-    if len(out_vars) == 1:
-        out = [out]
     arrays = {
-        _output_name(name): np.asarray(o, dtype=np.float64).reshape(n, *v.shape)
+        _output_name(name): o.reshape(n, *v.shape)
         for name, v, o in zip(hls_model.outputs, out_vars, out, strict=True)
     }
     missing = {LOGRATES, FACTORS} - set(arrays)

@@ -19,6 +19,7 @@ class TrialSpec:
     max_utilisation: float | None = None  # preflight: prune before training if the estimate exceeds it
     pruning: dict[str, Any] = field(default_factory=lambda: {"enabled": True, "warmup_epochs": 15,
                                                              "min_curves": 4, "margin": 0.01})
+    reuse_csim: bool = True  # reuse C-sim outputs of a numerically identical design (dse.hls.csim_cache)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
