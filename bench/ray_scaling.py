@@ -87,23 +87,36 @@ def measure(work: Path, label: str, workers: int, cpus: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--configs", nargs="*", default=[f"w{w}c{c}" for _, w, c in CONFIGS],
+                    help="which configurations (w<workers>c<cpus>; the first is the speed-up's base)")
+    ap.add_argument("--earlier", type=Path, default=None,
+                    help="ray_scaling.json of an earlier run, shown below this one (before/after a change)")
+    ap.add_argument("--earlier-label", default="earlier run")
     args = ap.parse_args()
     work = (args.workdir or Path(tempfile.mkdtemp(prefix="dse-ray-scaling-"))).resolve()
     rows = []
     for label, workers, cpus in CONFIGS:
-        rows.append(measure(work, label, workers, cpus))
-        print(json.dumps(rows[-1]), flush=True)
+        if f"w{workers}c{cpus}" in args.configs:
+            rows.append(measure(work, label, workers, cpus))
+            print(json.dumps(rows[-1]), flush=True)
     base = rows[0]["trials_per_hour"]
-    md = header("Ray scaling (examples/quick.yaml as a fixed 8-point grid, every trial trains)",
-                "python bench/ray_scaling.py")
+    earlier = json.loads(args.earlier.read_text()) if args.earlier else []
+    for r in earlier:
+        r["label"] = f"{r['label']} ({args.earlier_label})"
+    earlier_base = earlier[0]["trials_per_hour"] if earlier else 1.0
+    cmd = "python bench/ray_scaling.py" + (f" --configs {' '.join(args.configs)}" if args.configs else "") + (
+        f" --earlier {args.earlier} --earlier-label '{args.earlier_label}'" if args.earlier else "")
+    md = header("Ray scaling (examples/quick.yaml as a fixed 8-point grid, every trial trains)", cmd)
     md += ("\n| configuration | wall time (s) | trials | trials/hour | speed-up | sum of in-task seconds | "
            "driver overhead per trial: median (min-max) s |\n|---|---|---|---|---|---|---|\n")
-    for r in rows:
+    for r in rows + earlier:
+        b = base if r in rows else earlier_base
         md += (f"| {r['label']} | {r['wall_s']:.0f} | {r['complete']} | {r['trials_per_hour']:.0f} | "
-               f"{r['trials_per_hour'] / base:.2f}x | {r['task_s_sum']:.0f} | {r['overhead_median_s']:.2f} "
+               f"{r['trials_per_hour'] / b:.2f}x | {r['task_s_sum']:.0f} | {r['overhead_median_s']:.2f} "
                f"({r['overhead_min_s']:.2f}-{r['overhead_max_s']:.2f}) |\n")
     md += ("\nWall time includes starting the local Ray (and the workers' TensorFlow imports); `sum of in-task "
-           "seconds` is what the trials measured inside their Ray tasks.\n")
+           "seconds` is what the trials measured inside their Ray tasks. Speed-ups are against the first row of the "
+           "same run.\n")
     (work / "ray_scaling.json").write_text(json.dumps(rows, indent=1))
     write_result("ray_scaling", md)
 

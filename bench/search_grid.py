@@ -154,7 +154,8 @@ def report(args, rows: list[dict], seeded: list[dict]) -> None:
            + (f" --seed-models {args.seed_models}" if args.seed_models else ""))
     md = header("The paper-size grid study (dse run, estimator backend)", cmd)
     md += ("\nOne `dse run` per parallelism preset (grid sampler, local Ray, "
-           f"{args.workers} workers x 1 CPU, SQLite); the three studies share one model/HLS/C-sim cache.\n\n")
+           f"{args.workers} workers x 1 CPU, SQLite); the studies share one model/HLS/C-sim cache (the first "
+           "one to need a training or a C simulation pays for it).\n\n")
     md += ("| study | wall time | trials by state | trainings run | C-sim reused | Pareto size "
            "| sum of phase seconds |\n|---|---|---|---|---|---|---|\n")
     for r in rows:

@@ -69,7 +69,13 @@ class RayExecutor:
     def wait(self, handles: list[Handle], timeout: float) -> list[Handle]:
         if not handles:
             return []
-        ready, _ = self.ray.wait([h.ref for h in handles], num_returns=len(handles), timeout=timeout)
+        refs = [h.ref for h in handles]
+        # Return as soon as one trial is done (num_returns=len(refs) would hold a finished trial until
+        # all were done or the timeout passed: ~1 s of idle worker per trial with 2 workers), then
+        # collect whatever else is ready already.
+        ready, _ = self.ray.wait(refs, num_returns=1, timeout=timeout)
+        if ready and len(refs) > 1:
+            ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=0)
         ready_ids = {r.hex() for r in ready}
         return [h for h in handles if h.ref.hex() in ready_ids]
 
