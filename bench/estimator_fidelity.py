@@ -190,7 +190,9 @@ def convert(model: Any, *, precision: str, reuse_factor: int, strategy: str, io_
     cfg = hls4ml.utils.config_from_keras_model(model, granularity=granularity, backend=backend,
                                                default_precision=precision, default_reuse_factor=reuse_factor)
     cfg["Model"]["Strategy"] = strategy
-    out = output_dir or tempfile.mkdtemp(prefix="dse_est_")
+    # Conversion writes nothing (only write()/compile() would): a path is enough, no directory is made,
+    # so thousands of estimates leave no empty temp dirs behind.
+    out = output_dir or str(Path(tempfile.gettempdir()) / "dse-estimate-unwritten")
     return hls4ml.converters.convert_from_keras_model(
         model, hls_config=cfg, backend=backend, io_type=io_type, part=full_part_name(part),
         clock_period=clock_ns, output_dir=out)

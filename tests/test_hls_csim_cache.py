@@ -128,6 +128,8 @@ def test_trial_reuses_outputs_of_another_reuse_factor(tmp_path: Path) -> None:
     assert first.cache["csim"] is False and second.cache["csim"] is True
     assert first.timings["gxx"] > 0 and second.timings["gxx"] == 0.0
     assert second.accuracy["csim"] == first.accuracy["csim"]
+    project = Path(next(a.path for a in second.artifacts if a.kind == "hls_project"))  # written, not compiled
+    assert (project / "firmware" / "myproject.cpp").is_file() and (project / "build_prj.tcl").is_file()
     assert second.hardware["dsp"] != first.hardware["dsp"] or second.hardware["latency_cycles"] != \
         first.hardware["latency_cycles"]  # costed as its own design
     spec = _trial_spec(tmp_path, 2, "resource")

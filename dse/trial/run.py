@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import logging
 import math
 import time
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, redirect_stdout, suppress
 from pathlib import Path
 from typing import Any
 
@@ -227,9 +228,12 @@ def _run(spec: TrialSpec, result: TrialResult, timings: dict[str, float], work: 
     if sim is not None and not backend.needs_project:
         # Same numbers already simulated for another reuse factor/strategy: the cost needs only the graph.
         with _phase("convert", timings):
-            hls_model = convert(model, design, work / "hls")
+            hls_model = convert(model, design, work / "hls_project")
+            with redirect_stdout(io.StringIO()):
+                hls_model.write()  # the trial's complete hls4ml project (for synthesis), just not compiled
         timings["gxx"] = 0.0
         result.cache["hls"] = False
+        result.artifacts.append(Artifact("hls_project", str(work / "hls_project")))
     else:
         with _phase("compile", timings):
             compiled = compile_model(model, design, spec.hls_cache_dir)
