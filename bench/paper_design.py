@@ -12,7 +12,6 @@ Usage: python bench/paper_design.py --workdir /tmp/dse-grid   (after bench/searc
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -48,27 +47,20 @@ def paper_trial(work: Path) -> tuple[dict, dict]:
 
 def grid_designs(work: Path) -> list[dict]:
     import optuna
+    from search_grid import grid_results, study_name
 
-    from storage import open_storage
-
-    runs = json.loads((work / "grid_runs.json").read_text())
-    st = open_storage(f"sqlite:///{work / 'grid.db'}")
     out = []
-    for row in runs["rows"]:
-        name = f"lfads-grid-{row['preset']}"
-        study = optuna.load_study(study_name=name, storage=st.optuna)
-        for t in study.trials:
-            if t.state != optuna.trial.TrialState.COMPLETE:
-                continue
-            r = st.project.load_result(name, t.number)
-            feasible = all(c <= 0 for c in t.user_attrs.get("constraints") or [1.0])
-            p = t.params
-            prec = (f"PTQ ap_fixed<{p['quantization.ptq_integer_bits'] + p['quantization.ptq_fractional_bits']},"
-                    f"{p['quantization.ptq_integer_bits']}>" if p["quantization.mode"] == "ptq"
-                    else f"QAT {p['quantization.qat_total_bits']} bits")
-            out.append({"study": name, "trial": t.number, "preset": row["preset"], "design": prec,
-                        "feasible": feasible, **{k: r.objectives.get(k) for k in COLUMNS},
-                        "util": r.hardware.get("utilisation", {}) if r.hardware else {}})
+    for preset, t, r in grid_results(work):
+        if t.state != optuna.trial.TrialState.COMPLETE:
+            continue
+        feasible = all(c <= 0 for c in t.user_attrs.get("constraints") or [1.0])
+        p = t.params
+        prec = (f"PTQ ap_fixed<{p['quantization.ptq_integer_bits'] + p['quantization.ptq_fractional_bits']},"
+                f"{p['quantization.ptq_integer_bits']}>" if p["quantization.mode"] == "ptq"
+                else f"QAT {p['quantization.qat_total_bits']} bits")
+        out.append({"study": study_name(preset), "trial": t.number, "preset": preset, "design": prec,
+                    "feasible": feasible, **{k: r.objectives.get(k) for k in COLUMNS},
+                    "util": r.hardware.get("utilisation", {}) if r.hardware else {}})
     return out
 
 
@@ -117,8 +109,9 @@ def main() -> None:
            "unrolls every product), so the published board must have run a folded variant. Against the estimate of "
            f"that unfoldable design ({paper['latency_us']:.1f} us) {len(beat_estimate)} feasible designs are faster: "
            "fitting the part costs latency.\n")
-    md += (f"\nThe paper-design trial reused the grid's C simulation: cache {info['cache']}, "
-           f"{info['timings']['total']:.1f} s in all.\n")
+    reused = "yes" if info["cache"].get("csim") else "no"
+    md += (f"\nThe paper-design trial took {info['timings']['total']:.1f} s in all; C-sim outputs reused from an earlier "
+           f"evaluation of the same numerics (a grid point or an earlier run of this script): {reused}.\n")
     write_result("paper_design", md)
 
 

@@ -63,44 +63,36 @@ def point_key(params: dict[str, Any], preset: str) -> tuple:
 
 def load_grid(workdir: Path) -> tuple[dict[tuple, Point], list[str], Any]:
     import optuna
+    from search_grid import grid_presets, grid_results
 
     from dse.study_config import load_study
-    from storage import open_storage
 
-    runs = json.loads((workdir / "grid_runs.json").read_text())
-    presets = [r["preset"] for r in runs["rows"]]
-    st = open_storage(f"sqlite:///{workdir / 'grid.db'}")
     points: dict[tuple, Point] = {}
     numeric_first: dict[tuple, float] = {}
     train_s: dict[str, float] = {}
-    for preset in presets:
-        name = f"lfads-grid-{preset}"
-        study = optuna.load_study(study_name=name, storage=st.optuna)
-        for t in study.trials:
-            r = st.project.load_result(name, t.number)
-            if r is None:
-                continue
-            model_art = next((a for a in r.artifacts if a.kind == "model"), None)
-            model = Path(model_art.path).parent.name if model_art else "?"
-            if model_art and model not in train_s:
-                info = json.loads((Path(model_art.path).parent / "train.json").read_text())
-                train_s[model] = float(info["train_seconds"])
-            numeric = (model, (r.params or t.params).get("quantization.mode"),
-                       tuple(sorted((k, v) for k, v in t.params.items() if k.startswith("quantization."))))
-            tm = r.timings
-            num_s = float(tm.get("gxx", 0.0)) + (float(tm.get("csim", 0.0)) if not r.cache.get("csim") else 0.0)
-            if num_s > 0 and not r.cache.get("csim"):
-                numeric_first[numeric] = max(numeric_first.get(numeric, 0.0), num_s)
-            rest = float(tm.get("total", 0.0)) - float(tm.get("train", 0.0)) - num_s
-            cons = list(t.user_attrs.get("constraints") or [])
-            complete = t.state == optuna.trial.TrialState.COMPLETE
-            vals = tuple(float(v) for v in t.values) if complete else None
-            feasible = complete and all(c <= 0 for c in cons)
-            k = point_key(t.params, preset)
-            points[k] = Point(k, vals, feasible, cons, model, numeric, 0.0, 0.0, max(rest, 0.0))
+    for preset, t, r in grid_results(workdir):
+        model_art = next((a for a in r.artifacts if a.kind == "model"), None)
+        model = Path(model_art.path).parent.name if model_art else "?"
+        if model_art and model not in train_s:
+            info = json.loads((Path(model_art.path).parent / "train.json").read_text())
+            train_s[model] = float(info["train_seconds"])
+        numeric = (model, tuple(sorted((k, v) for k, v in t.params.items() if k.startswith("quantization."))))
+        tm = r.timings
+        reused = bool(r.cache.get("csim"))
+        num_s = float(tm.get("gxx", 0.0)) + (0.0 if reused else float(tm.get("csim", 0.0)))
+        if num_s > 0 and not reused:
+            numeric_first[numeric] = max(numeric_first.get(numeric, 0.0), num_s)
+        rest = float(tm.get("total", 0.0)) - float(tm.get("train", 0.0)) - num_s
+        cons = list(t.user_attrs.get("constraints") or [])
+        complete = t.state == optuna.trial.TrialState.COMPLETE
+        vals = tuple(float(v) for v in t.values) if complete else None
+        feasible = complete and all(c <= 0 for c in cons)
+        k = point_key(t.params, preset)
+        points[k] = Point(k, vals, feasible, cons, model, numeric, 0.0, 0.0, max(rest, 0.0))
     for p in points.values():
         p.train_s = train_s.get(p.model, 0.0)
         p.numeric_s = numeric_first.get(p.numeric, 0.0)
+    presets = grid_presets(workdir)
     cfg = load_study(workdir / f"grid-{presets[0]}.yaml")
     return points, presets, cfg
 

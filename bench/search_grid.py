@@ -22,7 +22,9 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -53,11 +55,35 @@ PRESETS: dict[str, dict[str, int]] = {
 }
 
 
+def study_name(preset: str) -> str:
+    return f"lfads-grid-{preset}"
+
+
+def grid_presets(workdir: Path) -> list[str]:
+    """The presets the grid in ``workdir`` has run, in order."""
+    return [r["preset"] for r in json.loads((workdir / "grid_runs.json").read_text())["rows"]]
+
+
+def grid_results(workdir: Path) -> Iterator[tuple[str, Any, Any]]:
+    """``(preset, Optuna trial, stored TrialResult)`` for every trial of the grid's studies with a result."""
+    import optuna
+
+    from storage import open_storage
+
+    st = open_storage(f"sqlite:///{workdir / 'grid.db'}")
+    for preset in grid_presets(workdir):
+        name = study_name(preset)
+        for t in optuna.load_study(study_name=name, storage=st.optuna).trials:
+            r = st.project.load_result(name, t.number)
+            if r is not None:
+                yield preset, t, r
+
+
 def study_yaml(preset: str, db: Path, workers: int, qat_step: int) -> dict:
     base = yaml.safe_load((ROOT / "examples" / "paper.yaml").read_text())
     qat_points = len(range(4, 17, qat_step))
     base.update({
-        "name": f"lfads-grid-{preset}",
+        "name": study_name(preset),
         "storage": {"url": f"sqlite:///{db}"},
         "quantization": {"mode": {"choices": ["ptq", "qat"]}, "ptq_integer_bits": {"choices": [4, 6, 8]},
                          "ptq_fractional_bits": {"low": 2, "high": 16},
@@ -160,7 +186,7 @@ def report(args, rows: list[dict], seeded: list[dict]) -> None:
            "| sum of phase seconds |\n|---|---|---|---|---|---|---|\n")
     for r in rows:
         ph = ", ".join(f"{k} {v:.0f}" for k, v in r["phase_sums_s"].items() if v >= 1)
-        md += (f"| lfads-grid-{r['preset']} | {r['wall_s'] / 60:.1f} min | {r['states']} | {r['trainings_run']} | "
+        md += (f"| {study_name(r['preset'])} | {r['wall_s'] / 60:.1f} min | {r['states']} | {r['trainings_run']} | "
                f"{r['csim_reused']} | {r['pareto']} | {ph} |\n")
     total = sum(r["wall_s"] for r in rows)
     md += f"\nTotal wall time of the grid: **{total / 60:.1f} min**"

@@ -16,6 +16,7 @@ toolchain and dse's own hls4ml code (the workarounds change numerics when they c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -35,7 +36,9 @@ NUMERICALLY_NEUTRAL = frozenset(
 )
 
 
+@functools.cache
 def _dse_hls_source() -> str:
+    """Hash of dse's hls4ml code as this process loaded it (read once, not per trial)."""
     h = hashlib.sha256()
     for path in sorted(Path(__file__).parent.glob("*.py")):
         h.update(path.name.encode() + b"\0" + path.read_bytes())
