@@ -2,7 +2,7 @@
 
 Usage::
 
-    from dse.cost.base import get_backend
+    from dse.cost.registry import get_backend
     report = get_backend("estimate").cost(hls_model, part="xcu55c", clock_ns=5.0)
     report.latency_us, report.dsp, report.details["layers"]
 
@@ -20,14 +20,84 @@ post-route results; ``bench/estimator_fidelity.py`` measures how close they are.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from dse.cost.base import CostBackend, HardwareReport, register_backend
-from dse.cost.estimator_extract import specs_from_model
-from dse.cost.estimator_layers import Constants, DesignEstimate, LayerSpec, Target, estimate_design
+from dse.cost.estimator_extract import reuse_factor_substitutions, specs_from_model
+from dse.cost.estimator_layers import Constants, DesignEstimate, LayerCost, LayerSpec, Target, estimate_design
 from dse.cost.parts import get_part
 
-ESTIMATOR_VERSION = "estimate-1 (hls4ml 1.3.0 templates, calibrated 2025-11-21)"
+ESTIMATOR_VERSION = "estimate-2 (hls4ml 1.3.0 templates, leave-one-repository-out calibrated 2026-11-29)"
+
+#: Metrics that carry an uncertainty, and the LayerCost attribute each is summed from.
+UNCERTAIN_METRICS = {"latency": "latency", "dsp": "dsp", "lut": "lut", "ff": "ff", "bram": "bram_18k"}
+_RECURRENT = ("gru", "lstm", "simple_rnn")
+
+
+def layer_family(kind: str) -> str:
+    """The calibration family a layer kind belongs to: recurrent, dense, conv, fallback or other."""
+    if kind in _RECURRENT:
+        return "recurrent"
+    if kind == "dense":
+        return "dense"
+    if kind in ("conv1d", "conv2d"):
+        return "conv"
+    if kind == "unknown":
+        return "fallback"
+    return "other"
+
+
+def design_family(kinds: list[str]) -> str:
+    """The family of a whole design (as the calibration rows are grouped): recurrent if it has a recurrent
+    layer, else conv if it has a convolution, else dense."""
+    fams = {layer_family(k) for k in kinds}
+    for f in ("recurrent", "conv", "dense"):
+        if f in fams:
+            return f
+    return "dense"
+
+
+def uncertainty(layers: list[LayerCost], table: dict[str, dict[str, float]] | None = None
+                ) -> tuple[dict[str, float], str]:
+    """Relative uncertainty per metric: the leave-one-repository-out median |relative error| of the
+    design's layer mix.
+
+    Each layer's share of a metric (its latency, DSP, LUT ... over the design's) is weighted by the
+    cross-validated error of its family (:data:`dse.cost.estimator_uncertainty.LORO_MEDIAN_REL_ERR`,
+    written by ``bench/estimator_fidelity.py``); layers without a family of their own (activations,
+    pooling, wiring) take the design's family; convolutions, which no calibration row has, take the
+    dense family's error (an MVP per pixel) and are named in the basis; fallback-costed layers count as
+    100 % uncertain.  Where a metric is 0 the design family's error is used.
+    """
+    if table is None:
+        from dse.cost.estimator_uncertainty import LORO_MEDIAN_REL_ERR as table
+    fam_design = design_family([lc.kind for lc in layers])
+    notes = [f"leave-one-repository-out median |rel. error| by layer family (design family {fam_design})"]
+
+    def err(fam: str, metric: str) -> float:
+        if fam == "fallback":
+            return 1.0
+        if fam == "other":
+            fam = fam_design
+        if fam == "conv" and "conv" not in table:
+            fam = "dense"
+        value = table.get(fam, {}).get(metric, table.get("all", {}).get(metric))
+        return math.nan if value is None else float(value)
+
+    if any(layer_family(lc.kind) == "conv" for lc in layers) and "conv" not in table:
+        notes.append("convolutions: no calibration row, the dense family's error is used")
+    if any(layer_family(lc.kind) == "fallback" for lc in layers):
+        notes.append("fallback-costed layers count as 100 % uncertain")
+    out: dict[str, float] = {}
+    for metric, attr in UNCERTAIN_METRICS.items():
+        values = [(layer_family(lc.kind), float(getattr(lc, attr))) for lc in layers]
+        total = sum(v for _, v in values)
+        if total <= 0:
+            out[metric] = round(err(fam_design, metric), 4)
+        else:
+            out[metric] = round(sum(v / total * err(f, metric) for f, v in values), 4)
+    return out, "; ".join(notes)
 
 
 def make_target(
@@ -36,7 +106,7 @@ def make_target(
     *,
     io_type: str = "io_parallel",
     pipeline_style: str | None = None,
-    bidirectional_parallel: bool = False,
+    bidirectional_parallel: bool = True,
     consts: Constants | None = None,
     specs: list[LayerSpec] | None = None,
 ) -> Target:
@@ -56,7 +126,18 @@ def make_target(
 
 def report_from_estimate(est: DesignEstimate, *, part: str, clock_ns: float, specs: list[LayerSpec],
                          extra: dict[str, Any] | None = None) -> HardwareReport:
-    """Wrap a :class:`DesignEstimate` as a :class:`HardwareReport` with a per-layer ``details`` block."""
+    """Wrap a :class:`DesignEstimate` as a :class:`HardwareReport` with a per-layer ``details`` block.
+
+    ``details`` keys besides the per-layer ones:
+
+    * ``uncertainty``: ``{metric: relative error}`` for latency, dsp, lut, ff, bram (see :func:`uncertainty`);
+      ``uncertainty_basis`` says how it was derived.
+    * ``fallback_layers``: ``[{"name", "class", "reason"}]``, layers costed by the fallback (no cost model
+      for their kind; no multipliers charged).
+    * ``reuse_factor_substitutions``: ``[{"layer", "product", "requested", "used", ...}]``, reuse factors
+      hls4ml replaced by its closest valid value (set by :func:`estimate_model` and ``dse estimate``).
+    """
+    unc, basis = uncertainty(est.layers)
     details: dict[str, Any] = {
         "estimator": ESTIMATOR_VERSION,
         "layers": [lc.to_dict() for lc in est.layers],
@@ -65,6 +146,12 @@ def report_from_estimate(est: DesignEstimate, *, part: str, clock_ns: float, spe
         "warnings": est.warnings,
         "products": sum(lc.products for lc in est.layers),
         "lut_products": sum(lc.lut_products for lc in est.layers),
+        "uncertainty": unc,
+        "uncertainty_basis": basis,
+        "fallback_layers": [{"name": s.name, "class": s.note or s.kind,
+                             "reason": "no cost model for this layer kind: element-wise fallback, no multipliers"}
+                            for s, lc in zip(specs, est.layers, strict=True) if lc.kind == "unknown"],
+        "reuse_factor_substitutions": [],
     }
     details.update(extra or {})
     return HardwareReport(
@@ -92,7 +179,7 @@ def estimate_specs(
     clock_ns: float = 5.0,
     io_type: str | None = None,
     pipeline_style: str | None = None,
-    bidirectional_parallel: bool = False,
+    bidirectional_parallel: bool = True,
     consts: Constants | None = None,
 ) -> HardwareReport:
     """Estimate a design given directly as LayerSpecs (io type defaults to the specs' own)."""
@@ -109,7 +196,7 @@ def estimate_model(
     *,
     part: str,
     clock_ns: float = 5.0,
-    bidirectional_parallel: bool = False,
+    bidirectional_parallel: bool = True,
     consts: Constants | None = None,
 ) -> HardwareReport:
     """Estimate a converted ``hls4ml.model.ModelGraph``."""
@@ -119,7 +206,8 @@ def estimate_model(
     est = estimate_design(specs, target)
     return report_from_estimate(
         est, part=part, clock_ns=clock_ns, specs=specs,
-        extra={"pipeline_style": info.pipeline_style, "io_type": info.io_type, "hls_backend": info.backend},
+        extra={"pipeline_style": info.pipeline_style, "io_type": info.io_type, "hls_backend": info.backend,
+               "reuse_factor_substitutions": reuse_factor_substitutions(hls_model)},
     )
 
 
@@ -127,14 +215,16 @@ def estimate_model(
 class EstimatorBackend(CostBackend):
     """Analytical estimate of csynth latency/resources; always available.
 
-    ``bidirectional_parallel=True`` assumes the two directions of a Bidirectional RNN overlap instead of
-    running one after the other (see :func:`dse.cost.estimator_layers.cost_recurrent`).
+    ``bidirectional_parallel=True`` (default) has the two directions of a Bidirectional RNN overlap, as the
+    template and the calibration rows show; False runs them one after the other (see
+    :func:`dse.cost.estimator_layers.cost_recurrent`).
     """
 
     name = "estimate"
+    costs = "hls4ml"  # a converted hls4ml ModelGraph (no project written)
     needs_project = False
 
-    def __init__(self, *, bidirectional_parallel: bool = False, consts: Constants | None = None) -> None:
+    def __init__(self, *, bidirectional_parallel: bool = True, consts: Constants | None = None) -> None:
         self.bidirectional_parallel = bidirectional_parallel
         self.consts = consts
 

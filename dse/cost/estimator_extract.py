@@ -156,19 +156,26 @@ def _dense(layer: Any, info: GraphInfo) -> LayerSpec:
     )
 
 
-@extractor("Conv1D", "PointwiseConv1D")
-def _conv1d(layer: Any, info: GraphInfo) -> LayerSpec:
+@extractor("Conv1D", "PointwiseConv1D", "Conv2D", "PointwiseConv2D", "Conv2DBatchnorm")
+def _conv(layer: Any, info: GraphInfo) -> LayerSpec:
+    """Conv1D/Conv2D: one ``filt * n_chan -> n_filt`` product per output pixel.
+
+    hls4ml 1.3.0 sets ``n_partitions = out_pixels // ParallelizationFactor`` [init_conv1d / init_conv2d in
+    backends/vivado/vivado_backend.py]; io_parallel ``conv_*d_latency_cl`` loops over the partitions
+    (``PIPELINE II=reuse_factor``) and unrolls ``n_pixels`` MVPs inside [nnet_conv1d_latency.h,
+    nnet_conv2d_latency.h]."""
     base = _common(layer, info)
-    filt = int(_attr(layer, "filt_width", 1))
+    two_d = layer.class_name != "Conv1D" and "2D" in layer.class_name
+    filt = int(_attr(layer, "filt_width", 1)) * (int(_attr(layer, "filt_height", 1)) if two_d else 1)
     chan = int(_attr(layer, "n_chan", 1))
-    out_width = int(_attr(layer, "out_width", 1))
-    partitions = int(_attr(layer, "n_partitions", out_width)) or out_width
+    pixels = int(_attr(layer, "out_width", 1)) * (int(_attr(layer, "out_height", 1)) if two_d else 1)
+    partitions = int(_attr(layer, "n_partitions", pixels)) or pixels
     return LayerSpec(
-        kind="conv1d",
+        kind="conv2d" if two_d else "conv1d",
         n_in=filt * chan,
         n_out=int(_attr(layer, "n_filt", 1)),
         positions=partitions,
-        parallel=max(out_width // partitions, 1),
+        parallel=max(pixels // partitions, 1),
         weight_bits=_type_bits(layer, "weight_t", 16),
         accum_bits=_type_bits(layer, "accum_t", base["result_bits"]),
         n_zeros=_nzeros(layer),
@@ -262,6 +269,21 @@ def _batchnorm(layer: Any, info: GraphInfo) -> LayerSpec:
                      accum_bits=base["result_bits"], **base)
 
 
+@extractor("Pooling1D", "Pooling2D", "GlobalPooling1D", "GlobalPooling2D")
+def _pooling(layer: Any, info: GraphInfo) -> LayerSpec:
+    """Max/average pooling: comparisons or additions over each window, no weight products
+    [nnet_pooling.h pooling1d_cl/pooling2d_cl/global_pooling*: ``reduce`` with ``Op_max``/``Op_add``]."""
+    base = _common(layer, info)
+    n = _out_size(layer)
+    if layer.class_name.startswith("Global"):
+        window = max(_in_size(layer) // max(n, 1), 1)
+    else:
+        window = int(_attr(layer, "pool_width", 1)) * int(_attr(layer, "pool_height", 1) or 1)
+    op = str(_attr(layer, "pool_op", "Max")).lower()
+    return LayerSpec(kind="pooling", n_in=n * window, n_out=n, positions=window, activation=op,
+                     note=layer.class_name, **base)
+
+
 @extractor("Input", "InputLayer", "Reshape", "Transpose", "Concatenate", "Merge", "Dropout", "Flatten",
            "ZeroPadding1D", "Cropping1D", "Repack", "Clone", "Resize")
 def _passthrough(layer: Any, info: GraphInfo) -> LayerSpec:
@@ -271,10 +293,46 @@ def _passthrough(layer: Any, info: GraphInfo) -> LayerSpec:
 
 
 def _unknown(layer: Any, info: GraphInfo) -> LayerSpec:
+    """A class without an extractor: costed by the ``unknown`` fallback and listed in
+    ``details['fallback_layers']``."""
     base = _common(layer, info)
     return LayerSpec(kind="unknown", n_in=int(_attr(layer, "n_in", 0) or _in_size(layer)), n_out=_out_size(layer),
                      weight_bits=_type_bits(layer, "weight_t", 16), accum_bits=_type_bits(layer, "accum_t", 16),
                      note=str(layer.class_name), **base)
+
+
+def reuse_factor_substitutions(hls_model: Any) -> list[dict[str, Any]]:
+    """Reuse factors hls4ml replaced by its closest valid value: the value asked for in the model's
+    configuration (``config.get_reuse_factor`` and dse's ``RecurrentReuseFactor``) against the one the
+    layer carries after conversion [backends/fpga/fpga_backend.py ``set_closest_reuse_factor``]."""
+    out: list[dict[str, Any]] = []
+    cfg = hls_model.config
+    for layer in hls_model.get_layers():
+        cls = layer.class_name
+        if cls not in ("Dense", "Conv1D", "Conv2D", "PointwiseConv1D", "PointwiseConv2D", "GRU", "LSTM",
+                       "SimpleRNN", "Bidirectional"):
+            continue
+        try:
+            requested = int(cfg.get_reuse_factor(layer))
+            lcfg = cfg.get_layer_config(layer) or {}
+        except Exception:  # noqa: BLE001 - a graph without a config: nothing to compare
+            continue
+        pairs: list[tuple[str, int, Any]] = []
+        if cls == "Bidirectional":
+            for d in ("forward", "backward"):
+                pairs.append((f"{d} input", requested, _attr(layer, f"{d}_reuse_factor")))
+                rec = int(lcfg.get(f"{d.capitalize()}RecurrentReuseFactor", lcfg.get("RecurrentReuseFactor",
+                                                                                      requested)))
+                pairs.append((f"{d} recurrent", rec, _attr(layer, f"{d}_recurrent_reuse_factor")))
+        else:
+            pairs.append(("input", requested, _attr(layer, "reuse_factor")))
+            if cls in _RNN_KINDS:
+                rec = int(lcfg.get("RecurrentReuseFactor", requested))
+                pairs.append(("recurrent", rec, _attr(layer, "recurrent_reuse_factor")))
+        for product, want, used in pairs:
+            if used is not None and int(used) != want:
+                out.append({"layer": str(layer.name), "product": product, "requested": want, "used": int(used)})
+    return out
 
 
 # --------------------------------------------------------------------------------------------------

@@ -142,9 +142,14 @@ FF_RNN_GATE_PER_STATE_BIT = 21.4
 # Clipped to 0.2..2.
 FF_REFERENCE_CLOCK_NS = 5.0
 
-# Conservative cost of a layer kind the estimator does not know: LUT logic per output bit, full-width
-# products for n_in*n_out/RF if it has both sizes, a few cycles plus a log2 tree; flagged in ``details``.
+# Fallback cost of a layer kind the estimator does not know: element-wise LUT logic per output bit and a
+# few cycles, *no* multipliers (charging n_in*n_out products, as estimate-1 did, let one unknown layer
+# dominate a design's DSP/LUT).  Every such layer is listed in ``details['fallback_layers']`` and counts
+# as 100 % uncertain in ``details['uncertainty']``.
 UNKNOWN_LUT_PER_ELEMENT_BIT = 4.0
+# Pooling: one comparator (max) or adder (average) per window element per output, LUT per bit
+# (a LUT6 compares/adds about one bit); no weights, no multipliers.
+LUT_POOL_PER_OP_BIT = 1.0
 
 
 @dataclass(frozen=True)
@@ -253,15 +258,16 @@ class Target:
 
     ``pipeline_style`` is what hls4ml 1.3.0 writes on the top function: ``pipeline`` (io_parallel with
     all-Latency layers) or ``dataflow`` (io_stream, or any Resource layer)
-    [T:backends/vivado/passes/pipeline_style.py:17-34].  ``bidirectional_parallel`` overrides the
-    default assumption that the two directions of a Bidirectional run one after the other.
+    [T:backends/vivado/passes/pipeline_style.py:17-34].  ``bidirectional_parallel`` (default True) says
+    that the two directions of a Bidirectional overlap; False makes them run one after the other (see
+    :func:`cost_recurrent` for the evidence).
     """
 
     family: str = "ultrascale+"
     clock_ns: float = 5.0
     io_type: str = "io_parallel"
     pipeline_style: str = "pipeline"
-    bidirectional_parallel: bool = False
+    bidirectional_parallel: bool = True
     consts: Constants = field(default_factory=Constants)
 
 
@@ -492,7 +498,7 @@ def cost_dense(spec: LayerSpec, target: Target) -> LayerCost:
     return cost
 
 
-@layer_cost("conv1d")
+@layer_cost("conv1d", "conv2d")
 def cost_conv1d(spec: LayerSpec, target: Target) -> LayerCost:
     """A Conv1D (pointwise or not) as ``positions`` pipelined applications of ``parallel`` copies of an
     ``n_in -> n_out`` MVP.
@@ -547,13 +553,29 @@ def cost_recurrent(spec: LayerSpec, target: Target) -> LayerCost:
     ``gru_stack``/``lstm_stack`` loop over ``n_sequence`` steps calling the (static) cell once per step
     [T:nnet_recurrent.h:589 gru_stack, :242 lstm_stack ``for iloop < n_sequence``]; the loop carries the
     state, so nothing overlaps: latency = T * step.  A step is the slower of the two MVPs (the input and
-    the recurrent one are independent calls) plus the gate overhead [fit].  A Bidirectional layer calls the forward
-    and the backward cell one after the other inside the same loop iteration
-    [T:nnet_recurrent.h:786-796 bidirectional_stack: ``RNNfunc_forward<...>::apply(...)`` then
-    ``RNNfunc_backward<...>::apply(...)``, no DATAFLOW].  The two calls share no data, so the HLS
-    scheduler *may* overlap them; the estimator assumes the source order (2x the latency) unless
-    ``Target.bidirectional_parallel``.  (The custom-template calibration row case05, which does overlap
-    them, is reproduced to -1% with ``bidirectional_parallel=True``.)
+    the recurrent one are independent calls) plus the gate overhead [fit].
+
+    Bidirectional -- the default (directions overlap) follows the evidence:
+
+    * template: ``bidirectional_stack`` [T:nnet_recurrent.h:749-810] calls
+      ``RNNfunc_forward<..., 0>::apply(reset_state, data_in, h_newstate, param, ...)`` and
+      ``RNNfunc_backward<..., 1>::apply(reset_state, data_in_back, h_newstate_back, param_back, ...)`` in
+      one iteration of the sequence loop: two distinct template instances (their own hardware and static
+      state), separate weight/state arrays and inputs, no data flowing between them.  Vivado/Vitis HLS
+      schedule data-independent calls of a region concurrently (nothing orders the second call after the
+      first but the source text), so a step takes the slower direction, not the sum; both directions have
+      equal sizes (hls4ml requires it for the concatenation).
+    * calibration: the only Bidirectional rows (case05/07/10, YanLunHuang/LFADS, a wrapper that calls the
+      two directions the same way) report the one-direction latency: case05 5993 cycles is predicted to
+      about -1 % with overlapping directions and about +100 % sequential (``bench/estimator_fidelity.py``
+      prints both for every Bidirectional row).
+
+    ``Target.bidirectional_parallel=False`` gives the sequential (2x latency) upper bound.
+
+    io_stream recurrent layers: ``gru_stack(hls::stream ...)`` [T:nnet_recurrent.h:648-705] reads one
+    input pack per step and calls the same static cell, so a step costs what it costs in io_parallel, plus
+    the FIFO read/write of a streamed layer (``stream_layer_extra_cycles``); the one stock io_stream GRU row
+    (case23, uw-acme) is predicted within a few % this way (see bench/results/estimator_fidelity.md).
     """
     c = target.consts
     gates, n_sig, n_tanh, n_gate_products = _rnn_shape(spec.kind)
@@ -663,20 +685,33 @@ def cost_passthrough(spec: LayerSpec, target: Target) -> LayerCost:
     return LayerCost(spec.name, spec.kind, 0, 0, 1, lut=lut)
 
 
+@layer_cost("pooling")
+def cost_pooling(spec: LayerSpec, target: Target) -> LayerCost:
+    """Max/average (global) pooling: ``positions`` (the window) comparisons or additions per output,
+    reduced as a tree [T:nnet_pooling.h ``reduce<..., Op_max/Op_add>``]; no multipliers (an average's
+    division by the window size is a constant scale, costed as LUT logic)."""
+    c = target.consts
+    n = max(spec.n_out, 1)
+    window = max(spec.positions, 1)
+    ops = n * max(window - 1, 1)
+    lut = ops * spec.result_bits * LUT_POOL_PER_OP_BIT
+    lat = math.ceil(math.ceil(math.log2(max(window, 2))) * c.adder_level_ns / target.clock_ns)
+    lat += _stream_extra(spec, target)
+    return LayerCost(spec.name, spec.kind, lat, lat, 1, lut=lut, ff=n * spec.result_bits * 0.5,
+                     notes=[f"{spec.activation} pooling over {window} values: no multipliers"])
+
+
 @layer_cost("unknown")
 def cost_unknown(spec: LayerSpec, target: Target) -> LayerCost:
-    """A layer the estimator has no model for: costed conservatively (one table-like operation per output
-    element, ``n_in*n_out/RF`` products if it has both sizes) and flagged."""
+    """Fallback for a layer the estimator has no model for: element-wise LUT logic per output bit, a
+    couple of cycles, no multipliers, so it cannot dominate the design's DSP/LUT; reported as a fallback
+    (``details['fallback_layers']``) and as a warning."""
     n = max(spec.n_out, 1)
-    products = math.ceil(spec.n_in * spec.n_out / max(spec.reuse_factor, 1)) if spec.n_in else 0
-    per = 0 if product_in_luts(spec.data_bits, spec.weight_bits) else dsp_per_product(
-        spec.data_bits, spec.weight_bits, target.family)
-    lut = n * spec.result_bits * UNKNOWN_LUT_PER_ELEMENT_BIT + products * spec.accum_bits * 2.0
-    lat = 2 + math.ceil(math.log2(max(spec.n_in, 2))) + _stream_extra(spec, target)
-    return LayerCost(spec.name, spec.kind, lat, lat, 1, dsp=float(products * per), lut=lut,
-                     ff=n * spec.result_bits * 2.0 + products * spec.accum_bits, products=products,
+    lat = 2 + _stream_extra(spec, target)
+    return LayerCost(spec.name, "unknown", lat, lat, 1, lut=n * spec.result_bits * UNKNOWN_LUT_PER_ELEMENT_BIT,
+                     ff=n * spec.result_bits * 1.0,
                      notes=[f"WARNING: no cost model for this layer ({spec.note or 'unknown class'}); "
-                            "costed conservatively"])
+                            "costed by the fallback (element-wise logic, no multipliers)"])
 
 
 def cost_layer(spec: LayerSpec, target: Target) -> LayerCost:
@@ -755,7 +790,8 @@ def estimate_design(specs: list[LayerSpec], target: Target) -> DesignEstimate:
     assumptions = [
         f"pipeline style: {target.pipeline_style}",
         f"io type: {target.io_type}",
-        "Bidirectional directions " + ("overlap" if target.bidirectional_parallel else "run sequentially"),
+        "Bidirectional directions " + ("overlap (template and calibration evidence)"
+                                        if target.bidirectional_parallel else "run sequentially (upper bound)"),
     ]
     if target.pipeline_style == "dataflow":
         latency = total_lat + overhead

@@ -1,0 +1,96 @@
+"""Reuse factors as hls4ml 1.3.0 builds them: its own valid list and closest-value substitution.
+
+hls4ml accepts any integer reuse factor.  With the Resource strategy (and ``resource_unrolled``) its
+Vivado/Vitis backend replaces one that is not in ``get_valid_reuse_factors(n_in, n_out)`` by
+``get_closest_reuse_factor`` (ties go to the smaller value) and prints a warning
+[hls4ml 1.3.0 backends/vivado/vivado_backend.py init_dense / init_gru / init_lstm / init_bidirectional ->
+backends/fpga/fpga_backend.py:253-308 ``set_closest_reuse_factor``].  With the Latency strategy it keeps the
+value as given (``init_dense``'s ``else`` branch only sets ``strategy='latency'``): the template then uses
+it for ``PIPELINE II`` and the ``multiplier_limit`` of ``nnet_dense_latency.h``.
+
+This module calls those hls4ml functions (not a copy of their rule) so the estimator and ``dse estimate``
+make the same choice hls4ml does, and records every substitution for the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Substitution:
+    """One reuse factor hls4ml replaces: ``product`` is ``input`` or ``recurrent``."""
+
+    layer: str
+    product: str
+    n_in: int
+    n_out: int
+    requested: int
+    used: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def text(self) -> str:
+        return (f"{self.layer} ({self.product} {self.n_in}x{self.n_out}): reuse factor {self.requested} "
+                f"-> {self.used} (hls4ml's closest valid value)")
+
+
+@lru_cache(maxsize=1)
+def _backend() -> Any:
+    import hls4ml.backends
+
+    # Vivado and Vitis share FPGABackend's reuse-factor functions.
+    return hls4ml.backends.get_backend("Vitis")
+
+
+@lru_cache(maxsize=4096)
+def valid_reuse_factors(n_in: int, n_out: int) -> tuple[int, ...]:
+    """hls4ml 1.3.0's ``get_valid_reuse_factors(n_in, n_out)``."""
+    return tuple(_backend().get_valid_reuse_factors(int(n_in), int(n_out)))
+
+
+def hls4ml_reuse_factor(n_in: int, n_out: int, requested: int, *, resource: bool) -> int:
+    """The reuse factor hls4ml 1.3.0 generates for an ``n_in x n_out`` product asked to use ``requested``."""
+    if not resource or n_in <= 0 or n_out <= 0:
+        return int(requested)
+    valid = list(valid_reuse_factors(n_in, n_out))
+    if requested in valid:
+        return int(requested)
+    return int(_backend().get_closest_reuse_factor(valid, int(requested)))
+
+
+def resolve(layer: str, product: str, n_in: int, n_out: int, requested: int, *, resource: bool,
+            out: list[Substitution]) -> int:
+    """:func:`hls4ml_reuse_factor`, appending a :class:`Substitution` to ``out`` when it changes."""
+    used = hls4ml_reuse_factor(n_in, n_out, requested, resource=resource)
+    if used != requested:
+        out.append(Substitution(layer, product, int(n_in), int(n_out), int(requested), used))
+    return used
+
+
+def resolve_model_reuse_factors(
+    sizes: dict[tuple[str, str], tuple[int, int]],
+    layer_rf: dict[str, int],
+    recurrent_rf: dict[str, int],
+    *,
+    resource: bool,
+) -> tuple[dict[str, int], dict[str, int], list[Substitution]]:
+    """hls4ml's choice for every product of a Keras model.
+
+    ``sizes`` is ``(layer, 'input'|'recurrent') -> (n_in, n_out)`` (``dse.hls.matmul_sizes``); ``layer_rf`` /
+    ``recurrent_rf`` the requested reuse factors by layer.  Returns the per-layer input and recurrent
+    reuse factors hls4ml will use, and the substitutions.
+    """
+    subs: list[Substitution] = []
+    used_in: dict[str, int] = {}
+    used_rec: dict[str, int] = {}
+    for (name, kind), (n_in, n_out) in sorted(sizes.items()):
+        if kind == "input":
+            used_in[name] = resolve(name, "input", n_in, n_out, layer_rf[name], resource=resource, out=subs)
+        else:
+            req = recurrent_rf.get(name, layer_rf[name])
+            used_rec[name] = resolve(name, "recurrent", n_in, n_out, req, resource=resource, out=subs)
+    return used_in, used_rec, subs
