@@ -31,7 +31,7 @@ import numpy as np
 from dse.families.snn.network import QuantizedSNN, SNNLayer, signed_range
 
 STAGE_OVERHEAD = 4
-RUN_OVERHEAD = 2
+RUN_OVERHEAD = 1
 
 
 @dataclass
