@@ -1,4 +1,11 @@
-"""``dse estimate MODEL``: hardware cost of a saved Keras 2 / QKeras model (.h5) for one design point."""
+"""``dse estimate MODEL``: hardware cost of a saved Keras 2 / QKeras model (.h5) for one design point.
+
+Any reuse factor hls4ml 1.3.0 accepts is accepted: with the Resource strategy hls4ml replaces one that is
+not in its valid list for a product by the closest valid value (``set_closest_reuse_factor``); ``dse
+estimate`` makes the same choice with hls4ml's own functions (:mod:`dse.cost.estimator_rf`), builds the
+design with it and reports every substitution.  The output also gives the estimate's uncertainty per
+metric (cross-validated error of its layer mix) and the layers costed by a fallback.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from dse.cost.registry import backend_names
 from dse.errors import ConfigError, UserInputError
 
 
@@ -23,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--table-size", type=int, default=1024)
     p.add_argument("--part", default="xcu55c")
     p.add_argument("--clock-ns", type=float, default=5.0)
-    p.add_argument("--backend", choices=("estimate", "vitis", "vivado"), default="estimate")
+    p.add_argument("--backend", choices=backend_names(costs="hls4ml"), default="estimate")
     p.add_argument("--json", action="store_true", help="one JSON object on the last line of stdout")
     p.set_defaults(func=run)
 
@@ -33,7 +41,7 @@ def _load(path: Path):
         raise UserInputError(str(path), "file not found")
     from tensorflow import keras
 
-    from dse.models.lfads.model import custom_objects
+    from dse.families.lfads.model import custom_objects
 
     try:
         return keras.models.load_model(path, custom_objects=custom_objects(), compile=False)
@@ -43,8 +51,8 @@ def _load(path: Path):
 
 
 def run(args: argparse.Namespace) -> int:
-    from dse.cost.base import get_backend
     from dse.cost.parts import full_part_name, get_part
+    from dse.cost.registry import get_backend
     from dse.hls.design import HLSDesign
 
     try:
@@ -53,14 +61,15 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("command line", str(e.args[0]), "--part") from None
     if args.clock_ns <= 0:
         raise ConfigError("command line", f"must be > 0, got {args.clock_ns}", "--clock-ns")
+    if args.reuse_factor < 1 or (args.recurrent_reuse_factor is not None and args.recurrent_reuse_factor < 1):
+        raise ConfigError("command line", "reuse factors must be >= 1", "--reuse-factor")
     model = _load(args.model)
-    recurrent = {}
-    if args.recurrent_reuse_factor is not None:
-        recurrent = {layer.name: args.recurrent_reuse_factor for layer in model.layers
-                     if _is_recurrent(layer)}
+    layer_rf, recurrent, substitutions = resolve_reuse_factors(
+        model, args.reuse_factor, args.recurrent_reuse_factor, resource=args.strategy == "resource")
     design = HLSDesign(
         quantization="qat" if args.qat else "ptq", precision=args.precision, reuse_factor=args.reuse_factor,
-        recurrent_reuse_factor=recurrent, strategy="Latency" if args.strategy == "latency" else "Resource",
+        layer_reuse_factor=layer_rf, recurrent_reuse_factor=recurrent,
+        strategy="Latency" if args.strategy == "latency" else "Resource",
         io_type=args.io_type, table_size=args.table_size, part=full_part_name(args.part),
         clock_period=args.clock_ns, backend="Vivado" if args.backend == "vivado" else "Vitis",
         input_precision=args.precision if not _integer_inputs(model) else HLSDesign.input_precision)
@@ -70,24 +79,58 @@ def run(args: argparse.Namespace) -> int:
         hls_model = convert(model, design, Path(tmp) / "prj")
         report = get_backend(args.backend).cost(hls_model, part=design.part, clock_ns=args.clock_ns,
                                                 output_dir=str(Path(tmp) / "synth"))
+    subs = [s.to_dict() for s in substitutions] + [
+        s for s in report.details.get("reuse_factor_substitutions", [])
+        if (s["layer"], s["product"]) not in {(x.layer, x.product) for x in substitutions}]
+    report.details["reuse_factor_substitutions"] = subs
     out = {"latency_cycles": report.latency_cycles, "latency_us": report.latency_us,
            "ii_cycles": report.ii_cycles, "dsp": report.dsp, "lut": report.lut, "ff": report.ff,
            "bram_18k": report.bram_18k, "uram": report.uram, "utilisation": report.utilisation(),
            "backend": report.backend, "part": report.part, "clock_ns": report.clock_ns,
-           "tool_version": report.tool_version, "fits": report.fits()}
+           "tool_version": report.tool_version, "fits": report.fits(),
+           "uncertainty": report.details.get("uncertainty", {}),
+           "reuse_factor_substitutions": subs,
+           "fallback_layers": report.details.get("fallback_layers", [])}
     if args.json:
         print(json.dumps(out))
-    else:
-        for k, v in out.items():
-            print(f"{k:>15}: {v:.4g}" if isinstance(v, float) else f"{k:>15}: {v}")
+        return 0
+    unc = out["uncertainty"]
+    for k, v in out.items():
+        if k in ("uncertainty", "reuse_factor_substitutions", "fallback_layers"):
+            continue
+        text = f"{v:.4g}" if isinstance(v, float) else str(v)
+        metric = {"latency_cycles": "latency", "latency_us": "latency", "bram_18k": "bram"}.get(k, k)
+        if metric in unc and isinstance(v, int | float) and not isinstance(v, bool):
+            text += f" (± {unc[metric] * 100:.0f} %)"
+        print(f"{k:>15}: {text}")
+    if unc:
+        print(f"{'uncertainty':>15}: {report.details.get('uncertainty_basis', '')}")
+    for s in subs:
+        print(f"{'reuse factor':>15}: {s['layer']} ({s['product']}): {s['requested']} -> {s['used']} "
+              "(hls4ml's closest valid value)")
+    for f in out["fallback_layers"]:
+        print(f"{'fallback':>15}: {f['name']} ({f['class']}): {f['reason']}")
     return 0
 
 
-def _is_recurrent(layer) -> bool:
-    name = type(layer).__name__
-    if name == "Bidirectional":
-        return True
-    return any(r in name for r in ("GRU", "LSTM", "SimpleRNN"))
+def resolve_reuse_factors(model, reuse_factor: int, recurrent_reuse_factor: int | None, *, resource: bool):
+    """Per-layer input and recurrent reuse factors as hls4ml 1.3.0 will build them, and the substitutions.
+
+    With the Resource strategy each product's requested value goes through hls4ml's
+    ``get_valid_reuse_factors``/``get_closest_reuse_factor`` (:mod:`dse.cost.estimator_rf`); the Latency
+    strategy keeps any value (hls4ml does not change it)."""
+    from dse.cost.estimator_rf import resolve_model_reuse_factors
+    from dse.hls import matmul_sizes
+
+    sizes = matmul_sizes(model)
+    names = {name for name, _ in sizes}
+    requested = {n: reuse_factor for n in names}
+    recurrent = {n: recurrent_reuse_factor for n, kind in sizes if kind == "recurrent"
+                 and recurrent_reuse_factor is not None}
+    used_in, used_rec, subs = resolve_model_reuse_factors(sizes, requested, recurrent, resource=resource)
+    layer_rf = {n: rf for n, rf in used_in.items() if rf != reuse_factor}
+    rec = {n: rf for n, rf in used_rec.items() if rf != used_in.get(n, reuse_factor)}
+    return layer_rf, rec, subs
 
 
 def _integer_inputs(model) -> bool:
