@@ -17,7 +17,8 @@ Architecture (one entity per layer, specialised by the generator, plus a top and
     > 0 scan their latched input vector: "full" with a shift register (every input costs a clock), "event"
     with a lowest-set-bit finder (x and -x) and a one-hot-to-index OR tree (only spikes cost a clock).
 Synthesis traps avoided on purpose: every selection is an if/elsif (GHDL 2.0's Verilog writer drops
-`case ... when others` arms), constant arrays are written one element per line, and port maps connect
+`case ... when others` arms), the arithmetic right shift is a sign-extended slice (the same writer emits
+numeric_std's shift_right(signed) as a logical `>>`), constant arrays are written one element per line, and port maps connect
 whole signals only (GHDL rejects non-static port slices).
 
 Cycles: see dse.families.snn.reference (STAGE_OVERHEAD, RUN_OVERHEAD); a test checks them against GHDL.
@@ -87,10 +88,17 @@ package body {PACKAGE} is
     end if;
   end function;
 
-  -- v - (v >> k), arithmetic shift; never leaves the range of v
+  -- v - (v >> k), arithmetic shift; never leaves the range of v. The shift is spelt out as a slice
+  -- with sign extension: GHDL 2.0's Verilog writer turns numeric_std's shift_right(signed) into a
+  -- logical `>>`, which is wrong for negative v.
   function leak(v : signed; k : natural) return signed is
+    variable vv : signed(v'length - 1 downto 0);
+    variable sh : signed(v'length - 1 downto 0);
   begin
-    return v - shift_right(v, k);
+    vv := v;
+    sh := (others => vv(vv'high));
+    sh(vv'high - k downto 0) := vv(vv'high downto k);
+    return vv - sh;
   end function;
 
   -- c * w by shift-and-add (c has a few bits): no multiplier, no DSP
