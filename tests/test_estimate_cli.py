@@ -83,3 +83,39 @@ def test_estimate_bad_input(args, needle, tmp_path):
     assert r.returncode == 2, r.stderr[-2000:]
     lines = [ln for ln in r.stderr.splitlines() if "error:" in ln]
     assert len(lines) == 1 and needle in lines[0]
+
+
+@pytest.fixture(scope="module")
+def rnn_model(tmp_path_factory) -> Path:
+    """Bidirectional GRU -> GRU -> Dense: products whose valid Resource reuse factors do not include 7."""
+    x = keras.Input((6, 10))
+    h = keras.layers.Bidirectional(keras.layers.GRU(8, return_sequences=True), name="bi")(x)
+    h = keras.layers.GRU(12, name="gru")(h)
+    y = keras.layers.Dense(5, name="dense")(h)
+    path = tmp_path_factory.mktemp("r") / "rnn.h5"
+    keras.Model(x, y).save(path)
+    return path
+
+
+def test_estimate_accepts_reuse_factors_hls4ml_substitutes(rnn_model):
+    """Reuse factor 7 (recurrent 7) is in no valid list of the Bidirectional, GRU and Dense products; hls4ml
+    1.3.0 builds each with its closest valid value, and so does dse estimate, reporting every substitution."""
+    from dse.cost.estimator_rf import hls4ml_reuse_factor
+
+    r = _dse(str(rnn_model), "--strategy", "resource", "--reuse-factor", "7", "--recurrent-reuse-factor", "7",
+             "--json")
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    subs = {(s["layer"], s["product"]): s for s in out["reuse_factor_substitutions"]}
+    sizes = {("bi", "input"): (10, 24), ("bi", "recurrent"): (8, 24), ("gru", "input"): (16, 36),
+             ("gru", "recurrent"): (12, 36), ("dense", "input"): (12, 5)}
+    for key, (n_in, n_out) in sizes.items():
+        used = hls4ml_reuse_factor(n_in, n_out, 7, resource=True)
+        assert used != 7 and subs[key]["requested"] == 7 and subs[key]["used"] == used, key
+    assert set(out["uncertainty"]) >= {"latency", "dsp", "lut"} and out["fallback_layers"] == []
+    # the text output names them too, with the uncertainty next to the numbers
+    t = _dse(str(rnn_model), "--strategy", "resource", "--reuse-factor", "7", "--recurrent-reuse-factor", "7")
+    assert t.returncode == 0, t.stderr[-3000:]
+    lines = [ln for ln in t.stdout.splitlines() if "reuse factor:" in ln]
+    assert len(lines) == len(subs) and any("bi (recurrent): 7 -> " in ln for ln in lines)
+    assert any(ln.strip().startswith("dsp:") and "±" in ln for ln in t.stdout.splitlines())

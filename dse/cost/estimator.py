@@ -182,13 +182,21 @@ def estimate_specs(
     bidirectional_parallel: bool = True,
     consts: Constants | None = None,
 ) -> HardwareReport:
-    """Estimate a design given directly as LayerSpecs (io type defaults to the specs' own)."""
+    """Estimate a design given directly as LayerSpecs (io type defaults to the specs' own).
+
+    A Resource-strategy reuse factor hls4ml would replace is replaced the same way (hls4ml's own
+    functions, :func:`dse.cost.estimator_rf.resolve_specs`) and listed in
+    ``details['reuse_factor_substitutions']``."""
+    from dse.cost.estimator_rf import resolve_specs
+
+    specs, subs = resolve_specs(specs)
     io = io_type or (specs[0].io_type if specs else "io_parallel")
     target = make_target(part, clock_ns, io_type=io, pipeline_style=pipeline_style,
                          bidirectional_parallel=bidirectional_parallel, consts=consts, specs=specs)
     est = estimate_design(specs, target)
     return report_from_estimate(est, part=part, clock_ns=clock_ns, specs=specs,
-                                extra={"pipeline_style": target.pipeline_style, "io_type": io})
+                                extra={"pipeline_style": target.pipeline_style, "io_type": io,
+                                       "reuse_factor_substitutions": [x.to_dict() for x in subs]})
 
 
 def estimate_model(

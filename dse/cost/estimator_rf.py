@@ -94,3 +94,35 @@ def resolve_model_reuse_factors(
             req = recurrent_rf.get(name, layer_rf[name])
             used_rec[name] = resolve(name, "recurrent", n_in, n_out, req, resource=resource, out=subs)
     return used_in, used_rec, subs
+
+
+_GATES = {"gru": 3, "lstm": 4, "simple_rnn": 1}
+
+
+def resolve_specs(specs: list[Any]) -> tuple[list[Any], list[Substitution]]:
+    """LayerSpecs with hls4ml's reuse factor for every Resource-strategy product, and the substitutions.
+
+    Dense and convolution layers have one ``n_in x n_out`` product (a convolution's ``n_in`` is
+    ``filt * n_chan``, hls4ml's ``get_layer_mult_size``); recurrent layers an input ``n_in x gates*n`` and a
+    recurrent ``n x gates*n`` product, each resolved from its own requested value as hls4ml's
+    ``init_gru``/``init_lstm``/``init_bidirectional`` do.
+    """
+    from dataclasses import replace
+
+    out, subs = [], []
+    for s in specs:
+        if not s.is_resource:
+            out.append(s)
+            continue
+        if s.kind in ("dense", "conv1d", "conv2d"):
+            rf = resolve(s.name, "input", s.n_in, s.n_out, s.reuse_factor, resource=True, out=subs)
+            out.append(replace(s, reuse_factor=rf))
+        elif s.kind in _GATES:
+            n = s.n_state or s.n_out
+            g = _GATES[s.kind] * n
+            rf = resolve(s.name, "input", s.n_in, g, s.reuse_factor, resource=True, out=subs)
+            rrf = resolve(s.name, "recurrent", n, g, s.rf_recurrent, resource=True, out=subs)
+            out.append(replace(s, reuse_factor=rf, recurrent_reuse_factor=rrf))
+        else:
+            out.append(s)
+    return out, subs
