@@ -27,6 +27,7 @@ import numpy as np
 
 from dse.families.snn import hdl, reference
 from dse.families.snn.ghdl import ToolError, run_tool, write_design
+from dse.families.snn.hdl import sim_models
 from dse.families.snn.network import QuantizedSNN
 
 FLOW_VERSION = "1"  # bump when the flow (scripts, parsing, checks) changes: invalidates the cache
@@ -158,6 +159,11 @@ def ghdl_to_verilog(directory: Path, sources: list[str], timeout: float | None) 
         raise ToolError(f"ghdl --synth failed (exit {proc.returncode}): {proc.stderr[-3000:]}")
     if "latch" in proc.stderr.lower():
         raise SynthesisCheckError(f"ghdl --synth inferred a latch: {proc.stderr[-2000:]}")
+    # GHDL 2.0 silently turns a latch (a signal not assigned on every path of a combinational process)
+    # into the constant X: any X constant in its Verilog is treated as a latch.
+    x_const = re.search(r"^.*\d+'[bh][0-9a-fA-F]*[xX].*$", proc.stdout, re.M)
+    if x_const:
+        raise SynthesisCheckError(f"ghdl --synth: latch turned into an X constant: {x_const.group(0).strip()}")
     path = directory / f"{hdl.TOP}_ghdl.v"
     path.write_text(proc.stdout)
     return path
@@ -218,6 +224,12 @@ def simulate_netlist(net: QuantizedSNN, directory: Path, netlist: Path, family: 
     models = yosys_share(yosys) / {"xilinx": "xilinx", "ecp5": "ecp5", "ice40": "ice40"}[family] / "cells_sim.v"
     sim_dir = directory / "netlist_sim"
     sim_dir.mkdir(exist_ok=True)
+    if family == "xilinx":
+        # Yosys' RAMB18E1/RAMB36E1 are timing-only black boxes: replace them by behavioural models.
+        local = sim_dir / "cells_sim_dse.v"
+        local.write_text(sim_models.strip_modules(models.read_text(), ("RAMB18E1", "RAMB36E1"))
+                         + sim_models.xilinx_bram_models())
+        models = local
     (sim_dir / f"{hdl.TB}.v").write_text(hdl.generate_testbench(net)[f"{hdl.TB}.v"])
     (sim_dir / hdl.INPUT_FILE).write_text(hdl.format_inputs(net, x))
     t0 = time.perf_counter()
