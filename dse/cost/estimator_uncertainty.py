@@ -6,8 +6,8 @@ metric; see bench/results/estimator_fidelity.md.  Read by ``dse.cost.estimator.u
 
 command: `python bench/estimator_fidelity.py`
 machine: 2 cores (AMD EPYC), Python 3.11.7
-date: 2026-11-29 15:53 UTC, commit e549a7c
-load average at the end (1/5/15 min): 4.93 4.83 2.72
+date: 2026-11-29 15:58 UTC, commit dd603f7
+load average at the end (1/5/15 min): 3.38 3.92 2.97
 """
 
 LORO_MEDIAN_REL_ERR: dict[str, dict[str, float]] = {
@@ -15,21 +15,21 @@ LORO_MEDIAN_REL_ERR: dict[str, dict[str, float]] = {
         "bram": 0.0108,
         "dsp": 0.0845,
         "ff": 0.245,
-        "latency": 0.4194,
-        "lut": 0.2391
+        "latency": 0.3182,
+        "lut": 0.2383
     },
     "dense": {
         "bram": 0.2,
         "dsp": 0.3004,
         "ff": 0.2784,
-        "latency": 0.453,
-        "lut": 0.2297
+        "latency": 0.441,
+        "lut": 0.229
     },
     "recurrent": {
         "bram": 0.0,
         "dsp": 0.0303,
         "ff": 0.1372,
-        "latency": 0.0462,
-        "lut": 0.2842
+        "latency": 0.049,
+        "lut": 0.2843
     }
 }
