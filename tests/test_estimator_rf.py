@@ -170,3 +170,26 @@ def test_uncertainty_weights_families_by_their_share() -> None:
     layers = [LayerCost("g", "gru", 90, 90, 90), LayerCost("d", "dense", 10, 10, 1)]
     unc, _ = uncertainty(layers, table)
     assert unc["latency"] == pytest.approx(0.9 * 0.1 + 0.1 * 0.5)
+
+
+def test_io_stream_conv_and_pooling_step_through_the_input_pixels(tmp_path: Path) -> None:
+    """io_stream convolution/pooling read every input pixel through a line buffer (nnet_conv2d_stream.h,
+    nnet_pooling_stream.h): one step per input pixel, against one per output pixel in io_parallel."""
+    import hls4ml
+    from tensorflow import keras
+
+    x = keras.Input((12, 12, 2))
+    h = keras.layers.Conv2D(3, 3, name="c2")(x)  # 10x10x3
+    model = keras.Model(x, keras.layers.MaxPooling2D(2, name="pool")(h))
+    reps = {}
+    for io in ("io_parallel", "io_stream"):
+        cfg = hls4ml.utils.config_from_keras_model(model, granularity="model", backend="Vitis")
+        hm = hls4ml.converters.convert_from_keras_model(model, hls_config=cfg, backend="Vitis", io_type=io,
+                                                        part="xcu55c-fsvh2892-2L-e", output_dir=str(tmp_path / io))
+        reps[io] = estimate_model(hm, part="xcu55c", clock_ns=5.0)
+    spec = {io: {s["name"]: s for s in r.details["specs"]} for io, r in reps.items()}
+    assert spec["io_parallel"]["c2"]["positions"] * spec["io_parallel"]["c2"]["parallel"] == 10 * 10
+    assert spec["io_stream"]["c2"]["positions"] == 12 * 12
+    pool = {io: next(lc for lc in r.details["layers"] if lc["name"] == "pool") for io, r in reps.items()}
+    assert pool["io_stream"]["latency_cycles"] >= 10 * 10 > pool["io_parallel"]["latency_cycles"]
+    assert pool["io_stream"]["dsp"] == pool["io_parallel"]["dsp"] == 0

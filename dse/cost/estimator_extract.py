@@ -156,23 +156,31 @@ def _dense(layer: Any, info: GraphInfo) -> LayerSpec:
     )
 
 
-@extractor("Conv1D", "PointwiseConv1D", "Conv2D", "PointwiseConv2D", "Conv2DBatchnorm")
+@extractor("Conv1D", "PointwiseConv1D", "Conv2D", "PointwiseConv2D", "Conv2DBatchnorm", "DepthwiseConv1D",
+           "DepthwiseConv2D")
 def _conv(layer: Any, info: GraphInfo) -> LayerSpec:
-    """Conv1D/Conv2D: one ``filt * n_chan -> n_filt`` product per output pixel.
+    """Conv1D/Conv2D: one ``filt * n_chan -> n_filt`` product per output pixel (a depthwise convolution:
+    ``filt`` products per output channel, ``filt -> n_filt``, the same product count).
 
     hls4ml 1.3.0 sets ``n_partitions = out_pixels // ParallelizationFactor`` [init_conv1d / init_conv2d in
     backends/vivado/vivado_backend.py]; io_parallel ``conv_*d_latency_cl`` loops over the partitions
     (``PIPELINE II=reuse_factor``) and unrolls ``n_pixels`` MVPs inside [nnet_conv1d_latency.h,
-    nnet_conv2d_latency.h]."""
+    nnet_conv2d_latency.h].  io_stream reads every *input* pixel once through a line buffer
+    (``ReadInputHeight``/``ReadInputWidth`` loops, ``PIPELINE II=reuse_factor`` [nnet_conv2d_stream.h:51-58,
+    nnet_conv1d_stream.h]) and computes one output pixel per read, so its steps are the input pixels."""
     base = _common(layer, info)
     two_d = layer.class_name != "Conv1D" and "2D" in layer.class_name
+    depthwise = layer.class_name.startswith("Depthwise")
     filt = int(_attr(layer, "filt_width", 1)) * (int(_attr(layer, "filt_height", 1)) if two_d else 1)
     chan = int(_attr(layer, "n_chan", 1))
     pixels = int(_attr(layer, "out_width", 1)) * (int(_attr(layer, "out_height", 1)) if two_d else 1)
     partitions = int(_attr(layer, "n_partitions", pixels)) or pixels
+    if info.io_type == "io_stream":
+        partitions = int(_attr(layer, "in_width", 1)) * (int(_attr(layer, "in_height", 1)) if two_d else 1)
+        pixels = partitions
     return LayerSpec(
         kind="conv2d" if two_d else "conv1d",
-        n_in=filt * chan,
+        n_in=filt if depthwise else filt * chan,
         n_out=int(_attr(layer, "n_filt", 1)),
         positions=partitions,
         parallel=max(pixels // partitions, 1),
@@ -280,8 +288,10 @@ def _pooling(layer: Any, info: GraphInfo) -> LayerSpec:
     else:
         window = int(_attr(layer, "pool_width", 1)) * int(_attr(layer, "pool_height", 1) or 1)
     op = str(_attr(layer, "pool_op", "Max")).lower()
+    # io_stream pooling reads every input pixel once (nnet_pooling_stream.h ReadInputHeight/Width loops)
+    in_pixels = int(_attr(layer, "in_width", 1) or 1) * int(_attr(layer, "in_height", 1) or 1)
     return LayerSpec(kind="pooling", n_in=n * window, n_out=n, positions=window, activation=op,
-                     note=layer.class_name, **base)
+                     timesteps=in_pixels if info.io_type == "io_stream" else 1, note=layer.class_name, **base)
 
 
 @extractor("Input", "InputLayer", "Reshape", "Transpose", "Concatenate", "Merge", "Dropout", "Flatten",

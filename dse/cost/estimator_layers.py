@@ -236,7 +236,8 @@ class LayerSpec:
     need no table, any other name is costed as a table lookup.  For ``conv1d`` ``n_in`` is
     ``filt_width * n_chan`` (the product length), ``n_out`` the filters and ``positions`` the output
     width processed one after the other, ``parallel`` the positions computed at once (hls4ml's
-    ParallelizationFactor).
+    ParallelizationFactor); in io_stream ``positions`` are the input pixels the line buffer reads.  For
+    ``pooling`` ``positions`` is the window and, in io_stream, ``timesteps`` the input pixels streamed.
     """
 
     name: str
@@ -746,7 +747,8 @@ def cost_pooling(spec: LayerSpec, target: Target) -> LayerCost:
     ops = n * max(window - 1, 1)
     lut = ops * spec.result_bits * LUT_POOL_PER_OP_BIT
     lat = math.ceil(math.ceil(math.log2(max(window, 2))) * c.adder_level_ns * _delay_scale(target) / target.clock_ns)
-    lat += _stream_extra(spec, target)
+    # io_stream: one input pixel per cycle through the line buffer (``timesteps`` = input pixels)
+    lat += _stream_extra(spec, target) + (max(spec.timesteps, 1) - 1 if spec.io_type == "io_stream" else 0)
     return LayerCost(spec.name, spec.kind, lat, lat, 1, lut=lut, ff=n * spec.result_bits * 0.5,
                      notes=[f"{spec.activation} pooling over {window} values: no multipliers"])
 
