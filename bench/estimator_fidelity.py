@@ -525,7 +525,7 @@ def paper_reading(paper: list[tuple[str, HardwareReport]]) -> list[str]:
         "on an Alveo U55C (sec. 3, 4.3; whether 41.97 us is measured on the board or the HLS estimate is not "
         "explicit).  The calibration rows closest to such a kernel (YanLunHuang/LFADS, case05/07/10: custom "
         "templates) run the two encoder directions in parallel, as the estimator now assumes for hls4ml's "
-        "bidirectional_stack too (case05, the encoder alone, is predicted to about -1 %), but also overlap "
+        "bidirectional_stack too (case05, the encoder alone, is predicted within 5 %), but also overlap "
         "the *layers* through streams, which stock hls4ml 1.3.0 io_parallel does not: the estimator, adding "
         "the layers back to back, over-predicts the full kernels (case07/10) about 2.7x.  Where the estimate "
         "lands near the paper's figure that coincidence is not a validation of either.",

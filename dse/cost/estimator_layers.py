@@ -617,7 +617,7 @@ def cost_recurrent(spec: LayerSpec, target: Target) -> LayerCost:
       equal sizes (hls4ml requires it for the concatenation).
     * calibration: the only Bidirectional rows (case05/07/10, YanLunHuang/LFADS, a wrapper that calls the
       two directions the same way) report the one-direction latency: case05 5993 cycles is predicted to
-      about -1 % with overlapping directions and about +100 % sequential (``bench/estimator_fidelity.py``
+      within 5 % with overlapping directions and about +90 % sequential (``bench/estimator_fidelity.py``
       prints both for every Bidirectional row).
 
     ``Target.bidirectional_parallel=False`` gives the sequential (2x latency) upper bound.
