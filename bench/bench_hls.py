@@ -21,8 +21,8 @@ def main() -> None:
     ap.add_argument("--precision", default="ap_fixed<16,6>")
     ap.add_argument("--trials", type=int, default=50)
     args = ap.parse_args()
+    from dse.families.lfads.testing import PAPER, lfads_deploy, poisson_spikes
     from dse.hls import HLSDesign, compile_model, run_csim
-    from dse.hls.testing import PAPER, lfads_deploy, poisson_spikes
 
     cache = Path(tempfile.mkdtemp(prefix="dse-bench-hls-"))
     model = lfads_deploy(0, **PAPER)

@@ -26,8 +26,8 @@ def epoch_times(quant=None, epochs: int = 6) -> tuple[float, float]:
     from tensorflow import keras
 
     from dse.data import load_data, split_data
-    from dse.models.lfads.config import LFADSConfig, TrainConfig
-    from dse.models.lfads.training import train_lfads
+    from dse.families.lfads.config import LFADSConfig, TrainConfig
+    from dse.families.lfads.training import train_lfads
 
     split = split_data(load_data("synthetic"), 0)
     times: list[float] = []
@@ -47,9 +47,9 @@ def epoch_times(quant=None, epochs: int = 6) -> tuple[float, float]:
 
 def full_run(quant=None) -> dict:
     from dse.data import load_data, split_data
-    from dse.models.lfads.config import LFADSConfig, TrainConfig
-    from dse.models.lfads.evaluate import keras_predictor, score
-    from dse.models.lfads.training import train_lfads
+    from dse.families.lfads.config import LFADSConfig, TrainConfig
+    from dse.families.lfads.evaluate import keras_predictor, score
+    from dse.families.lfads.training import train_lfads
 
     t0 = time.perf_counter()
     split = split_data(load_data("synthetic"), 0)
@@ -63,7 +63,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="epoch timing only, no full training runs")
     args = ap.parse_args()
-    from dse.models.lfads.config import QuantSpec
+    from dse.families.lfads.config import QuantSpec
 
     rows = []
     for name, q in [("float", None), ("QAT 16-bit", QuantSpec(16, 5))]:

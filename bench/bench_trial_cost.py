@@ -42,7 +42,7 @@ def one(spec, db, *, before: bool = False, rf: int | None = None) -> dict:
     import os
 
     from dse.hls.cpus import WORKERS_ENV
-    from dse.trial.run import run_trial
+    from dse.trial.runner import run_trial
 
     if rf is not None:  # with the Latency strategy: 70-input products take only RF 1 or 2 under Resource
         spec.design["hls"].update(reuse_factor=rf, strategy="Latency")

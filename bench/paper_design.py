@@ -26,8 +26,8 @@ COLUMNS = ("behavior_r2", "npll", "latency_us", "dsp", "lut", "ff", "bram_18k")
 def paper_trial(work: Path) -> tuple[dict, dict]:
     import yaml
 
-    from dse.study_config import parse_study
-    from dse.trial.run import run_trial
+    from dse.study import parse_study
+    from dse.trial.runner import run_trial
     from dse.trial.spec import TrialSpec
 
     cfg_dict = yaml.safe_load((work / "grid-folded.yaml").read_text())

@@ -38,7 +38,7 @@ def spec(tmp: Path, n: int, quant: str, width: int, integer: int, rf: int, strat
     from dse.trial.spec import TrialSpec
 
     qat = {"bits": width, "integer": integer - 1, "activations": "real"} if quant == "qat" else None
-    # QAT: values without a quantizer get 8 more bits, 4 integer (the rule of search_spaces/lfads.py)
+    # QAT: values without a quantizer get 8 more bits, 4 integer (the rule of dse/families/lfads/params.py)
     prec = f"ap_fixed<{width + 8},{integer + 4}>" if quant == "qat" else f"ap_fixed<{width},{integer}>"
     design = {
         "family": "lfads",
@@ -74,7 +74,7 @@ def main() -> None:
     ap.add_argument("--skip-ptq", action="store_true", help="QAT only; results go to paper_scans_qat.*")
     ap.add_argument("--workdir", type=Path, default=None, help="keep caches here (default: a temp dir)")
     args = ap.parse_args()
-    from dse.trial.run import run_trial
+    from dse.trial.runner import run_trial
 
     tmp = args.workdir or Path(tempfile.mkdtemp(prefix="dse-paper-scans-"))
     rows, n, t0 = [], 0, time.perf_counter()

@@ -30,9 +30,9 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
 
 def main(names: list[str]) -> None:
     from dse.data import load_data, split_data
-    from dse.models.lfads.config import LFADSConfig, QuantSpec, TrainConfig
-    from dse.models.lfads.evaluate import keras_predictor, score
-    from dse.models.lfads.training import train_lfads
+    from dse.families.lfads.config import LFADSConfig, QuantSpec, TrainConfig
+    from dse.families.lfads.evaluate import keras_predictor, score
+    from dse.families.lfads.training import train_lfads
 
     split = split_data(load_data("synthetic"), 0)
     for name in names:

@@ -65,7 +65,7 @@ def load_grid(workdir: Path) -> tuple[dict[tuple, Point], list[str], Any]:
     import optuna
     from search_grid import grid_presets, grid_results
 
-    from dse.study_config import load_study
+    from dse.study import load_study
 
     points: dict[tuple, Point] = {}
     numeric_first: dict[tuple, float] = {}

@@ -9,23 +9,27 @@ import sys
 from dse import __version__
 from dse.errors import ToolNotFoundError, UserInputError
 
-COMMANDS = ("train", "estimate", "run", "status", "pareto", "export", "plot", "dashboard")
+COMMANDS = ("train", "estimate", "params", "run", "status", "pareto", "export", "plot", "dashboard")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; ``argv`` lets ``dse train --family NAME`` add that family's options."""
     import importlib
+    import inspect
 
-    parser = argparse.ArgumentParser(prog="dse", description="Design-space exploration of LFADS on FPGAs")
+    parser = argparse.ArgumentParser(prog="dse", description="Design-space exploration of neural models on FPGAs")
     parser.add_argument("--version", action="version", version=f"dse {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"dse.commands.{name}").add_parser(sub)
+        add = importlib.import_module(f"dse.commands.{name}").add_parser
+        add(sub, argv) if "argv" in inspect.signature(add).parameters else add(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -1,6 +1,6 @@
 """Accuracy metrics of an LFADS model: Poisson likelihood, bits/spike, behaviour and rate R².
 
-Conventions (the same as the LFADS model in :mod:`dse.models.lfads`):
+Conventions (the same as the LFADS model in :mod:`dse.families.lfads`):
 
 * ``spikes``: integer spike counts, shape ``(trials, bins, neurons)``.
 * ``log_rates``: log of the expected spike *count* per bin, ``log λ`` with

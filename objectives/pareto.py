@@ -8,15 +8,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-CONSTRAINTS_ATTR = "constraints"
-
-
-def feasible(trial: FrozenTrial) -> bool:
-    """A trial is feasible when every stored constraint value is <= 0 (Optuna's convention)."""
-    values = trial.user_attrs.get(CONSTRAINTS_ATTR)
-    if values is None:
-        values = trial.system_attrs.get("constraints")
-    return values is None or all(v <= 0 for v in values)
+from objectives.constraints import feasible, n_constraints
 
 
 def nondominated(values: np.ndarray) -> np.ndarray:
@@ -32,10 +24,10 @@ def nondominated(values: np.ndarray) -> np.ndarray:
     return keep
 
 
-def pareto_front(trials: Sequence[FrozenTrial], directions: Sequence[optuna.study.StudyDirection]
-                 ) -> list[FrozenTrial]:
-    """Complete, feasible, non-dominated trials, ordered by number."""
-    done = [t for t in trials if t.state == TrialState.COMPLETE and feasible(t)]
+def pareto_front(trials: Sequence[FrozenTrial], directions: Sequence[optuna.study.StudyDirection],
+                 n_constraints: int = 0) -> list[FrozenTrial]:
+    """Complete, feasible (:func:`objectives.constraints.feasible`), non-dominated trials, by number."""
+    done = [t for t in trials if t.state == TrialState.COMPLETE and feasible(t, n_constraints)]
     if not done:
         return []
     sign = np.array([-1.0 if d == optuna.study.StudyDirection.MAXIMIZE else 1.0 for d in directions])
@@ -45,4 +37,4 @@ def pareto_front(trials: Sequence[FrozenTrial], directions: Sequence[optuna.stud
 
 
 def study_pareto(study: optuna.Study) -> list[FrozenTrial]:
-    return pareto_front(study.get_trials(deepcopy=False), study.directions)
+    return pareto_front(study.get_trials(deepcopy=False), study.directions, n_constraints(study.user_attrs))

@@ -1,11 +1,11 @@
-"""Registered study parameters, grouped into model families.
+"""Study parameters: how a model family declares what a study file may set and search.
 
-A :class:`Family` (``lfads`` now; a spiking-network family is planned) declares its parameters as a
-tuple of :class:`ParamDef`: where each lives in study.yaml (``section`` and ``key``), its value
-type, default, the checks every value must pass, and the condition under which it is active at all
-(``when``). The study-config loader validates against these definitions and the search space
-samples from them, so adding a parameter is one entry here plus its use in the family's
-``build`` function; no loader or sampler code changes.
+A family (:class:`dse.families.base.Family`) declares its parameters as a tuple of
+:class:`ParamDef`: where each lives in study.yaml (``section`` and ``key``), its value type, default,
+the checks every value must pass, and the condition under which it is active at all (``when``). The
+study-config loader validates against these definitions and the search space samples from them, so
+adding a parameter is one entry in the family's tuple plus its use in the family's ``build``; no
+loader or sampler code changes.
 
 A parameter's Optuna name is its dotted YAML path, ``"<section>.<key>"`` (e.g.
 ``"model.latent_units"``): unique, and the same string error messages use.
@@ -13,15 +13,14 @@ A parameter's Optuna name is its dotted YAML path, ``"<section>.<key>"`` (e.g.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from search_spaces.specs import Spec, kind_of
 
-#: The YAML sections that hold parameters, in the order they appear in a study file.
-SECTIONS = ("model", "train", "quantization", "hls")
+if TYPE_CHECKING:
+    from dse.families.base import Family
 
 Check = Callable[[Any], "str | None"]  # a value -> the problem with it, or None when it is fine
 
@@ -67,75 +66,6 @@ class ParamDef:
     def active(self, point: Mapping[str, Any]) -> bool:
         """Whether this parameter exists in a design point whose earlier parameters are ``point``."""
         return all(parent in point and point[parent] in values for parent, values in self.when)
-
-
-@dataclass(frozen=True)
-class Family:
-    """A model family: its parameters (in sampling order) and how a point becomes settings.
-
-    ``build(point, hardware)`` turns a complete flat design point (every active parameter, by
-    Optuna name) and the study's hardware settings (``backend``, ``part``, ``clock_ns``) into the
-    plain dicts the trial code consumes. ``cross_checks`` validate combinations at load time: each
-    gets the study's specs by name and returns ``(parameter name, problem)`` pairs. ``data_checks``
-    do the same for what also depends on the data (e.g. a product size set by the neuron count):
-    ``check(specs, n_neurons, hardware)``, run by ``dse run`` once the data is loaded.
-    """
-
-    name: str
-    params: tuple[ParamDef, ...]
-    build: Callable[[dict[str, Any], Any], dict[str, Any]]
-    cross_checks: tuple[Callable[[Mapping[str, Spec]], list[tuple[str, str]]], ...] = ()
-    data_checks: tuple[Callable[[Mapping[str, Spec], int, Any], list[tuple[str, str]]], ...] = ()
-
-    def __post_init__(self) -> None:
-        seen: set[str] = set()
-        for p in self.params:
-            if p.section not in SECTIONS:
-                raise ValueError(f"{p.name}: section must be one of {SECTIONS}")
-            if p.name in seen:
-                raise ValueError(f"{p.name}: declared twice in family {self.name!r}")
-            for parent, _ in p.when:
-                if parent not in seen:
-                    raise ValueError(f"{p.name}: condition on {parent!r}, which must be declared before it")
-            seen.add(p.name)
-
-    def param(self, name: str) -> ParamDef:
-        for p in self.params:
-            if p.name == name:
-                return p
-        raise KeyError(name)
-
-    def section(self, section: str) -> dict[str, ParamDef]:
-        """The parameters of one YAML section, by key."""
-        return {p.key: p for p in self.params if p.section == section}
-
-
-_FAMILIES: dict[str, Family] = {}
-_BUILT_IN = ("search_spaces.lfads",)
-
-
-def register_family(family: Family) -> Family:
-    _FAMILIES[family.name] = family
-    return family
-
-
-def _load_built_ins() -> None:
-    for module in _BUILT_IN:
-        importlib.import_module(module)
-
-
-def get_family(name: str) -> Family:
-    """The family called ``name``; ``KeyError`` naming the known families otherwise."""
-    _load_built_ins()
-    try:
-        return _FAMILIES[name]
-    except KeyError:
-        raise KeyError(f"unknown model family {name!r}; known: {', '.join(sorted(_FAMILIES))}") from None
-
-
-def family_names() -> list[str]:
-    _load_built_ins()
-    return sorted(_FAMILIES)
 
 
 # ------------------------------------------------------------------------------------ value checks

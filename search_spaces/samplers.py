@@ -3,8 +3,8 @@
 :data:`SAMPLERS` maps ``sampler.name`` in study.yaml to a :class:`SamplerDef`: its options (name ->
 type, validated by the study loader) and a ``build`` function. :func:`make_sampler` builds the one a
 study names. Constraints reach the samplers that support them (NSGA-II, TPE) through
-:class:`UserAttrConstraints`: the driver computes ``config.constraint_values(metrics)`` for each
-finished trial and stores the list in ``trial.user_attrs["constraints"]`` before telling Optuna.
+:class:`objectives.constraints.UserAttrConstraints`, which reads what :func:`record_constraints` stored
+for each finished trial (the convention and its missing-value policy: :mod:`objectives.constraints`).
 
 Optuna 5 deprecates ``constraints_func`` (removal planned for v7) in favour of
 ``trial.set_constraint``, which 4.x lacks; ``pyproject.toml`` allows both, so the hook stays (its
@@ -20,7 +20,7 @@ and any trials beyond the grid.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -28,39 +28,14 @@ import optuna
 from optuna.samplers import BaseSampler
 from pydantic import Field
 
+from objectives.constraints import CONSTRAINTS_ATTR, UserAttrConstraints
 from search_spaces.space import SearchSpace
 
 if TYPE_CHECKING:
-    from optuna.trial import FrozenTrial
 
     from dse.study.config import StudyConfig
 
-#: The user attribute a trial's constraint values are stored under (by the driver).
-CONSTRAINTS_ATTR = "constraints"
-
-#: The value of every constraint of a trial whose metrics are missing (failed csim, pruned, ...): a
-#: large finite violation, so the trial ranks as infeasible. Finite because Optuna stores constraint
-#: values as JSON and ``Infinity`` is not valid JSON for other readers (optuna-dashboard).
-MISSING_VIOLATION = 1e9
-
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-@dataclass(frozen=True)
-class UserAttrConstraints:
-    """``constraints_func`` for Optuna: the values the driver stored in the trial's user attributes.
-
-    A class rather than a closure so that a sampler stays picklable (Ray, multiprocessing).
-    """
-
-    n_constraints: int
-    attr: str = CONSTRAINTS_ATTR
-
-    def __call__(self, trial: FrozenTrial) -> Sequence[float]:
-        values = trial.user_attrs.get(self.attr)
-        if not isinstance(values, list | tuple) or len(values) != self.n_constraints:
-            return [MISSING_VIOLATION] * self.n_constraints
-        return [MISSING_VIOLATION if v is None or v != v else float(v) for v in values]  # v != v: NaN
 
 
 @dataclass(frozen=True)
@@ -140,10 +115,6 @@ SAMPLERS: dict[str, SamplerDef] = {
 }
 
 
-def sampler_names() -> list[str]:
-    return list(SAMPLERS)
-
-
 def make_sampler(config: StudyConfig, *, worker: int = 0) -> BaseSampler:
     """The Optuna sampler ``config.sampler`` names, with its options and seed.
 
@@ -174,7 +145,9 @@ def record_constraints(trial: optuna.trial.BaseTrial, config: StudyConfig, metri
     Call before ``study.tell``; returns the values (also for trials whose metrics are incomplete:
     missing ones count as violated).
     """
-    values = config.constraint_values(metrics)
+    from objectives.constraints import values as constraint_values
+
+    values = constraint_values(config.constraints, metrics)
     trial.set_user_attr(CONSTRAINTS_ATTR, values)
     return values
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from search_spaces.params import Family, ParamDef, get_family
+from search_spaces.params import ParamDef
 from search_spaces.specs import Fixed, Spec, describe, kind_of
 
 if TYPE_CHECKING:
     from optuna.trial import BaseTrial
 
+    from dse.families.base import Family
     from dse.study.config import StudyConfig
 
 
@@ -30,7 +31,11 @@ class SearchSpace:
     """The parameters of a study, as declared in its YAML (defaults filled in), for one family."""
 
     def __init__(self, family: Family | str, specs: Mapping[str, Spec], hardware: Any = None) -> None:
-        self.family = get_family(family) if isinstance(family, str) else family
+        if isinstance(family, str):
+            from dse.families import get_family
+
+            family = get_family(family)
+        self.family = family
         unknown = set(specs) - {p.name for p in self.family.params}
         if unknown:
             raise KeyError(f"parameters {sorted(unknown)} are not in family {self.family.name!r}")
@@ -58,10 +63,6 @@ class SearchSpace:
     def is_finite(self) -> bool:
         """Whether every searched parameter has finitely many values (what a grid needs)."""
         return all(kind_of(s).values(s) is not None for _, s in self._declared())
-
-    def describe(self) -> dict[str, str]:
-        """``{name: "4..16"}`` for every declared parameter (fixed ones as their value)."""
-        return {p.name: describe(s) for p, s in self._declared()}
 
     # ----------------------------------------------------------------------------------- sampling
 
@@ -172,7 +173,7 @@ class SearchSpace:
         return point
 
     def design_point(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Model, training, hls and hardware settings for a point (see the family's ``build``)."""
+        """The family's design for a point (its ``build``), with ``"family"`` naming the family."""
         if self.hardware is None:
             raise ValueError("this search space was made without hardware settings (use from_config)")
-        return self.family.build(self.resolve(params), self.hardware)
+        return {**self.family.build(self.resolve(params), self.hardware), "family": self.family.name}

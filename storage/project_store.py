@@ -14,7 +14,7 @@ from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from dse.trial_result import Artifact, TrialResult
+from dse.trial.result import Artifact, TrialResult
 from storage.models import (
     CHILD_MODELS,
     HARDWARE_KEYS,

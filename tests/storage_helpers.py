@@ -10,7 +10,7 @@ import optuna
 import sqlalchemy
 
 from dse.cost.base import HardwareReport
-from dse.trial_result import Artifact, TrialResult
+from dse.trial.result import Artifact, TrialResult
 
 DSE_TABLES = (
     "dse_trials",

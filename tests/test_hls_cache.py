@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dse.families.lfads.testing import TINY, WIDE_PTQ, lfads_deploy, poisson_spikes
 from dse.hls import cache as hls_cache
 from dse.hls import compile_model, lookup, run_csim
-from dse.hls.testing import TINY, WIDE_PTQ, lfads_deploy, poisson_spikes
 
 T, N = TINY["n_bins"], TINY["n_neurons"]
 
@@ -48,7 +48,7 @@ def test_second_compile_is_a_hit(model, cache_dir) -> None:
     assert not list((cache_dir / "tmp").iterdir())
     x = poisson_spikes(3, T, N, seed=4)
     a, b = run_csim(first.hls_model, x), run_csim(second.hls_model, x)
-    np.testing.assert_array_equal(a.logrates, b.logrates)
+    np.testing.assert_array_equal(a["logrates"], b["logrates"])
     assert lookup(model, WIDE_PTQ, cache_dir) == first.project_dir
 
 
@@ -103,7 +103,7 @@ def test_concurrent_processes_compile_once(tmp_path) -> None:
     import sys
 
     code = (
-        "import sys; from dse.hls import compile_model; from dse.hls.testing import lfads_deploy, WIDE_PTQ; "
+        "import sys; from dse.hls import compile_model; from dse.families.lfads.testing import lfads_deploy, WIDE_PTQ; "
         "c = compile_model(lfads_deploy(0), WIDE_PTQ, sys.argv[1]); print('HIT' if c.cache_hit else 'MISS')"
     )
     procs = [

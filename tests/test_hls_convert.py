@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dse.hls import HLSDesign, compile_model, csim, csim_metrics, run_csim
+from dse.families.lfads.testing import PAPER, TINY, WIDE_PTQ, WIDE_QAT, lfads_deploy, poisson_spikes
+from dse.hls import HLSDesign, compile_model, run_csim
 from dse.hls import workarounds as wa
-from dse.hls.testing import PAPER, TINY, WIDE_PTQ, WIDE_QAT, lfads_deploy, poisson_spikes
 
 T, N, F = TINY["n_bins"], TINY["n_neurons"], TINY["factors"]
 WIDE_ATOL = 5e-5
@@ -56,9 +56,9 @@ def _keras(model, spikes):
 def test_wide_ptq_matches_keras(wide, float_model, spikes) -> None:
     out = run_csim(wide.hls_model, spikes)
     lr, f = _keras(float_model, spikes)
-    assert out.logrates.shape == lr.shape == (6, T, N) and out.factors.shape == f.shape == (6, T, F)
-    np.testing.assert_allclose(out.logrates, lr, rtol=0, atol=WIDE_ATOL)
-    np.testing.assert_allclose(out.factors, f, rtol=0, atol=WIDE_ATOL)
+    assert out["logrates"].shape == lr.shape == (6, T, N) and out["factors"].shape == f.shape == (6, T, F)
+    np.testing.assert_allclose(out["logrates"], lr, rtol=0, atol=WIDE_ATOL)
+    np.testing.assert_allclose(out["factors"], f, rtol=0, atol=WIDE_ATOL)
 
 
 def test_initial_state_workaround_disabled_differs(float_model, cache_dir, spikes) -> None:
@@ -66,16 +66,17 @@ def test_initial_state_workaround_disabled_differs(float_model, cache_dir, spike
     with wa.enabled(gru_initial_state=False):
         out = run_csim(compile_model(float_model, WIDE_PTQ, cache_dir).hls_model, spikes)
     lr, _ = _keras(float_model, spikes)
-    assert np.abs(out.logrates - lr).max() > 100 * WIDE_ATOL
+    assert np.abs(out["logrates"] - lr).max() > 100 * WIDE_ATOL
 
 
 def test_qat_matches_qkeras(cache_dir, spikes) -> None:
-    from dse.models.lfads.config import QuantSpec
+    from dse.families.lfads.config import QuantSpec
 
     model = lfads_deploy(0, quant=QuantSpec(16, 5, "real"))
-    out, compiled = csim(model, WIDE_QAT, spikes, cache_dir)
+    compiled = compile_model(model, WIDE_QAT, cache_dir)
+    out = run_csim(compiled.hls_model, spikes)
     lr, f = _keras(model, spikes)
-    for got, want in ((out.logrates, lr), (out.factors, f)):
+    for got, want in ((out["logrates"], lr), (out["factors"], f)):
         err = np.abs(got - want)
         assert err.max() <= 8 * LSB_16_5 and err.mean() <= LSB_16_5, (err.max(), err.mean())
     gen = compiled.hls_model.graph["generator"]
@@ -86,9 +87,9 @@ def test_qat_matches_qkeras(cache_dir, spikes) -> None:
 def test_csim_metrics(wide, float_model, spikes) -> None:
     out = run_csim(wide.hls_model, spikes)
     lr, f = _keras(float_model, spikes)
-    got = csim_metrics(out, spikes, bin_width_s=0.01)
     from objectives import evaluate
 
+    got = evaluate(spikes, out["logrates"], out["factors"], None, 0.01, None, None)
     want = evaluate(spikes, lr, f, None, 0.01, None, None)
     assert got["npll"] == pytest.approx(want["npll"], abs=1e-4)
     assert got["bits_per_spike"] == pytest.approx(want["bits_per_spike"], abs=1e-3)
@@ -102,7 +103,7 @@ def test_run_csim_checks_inputs(wide) -> None:
     with pytest.raises(ValueError, match="not representable"):
         run_csim(wide.hls_model, np.full((1, T, N), 0.5))
     one = run_csim(wide.hls_model, np.ones((1, T, N)))
-    assert one.logrates.shape == (1, T, N) and one.factors.shape == (1, T, F)
+    assert one["logrates"].shape == (1, T, N) and one["factors"].shape == (1, T, F)
 
 
 @pytest.mark.slow
@@ -110,11 +111,12 @@ def test_paper_size(cache_dir) -> None:
     """Paper-size model (T=73, N=70, E=64, Z=64, F=4) at ap_fixed<16,6>: compiles, simulates, is close."""
     model = lfads_deploy(0, **PAPER)
     x = poisson_spikes(20, PAPER["n_bins"], PAPER["n_neurons"], rate=0.5, seed=3)
-    out, compiled = csim(model, HLSDesign(precision="ap_fixed<16,6>"), x, cache_dir)
+    compiled = compile_model(model, HLSDesign(precision="ap_fixed<16,6>"), cache_dir)
+    out = run_csim(compiled.hls_model, x)
     print(
         f"\npaper size: hit={compiled.cache_hit} convert {compiled.convert_s:.1f}s "
         f"g++ {compiled.compile_s:.1f}s "
         f"csim {out.seconds / len(x) * 1e3:.1f} ms/trial"
     )
     lr, f = model.predict([x, np.zeros((len(x), PAPER["n_bins"], 1))], verbose=0)
-    assert np.abs(out.logrates - lr).mean() < 0.05
+    assert np.abs(out["logrates"] - lr).mean() < 0.05

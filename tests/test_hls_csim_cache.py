@@ -12,9 +12,9 @@ import pytest
 import yaml
 from reliability_helpers import study_dict
 
+from dse.families.lfads.testing import TINY, lfads_deploy, poisson_spikes
 from dse.hls import HLSDesign, compile_model, csim_cache, run_csim
 from dse.hls.cache import parallel_build_script
-from dse.hls.testing import TINY, lfads_deploy, poisson_spikes
 
 T, N = TINY["n_bins"], TINY["n_neurons"]
 PAPER_PRECISION = HLSDesign(precision="ap_fixed<16,6>")
@@ -35,11 +35,11 @@ def test_forked_workers_give_identical_outputs(model, cache_dir) -> None:
     x = poisson_spikes(7, T, N, seed=5)
     one = run_csim(compiled.hls_model, x, workers=1)
     three = run_csim(compiled.hls_model, x, workers=3)
-    np.testing.assert_array_equal(one.logrates, three.logrates)
-    np.testing.assert_array_equal(one.factors, three.factors)
+    np.testing.assert_array_equal(one["logrates"], three["logrates"])
+    np.testing.assert_array_equal(one["factors"], three["factors"])
     # more workers than trials, and a single trial
-    np.testing.assert_array_equal(run_csim(compiled.hls_model, x[:2], workers=5).logrates, one.logrates[:2])
-    np.testing.assert_array_equal(run_csim(compiled.hls_model, x[:1], workers=2).factors, one.factors[:1])
+    np.testing.assert_array_equal(run_csim(compiled.hls_model, x[:2], workers=5)["logrates"], one["logrates"][:2])
+    np.testing.assert_array_equal(run_csim(compiled.hls_model, x[:1], workers=2)["factors"], one["factors"][:1])
 
 
 def test_reuse_factor_and_strategy_do_not_change_outputs(model, cache_dir) -> None:
@@ -50,8 +50,8 @@ def test_reuse_factor_and_strategy_do_not_change_outputs(model, cache_dir) -> No
     assert a.key != b.key  # really two different C++ projects
     x = poisson_spikes(6, T, N, seed=6)
     ya, yb = run_csim(a.hls_model, x), run_csim(b.hls_model, x)
-    np.testing.assert_array_equal(ya.logrates, yb.logrates)
-    np.testing.assert_array_equal(ya.factors, yb.factors)
+    np.testing.assert_array_equal(ya["logrates"], yb["logrates"])
+    np.testing.assert_array_equal(ya["factors"], yb["factors"])
     assert csim_cache.numeric_key("m", PAPER_PRECISION, x) == csim_cache.numeric_key("m", other, x)
 
 
@@ -69,11 +69,11 @@ def test_numeric_key_changes_with_what_changes_numbers() -> None:
 def test_store_and_load_round_trip(tmp_path) -> None:
     from dse.hls.csim import CSimOutput
 
-    out = CSimOutput(np.arange(12.0).reshape(1, 3, 4) / 7, np.ones((1, 3, 2)) * 0.125, 1.5)
+    out = CSimOutput({"logrates": np.arange(12.0).reshape(1, 3, 4) / 7, "factors": np.ones((1, 3, 2)) * 0.125}, 1.5)
     assert csim_cache.load(tmp_path, "k") is None
     csim_cache.store(tmp_path, "k", out)
     back = csim_cache.load(tmp_path, "k")
-    np.testing.assert_array_equal(back.logrates, out.logrates)
+    np.testing.assert_array_equal(back["logrates"], out["logrates"])
     assert back.seconds == 1.5 and not list((tmp_path / "csim").glob(".*"))
     (tmp_path / "csim" / "k.npz").write_bytes(b"truncated")
     assert csim_cache.load(tmp_path, "k") is None  # recomputed, not a crash
@@ -106,7 +106,7 @@ def test_parallel_build_script_builds_and_fails_like_the_original(tmp_path: Path
 
 
 def _trial_spec(tmp: Path, reuse_factor: int, strategy: str):
-    from dse.study_config import parse_study
+    from dse.study import parse_study
     from dse.trial.spec import TrialSpec
 
     study = study_dict("csim-reuse", n_trials=1, epochs=2,
@@ -116,11 +116,11 @@ def _trial_spec(tmp: Path, reuse_factor: int, strategy: str):
     return TrialSpec(study_name="csim-reuse", trial_number=reuse_factor, design=cfg.search_space().design_point({}),
                      data=cfg.data.spec(), objectives=cfg.objective_names,
                      work_dir=str(tmp / f"t{reuse_factor}"), model_cache_dir=str(tmp / "models"),
-                     hls_cache_dir=str(tmp / "hls"))
+                     build_cache_dir=str(tmp / "hls"))
 
 
 def test_trial_reuses_outputs_of_another_reuse_factor(tmp_path: Path) -> None:
-    from dse.trial.run import run_trial
+    from dse.trial.runner import run_trial
 
     first = run_trial(_trial_spec(tmp_path, 1, "latency"))
     second = run_trial(_trial_spec(tmp_path, 2, "resource"))

@@ -55,7 +55,7 @@ def test_design_validation_and_normalisation() -> None:
 
 @pytest.fixture(scope="module")
 def tiny():
-    from dse.hls.testing import lfads_deploy
+    from dse.families.lfads.testing import lfads_deploy
 
     return lfads_deploy(0)
 
@@ -65,6 +65,7 @@ def test_ptq_config_sets_every_type(tiny) -> None:
 
     d = HLSDesign(
         precision="ap_fixed<14,5>",
+        zero_inputs=("gen_input",),
         table_size=2048,
         table_precision="ap_fixed<20,4>",
         layer_precision={"generator": "ap_fixed<18,6>", "factors.result": "ap_fixed<20,8>"},
@@ -103,8 +104,8 @@ def test_design_refers_to_model_layers(tiny) -> None:
         to_hls_config(tiny, HLSDesign(recurrent_reuse_factor={"ic": 2}))
     with pytest.raises(DesignError, match="needs a QKeras model"):
         to_hls_config(tiny, HLSDesign(quantization="qat"))
-    from dse.hls.testing import lfads_deploy
-    from dse.models.lfads.config import QuantSpec
+    from dse.families.lfads.config import QuantSpec
+    from dse.families.lfads.testing import lfads_deploy
 
     with pytest.raises(DesignError, match="needs a float model"):
         to_hls_config(lfads_deploy(0, quant=QuantSpec()), HLSDesign())

@@ -11,11 +11,18 @@ import dataclasses
 import numpy as np
 import pytest
 
+from dse.families.lfads.testing import (
+    TINY,
+    WIDE_PTQ,
+    WIDE_QAT,
+    lfads_deploy,
+    poisson_spikes,
+    state_quantized_reference,
+)
 from dse.hls import HLSCompileError, HLSDesign, UnsupportedModelError, compile_model, convert, run_csim
 from dse.hls import workarounds as wa
 from dse.hls.cache import is_complete
 from dse.hls.design import DesignError
-from dse.hls.testing import TINY, WIDE_PTQ, WIDE_QAT, lfads_deploy, poisson_spikes, state_quantized_reference
 
 T, N = TINY["n_bins"], TINY["n_neurons"]
 LSB_16_5 = 2.0**-10  # quantized_bits(16, 5): the QAT models' state resolution
@@ -38,7 +45,7 @@ def _keras(model, spikes):
 
 
 def _qat(activations: str):
-    from dse.models.lfads.config import QuantSpec
+    from dse.families.lfads.config import QuantSpec
 
     return lfads_deploy(0, quant=QuantSpec(16, 5, activations))
 
@@ -72,11 +79,11 @@ def test_gru_initial_state(cache_dir, spikes) -> None:
     zero_state = keras.Model([s, g], [ref.get_layer("logrates")(f), f])
     lr0, f0 = _keras(zero_state, spikes)
     lr, f = _keras(model, spikes)
-    np.testing.assert_allclose(broken.logrates, lr0, atol=WIDE_ATOL)
-    np.testing.assert_allclose(broken.factors, f0, atol=WIDE_ATOL)
-    assert np.abs(broken.logrates - lr).max() > 100 * WIDE_ATOL
-    np.testing.assert_allclose(fixed.logrates, lr, atol=WIDE_ATOL)
-    np.testing.assert_allclose(fixed.factors, f, atol=WIDE_ATOL)
+    np.testing.assert_allclose(broken["logrates"], lr0, atol=WIDE_ATOL)
+    np.testing.assert_allclose(broken["factors"], f0, atol=WIDE_ATOL)
+    assert np.abs(broken["logrates"] - lr).max() > 100 * WIDE_ATOL
+    np.testing.assert_allclose(fixed["logrates"], lr, atol=WIDE_ATOL)
+    np.testing.assert_allclose(fixed["factors"], f, atol=WIDE_ATOL)
 
 
 # ----------------------------------------------------------------------------- 2. initial_state_type
@@ -179,10 +186,10 @@ def test_hard_activations(cache_dir, spikes, tmp_path) -> None:
 
     out = run_csim(compile_model(model, design, cache_dir).hls_model, spikes)
     lr_ref, f_ref = _keras(state_quantized_reference(model), spikes)
-    np.testing.assert_allclose(out.logrates, lr_ref, rtol=0, atol=1e-6)
-    np.testing.assert_allclose(out.factors, f_ref, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(out["logrates"], lr_ref, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(out["factors"], f_ref, rtol=0, atol=1e-6)
     lr, f = _keras(model, spikes)  # the QKeras model itself: see test_hls_convert.test_qat_matches_qkeras
-    assert np.abs(out.logrates - lr).max() < 8 * LSB_16_5
+    assert np.abs(out["logrates"] - lr).max() < 8 * LSB_16_5
 
 
 # ------------------------------------------------------------------------------ TimeDistributed
@@ -280,7 +287,7 @@ import sys, dataclasses
 import numpy as np
 from dse.hls import compile_model, run_csim
 from dse.hls import workarounds as wa
-from dse.hls.testing import lfads_deploy, WIDE_PTQ
+from dse.families.lfads.testing import lfads_deploy, WIDE_PTQ
 design = dataclasses.replace(WIDE_PTQ, strategy="Resource", reuse_factor=2,
                              recurrent_reuse_factor={"generator": 16, "encoder": 16})
 with wa.enabled(recurrent_resource_kernel=False):
@@ -303,8 +310,8 @@ def test_recurrent_resource_kernel_csim(cache_dir, spikes) -> None:
     model = lfads_deploy(0)
     out = run_csim(compile_model(model, RESOURCE, cache_dir).hls_model, spikes)
     lr, f = _keras(model, spikes)
-    np.testing.assert_allclose(out.logrates, lr, atol=WIDE_ATOL)
-    np.testing.assert_allclose(out.factors, f, atol=WIDE_ATOL)
+    np.testing.assert_allclose(out["logrates"], lr, atol=WIDE_ATOL)
+    np.testing.assert_allclose(out["factors"], f, atol=WIDE_ATOL)
 
 
 def test_table_precision(tmp_path) -> None:

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from dse.data import load_data, split_data
-from dse.models.lfads.config import LFADSConfig, QuantSpec, TrainConfig
-from dse.models.lfads.model import build_lfads, zero_gen_input
-from dse.models.lfads.training import train_lfads
+from dse.families.lfads.config import LFADSConfig, QuantSpec, TrainConfig
+from dse.families.lfads.model import build_lfads, zero_gen_input
+from dse.families.lfads.training import train_lfads
 
 SMALL = dict(n_neurons=12, n_bins=20, encoder_units=8, latent_units=8, factors=3)
 
@@ -69,7 +69,7 @@ def test_qkeras_gru_needs_the_compat_shim():
     bare = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert bare.returncode != 0 and ("is_sequence" in bare.stderr or "unstack" in bare.stderr)
     shimmed = subprocess.run(
-        [sys.executable, "-c", "from dse.models.lfads import qkeras_compat; qkeras_compat.apply()\n" + code],
+        [sys.executable, "-c", "from dse.families.lfads import qkeras_compat; qkeras_compat.apply()\n" + code],
         capture_output=True, text=True,
     )
     assert shimmed.returncode == 0, shimmed.stderr[-2000:]
@@ -80,7 +80,7 @@ def test_qgru_without_recurrent_quantizer_is_broken_in_qkeras_090():
     ``self.kernel`` instead of the recurrent kernel (qrecurrent.py, QGRUCell.call), so it fails (or,
     when n_in == units, silently computes the wrong thing). dse's builder always sets every quantizer."""
     code = (
-        "from dse.models.lfads import qkeras_compat; qkeras_compat.apply()\n"
+        "from dse.families.lfads import qkeras_compat; qkeras_compat.apply()\n"
         "from qkeras import QGRU\nfrom tensorflow import keras\n"
         "x = keras.Input((4, 3)); QGRU(2, reset_after=True)(x)\n"
     )

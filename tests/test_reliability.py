@@ -50,7 +50,7 @@ from reliability_helpers import (
     write_study,
 )
 
-from dse.study_config import parse_study
+from dse.study import parse_study
 from dse.trial.spec import TrialSpec
 
 pytestmark = pytest.mark.slow
@@ -94,7 +94,7 @@ def _cache_flags(row: dict) -> dict:
 # ------------------------------------------------------------------------------- run_trial directly
 
 
-def _spec(tmp: Path, cache: Path, *, hls_cache: Path | None = None, max_utilisation: float | None = None,
+def _spec(tmp: Path, cache: Path, *, build_cache: Path | None = None, max_utilisation: float | None = None,
           **sections) -> TrialSpec:
     """A TrialSpec of the tiny study with every parameter fixed (built by the real search space)."""
     sections.setdefault("quantization", FIXED_PTQ)
@@ -105,7 +105,7 @@ def _spec(tmp: Path, cache: Path, *, hls_cache: Path | None = None, max_utilisat
                      data={"source": cfg.data.source, "options": dict(cfg.data.options),
                            "split_seed": cfg.data.split_seed},
                      objectives=cfg.objective_names, work_dir=str(tmp / "trial"),
-                     model_cache_dir=str(cache / "models"), hls_cache_dir=str(hls_cache or cache / "hls"),
+                     model_cache_dir=str(cache / "models"), build_cache_dir=str(build_cache or cache / "hls"),
                      max_utilisation=max_utilisation)
 
 
@@ -119,7 +119,7 @@ def _fake_compiler(bin_dir: Path, body: str) -> Path:
 
 
 def test_direct_hls4ml_rejects_the_design(tmp_path, cache):
-    from dse.trial.run import run_trial
+    from dse.trial.runner import run_trial
 
     # the LFADS encoder is Bidirectional, which hls4ml 1.3.0 cannot stream
     r = run_trial(_spec(tmp_path, cache, hls={"reuse_factor": 1, "io_type": "io_stream"}))
@@ -129,14 +129,14 @@ def test_direct_hls4ml_rejects_the_design(tmp_path, cache):
 
 
 def test_direct_gxx_fails(tmp_path, cache, monkeypatch):
-    from dse.trial.run import run_trial
+    from dse.trial.runner import run_trial
 
     bin_dir = _fake_compiler(tmp_path / "bin", """
         echo "fake g++: error: this compiler always fails" >&2
         exit 1
         """)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    r = run_trial(_spec(tmp_path, cache, hls_cache=tmp_path / "hls"))
+    r = run_trial(_spec(tmp_path, cache, build_cache=tmp_path / "hls"))
     assert r.status == "failed"
     assert r.fail_reason.startswith("compile: HLSCompileError: g++ failed"), r.fail_reason
     assert "this compiler always fails" in r.fail_reason
@@ -144,7 +144,7 @@ def test_direct_gxx_fails(tmp_path, cache, monkeypatch):
 
 
 def test_direct_gxx_timeout_kills_the_compiler(tmp_path, cache, monkeypatch):
-    from dse.trial.run import run_trial
+    from dse.trial.runner import run_trial
 
     pids = tmp_path / "compiler.pids"
     bin_dir = _fake_compiler(tmp_path / "bin", f"""
@@ -155,7 +155,7 @@ def test_direct_gxx_timeout_kills_the_compiler(tmp_path, cache, monkeypatch):
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.setenv("DSE_COMPILE_TIMEOUT_S", "3")
     t0 = time.monotonic()
-    r = run_trial(_spec(tmp_path, cache, hls_cache=tmp_path / "hls"))
+    r = run_trial(_spec(tmp_path, cache, build_cache=tmp_path / "hls"))
     took = time.monotonic() - t0
     assert r.status == "failed"
     assert r.fail_reason.startswith("compile: HLSCompileError: g++ timed out after 3 s"), r.fail_reason
@@ -166,7 +166,7 @@ def test_direct_gxx_timeout_kills_the_compiler(tmp_path, cache, monkeypatch):
 
 
 def test_direct_nan_loss(tmp_path, cache):
-    from dse.trial.run import run_trial
+    from dse.trial.runner import run_trial
 
     train = {"epochs": 2, "batch_size": 8, "seed": 0, "learning_rate": 1.0e6}
     r = run_trial(_spec(tmp_path, cache, train=train))
@@ -176,7 +176,7 @@ def test_direct_nan_loss(tmp_path, cache):
 
 OOM_SCRIPT = """
 import json, resource, sys
-from dse.trial.run import load_split, run_trial
+from dse.trial.runner import load_split, run_trial
 from dse.trial.spec import TrialSpec
 import tensorflow  # noqa: F401  (loaded before the limit: TF reserves address space when imported)
 
@@ -206,7 +206,7 @@ def test_direct_out_of_memory_is_a_failed_trial(tmp_path):
 
 
 def test_direct_too_big_for_the_part_is_pruned_before_training(tmp_path):
-    from dse.trial.run import run_trial
+    from dse.trial.runner import run_trial
 
     spec = _spec(tmp_path, tmp_path / "cache", max_utilisation=1.0,
                  model={"encoder_units": 32, "latent_units": 32, "factors": 8},

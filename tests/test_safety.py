@@ -41,8 +41,8 @@ from reliability_helpers import (
 )
 
 from dse.errors import ConfigError
-from dse.export import _copytree_inside, _inside
-from dse.study_config import parse_study
+from dse.export import copytree_inside, inside
+from dse.study import parse_study
 
 SECRET = "pw-" + uuid.uuid4().hex  # a fresh secret each session: any hit is a leak of this run
 PACKAGES = ("dse", "storage", "objectives", "search_spaces")  # what pyproject installs
@@ -289,11 +289,11 @@ def test_inside_refuses_paths_that_leave_the_target(tmp_path):
     root, outside = tmp_path / "pkg", tmp_path / "elsewhere"
     root.mkdir()
     outside.mkdir()
-    assert _inside(root, root / "a" / "b.txt") == root / "a" / "b.txt"
+    assert inside(root, root / "a" / "b.txt") == root / "a" / "b.txt"
     (root / "link").symlink_to(outside, target_is_directory=True)
     for bad in (root / ".." / "elsewhere" / "x", root / "link" / "x", Path("/etc/passwd")):
         with pytest.raises(ConfigError, match="outside the export directory"):
-            _inside(root, bad)
+            inside(root, bad)
 
 
 def test_copy_does_not_follow_links_out_of_the_cache(tmp_path):
@@ -306,7 +306,7 @@ def test_copy_does_not_follow_links_out_of_the_cache(tmp_path):
     (src / "leak.txt").symlink_to(outside / "secret.txt")
     (src / "leakdir").symlink_to(outside, target_is_directory=True)
     dst.mkdir()
-    _copytree_inside(src, dst / "hls_project", dst)
+    copytree_inside(src, dst / "hls_project", dst)
     copied = sorted(str(p.relative_to(dst)) for p in dst.rglob("*"))
     assert copied == ["hls_project", "hls_project/firmware", "hls_project/firmware/myproject.cpp"]
     assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]

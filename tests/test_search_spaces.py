@@ -4,26 +4,19 @@ design points. Real in-memory Optuna studies throughout."""
 from __future__ import annotations
 
 import random
+import sys
 import textwrap
 from pathlib import Path
 
 import optuna
 import pytest
 
+from dse.families.lfads.config import LFADSConfig, TrainConfig
 from dse.hls.design import HLSDesign
-from dse.models.lfads.config import LFADSConfig, TrainConfig
-from dse.study_config import StudyConfig, load_study, parse_study
-from search_spaces import (
-    Family,
-    ParamDef,
-    SearchSpace,
-    UserAttrConstraints,
-    enqueue_grid,
-    make_sampler,
-    record_constraints,
-    register_family,
-)
-from search_spaces.samplers import MISSING_VIOLATION, SAMPLERS
+from dse.study import StudyConfig, load_study, parse_study
+from objectives.constraints import MISSING_VIOLATION, UserAttrConstraints
+from search_spaces import ParamDef, SearchSpace, enqueue_grid, make_sampler, record_constraints
+from search_spaces.samplers import SAMPLERS
 from search_spaces.specs import KINDS, Choices, Fixed, FloatRange, IntRange, kind_of
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -336,14 +329,34 @@ def test_spec_kinds_registry() -> None:
     assert KINDS["fixed"].contains(Fixed(0.5), 0.5) and not KINDS["fixed"].searched
 
 
-def test_a_new_family_needs_only_a_registration() -> None:
-    params = (
-        ParamDef("model", "neurons", int, 32, "neurons per layer"),
-        ParamDef("model", "neuron", str, "lif", "neuron model", allowed=("lif", "izhikevich")),
-        ParamDef("model", "tau_ms", float, 20.0, "membrane time constant", when=(("model.neuron", ("lif",)),)),
-        ParamDef("hls", "reuse_factor", int, 1, "reuse factor"),
-    )
-    register_family(Family("toy-spiking", params, lambda point, hw: {"model": dict(point)}))
+def test_a_new_family_needs_only_a_registration(monkeypatch, request) -> None:
+    import dse.families
+    from dse.families.base import Family
+
+    class ToySpiking(Family):
+        name = "toy-spiking"
+        sections = ("model", "hls")
+        params = (
+            ParamDef("model", "neurons", int, 32, "neurons per layer"),
+            ParamDef("model", "neuron", str, "lif", "neuron model", allowed=("lif", "izhikevich")),
+            ParamDef("model", "tau_ms", float, 20.0, "membrane time constant", when=(("model.neuron", ("lif",)),)),
+            ParamDef("hls", "reuse_factor", int, 1, "reuse factor"),
+        )
+        metrics = ("behavior_r2",)
+        lowering = "hls4ml"
+        default_backend = "estimate"
+
+        def build(self, point, hardware):
+            return {"model": dict(point), "params": dict(point), "hardware": vars(hardware)}
+
+        def run(self, trial):
+            raise NotImplementedError
+
+    # the one registry line, pointing at a module that defines FAMILY
+    monkeypatch.setattr(sys.modules[__name__], "FAMILY", ToySpiking, raising=False)
+    monkeypatch.setattr(dse.families, "BUILT_IN", (*dse.families.BUILT_IN, __name__))
+    dse.families.reload()
+    request.addfinalizer(dse.families.reload)
     config = study_config("""
         family: toy-spiking
         model: {neurons: {choices: [16, 32]}, neuron: {choices: [lif, izhikevich]}, tau_ms: {choices: [10.0, 20.0]}}
@@ -361,9 +374,9 @@ def test_a_new_family_needs_only_a_registration() -> None:
 @pytest.mark.parametrize("sizes", [dict(encoder_units=8, latent_units=8, factors=2, n_neurons=8),
                                    dict(encoder_units=5, latent_units=7, factors=3, n_neurons=11)])
 def test_matmul_shapes_match_the_built_model(sizes) -> None:
+    from dse.families.lfads.params import matmul_shapes
+    from dse.families.lfads.testing import lfads_deploy
     from dse.hls.convert import matmul_sizes
-    from dse.hls.testing import lfads_deploy
-    from search_spaces.lfads import matmul_shapes
 
     assert matmul_shapes(sizes["n_neurons"], sizes["encoder_units"], sizes["latent_units"], sizes["factors"]) == \
         matmul_sizes(lfads_deploy(0, **sizes))
@@ -375,7 +388,7 @@ def _rf_specs(**hls) -> dict:
 
 
 def test_invalid_reuse_factor_found_for_the_architecture_that_breaks_it() -> None:
-    from search_spaces.lfads import check_reuse_factors
+    from dse.families.lfads.params import check_reuse_factors
 
     hw = type("HW", (), {"backend": "estimate"})()
     # 70 inputs: 7 is valid for the encoder's input product, 3 is not
@@ -394,7 +407,7 @@ def test_invalid_reuse_factor_found_for_the_architecture_that_breaks_it() -> Non
 
 
 def test_examples_reuse_factors_are_valid() -> None:
-    from search_spaces.lfads import check_reuse_factors
+    from dse.families.lfads.params import check_reuse_factors
 
     for name in ("paper.yaml", "quick.yaml"):
         cfg = load_study(Path(__file__).resolve().parents[1] / "examples" / name)

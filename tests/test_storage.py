@@ -26,7 +26,7 @@ from storage_helpers import (
 )
 
 from dse.errors import ConfigError
-from dse.trial_result import Artifact, TrialResult
+from dse.trial.result import Artifact, TrialResult
 from storage import attempt_of, open_storage, redact_url, url_with_password, user_attrs_for
 from storage.project_store import BASE_COLUMNS, HW_COLUMNS, RETRY_CALLBACK
 

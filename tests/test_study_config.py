@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from dse.errors import ConfigError
-from dse.models.lfads.config import LFADSConfig, TrainConfig
-from dse.study_config import (
+from dse.families.lfads.config import LFADSConfig, TrainConfig
+from dse.study import (
     StudyConfig,
     StudyConfigError,
     load_study,
     redacted_storage_url,
     storage_url,
 )
-from search_spaces.samplers import MISSING_VIOLATION
+from objectives.constraints import MISSING_VIOLATION
 from search_spaces.specs import Choices, Fixed, FloatRange, IntRange
 
 REPO = Path(__file__).resolve().parents[1]

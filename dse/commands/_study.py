@@ -8,7 +8,7 @@ from dse.errors import ConfigError
 
 
 def load(path: str):
-    from dse.study_config import load_study
+    from dse.study import load_study
 
     return load_study(path)
 

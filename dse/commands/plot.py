@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 from dse.errors import ConfigError
+from objectives.constraints import UserAttrConstraints
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     names = cfg.objective_names
     written = []
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    cfunc = (lambda t: t.user_attrs.get("constraints", [0.0])) if cfg.constraints else None  # noqa: E731
+    cfunc = UserAttrConstraints(len(cfg.constraints)) if cfg.constraints else None
     for i, j in itertools.combinations(range(len(names)), 2):
         tag = f"pareto_{names[i]}_vs_{names[j]}"
         targets = lambda t, i=i, j=j: (t.values[i], t.values[j])  # noqa: E731

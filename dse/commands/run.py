@@ -27,12 +27,10 @@ def check_inputs(cfg) -> None:
     created, and a data file that exists but cannot be loaded. Both are checked here, leaving nothing
     behind: the data is only read.
     """
-    from dse.driver.run import study_paths
-    from dse.hls.cache import compile_timeout_s
+    from dse.driver.paths import study_paths
     from dse.study.config import storage_url
 
     url = storage_url(cfg)  # a password variable that is not set: ConfigError
-    compile_timeout_s()  # $DSE_COMPILE_TIMEOUT_S that is not a number: ConfigError
     runs = study_paths(cfg).root
     if "DSE_RUNS_DIR" in os.environ:
         _check_creatable(runs, "DSE_RUNS_DIR", None)
@@ -48,9 +46,10 @@ def check_inputs(cfg) -> None:
         first = str(e).splitlines()[0] if str(e) else ""
         raise DataError(cfg.data.source, f"cannot be loaded: {type(e).__name__}: {first}") from None
     space = cfg.search_space()
-    for check in space.family.data_checks:  # e.g. reuse factors against the products the data sizes
-        for name, problem in check(space.specs, data.n_neurons, cfg.hardware):
-            raise ConfigError(cfg.source, problem, field=name)
+    # the family's checks against the data and its environment, e.g. reuse factors against the products
+    # the data sizes
+    for name, problem in space.family.data_checks(space.specs, data, cfg.hardware):
+        raise ConfigError(cfg.source, problem, field=name)
 
 
 def _check_creatable(path: Path, where: str, field: str | None) -> None:

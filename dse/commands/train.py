@@ -1,113 +1,35 @@
-"""``dse train``: train one LFADS model with the default recipe and report its test metrics."""
+"""``dse train [--family NAME] ...``: train one model of a family with its default recipe and report it.
+
+The options after ``--family`` are the family's own (:meth:`dse.families.base.Family.add_train_arguments`),
+so the parser is built for the family named on the command line (default: the default family).
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from pathlib import Path
 
-from dse.errors import ConfigError
+from dse.families import DEFAULT_FAMILY, family_names, get_family
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train one LFADS model and report its test metrics")
-    p.add_argument("--data", default="synthetic", help="'synthetic' (default) or a .npz/.h5/.nwb file")
-    p.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: the recipe's)")
-    p.add_argument("--seed", type=int, default=0, help="training seed (weights, dropout, shuffling)")
-    p.add_argument("--split-seed", type=int, default=0, help="seed of the 80/10/10 trial split")
-    p.add_argument("--qat-bits", type=int, default=None, metavar="W", help="train with QKeras, W total bits")
-    p.add_argument("--qat-integer-bits", type=int, default=None, metavar="I",
-                   help="QKeras integer bits excluding the sign (default 5, i.e. ap_fixed<W,6>)")
-    p.add_argument("--variational", action="store_true", help="the VAE variant (KL term, sampled IC)")
-    p.add_argument("--latent", type=int, default=64, help="IC / generator units Z (default 64)")
-    p.add_argument("--encoder", type=int, default=64, help="encoder units per direction E (default 64)")
-    p.add_argument("--factors", type=int, default=4, help="factors F (default 4)")
-    p.add_argument("-o", "--output", type=Path, default=None,
-                   help="directory to save the deploy model (model.h5) and metrics.json")
-    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object on the last line")
+def _family_in(argv: list[str] | None) -> str:
+    args = argv or []
+    for i, a in enumerate(args):
+        if a == "--family" and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith("--family="):
+            return a.split("=", 1)[1]
+    return DEFAULT_FAMILY
+
+
+def add_parser(sub: argparse._SubParsersAction, argv: list[str] | None = None) -> None:
+    name = _family_in(argv)
+    p = sub.add_parser("train", help="train one model with a family's default recipe and report its metrics")
+    p.add_argument("--family", default=DEFAULT_FAMILY, choices=family_names(),
+                   help=f"model family (default {DEFAULT_FAMILY}); the options below are its own")
+    if name in family_names():
+        get_family(name).add_train_arguments(p)
     p.set_defaults(func=run)
 
 
-def _configs(args: argparse.Namespace, n_neurons: int, n_bins: int):
-    from dse.models.lfads.config import LFADSConfig, QuantSpec, TrainConfig
-
-    if args.qat_integer_bits is not None and args.qat_bits is None:
-        raise ConfigError("command line", "needs --qat-bits as well", "--qat-integer-bits")
-    quant = None
-    if args.qat_bits is not None:
-        try:
-            quant = QuantSpec(bits=args.qat_bits, integer=5 if args.qat_integer_bits is None else args.qat_integer_bits)
-        except ValueError as e:
-            raise ConfigError("command line", str(e), "--qat-bits/--qat-integer-bits") from None
-    try:
-        model_cfg = LFADSConfig(n_neurons=n_neurons, n_bins=n_bins, encoder_units=args.encoder,
-                                latent_units=args.latent, factors=args.factors,
-                                variational=args.variational, quant=quant)
-        train_cfg = TrainConfig(seed=args.seed) if args.epochs is None else TrainConfig(epochs=args.epochs,
-                                                                                     seed=args.seed)
-    except ValueError as e:
-        raise ConfigError("command line", str(e)) from None
-    return model_cfg, train_cfg
-
-
 def run(args: argparse.Namespace) -> int:
-    from dse.data import load_data, split_data
-
-    if args.output is not None:
-        _check_writable(args.output)
-    data = load_data(args.data)
-    split = split_data(data, seed=args.split_seed)
-    model_cfg, train_cfg = _configs(args, data.n_neurons, data.n_bins)
-
-    from dse.models.lfads.evaluate import keras_predictor, score
-    from dse.models.lfads.training import train_lfads
-
-    result = train_lfads(model_cfg, split, train_cfg, progress=True)
-    metrics = score(split, keras_predictor(result.models.deploy))
-    report = {
-        **metrics,
-        "epochs": result.epochs,
-        "best_epoch": result.best_epoch,
-        "stopped_reason": result.stopped_reason,
-        "train_seconds": round(result.train_seconds, 3),
-        "seconds_per_epoch": round(result.seconds_per_epoch, 4),
-        "data": str(args.data),
-        "qat_bits": args.qat_bits,
-    }
-    if args.output is not None:
-        args.output.mkdir(parents=True, exist_ok=True)
-        result.models.deploy.save(args.output / "model.h5")
-        (args.output / "metrics.json").write_text(json.dumps(report, indent=2))
-        (args.output / "config.json").write_text(json.dumps(
-            {"model": model_cfg.to_dict(), "train": train_cfg.to_dict()}, indent=2))
-    if args.json:
-        print(json.dumps(report))
-    else:
-        _print_table(report, args.output)
-    return 0
-
-
-def _check_writable(out: Path) -> None:
-    parent = out if out.exists() else out.parent
-    if out.exists() and not out.is_dir():
-        raise ConfigError(str(out), "exists and is not a directory", "--output")
-    import os
-
-    if not os.access(parent if parent != Path("") else Path("."), os.W_OK):
-        raise ConfigError(str(out), "directory is not writable", "--output")
-
-
-def _print_table(report: dict, output: Path | None) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title="LFADS test metrics")
-    t.add_column("metric")
-    t.add_column("value", justify="right")
-    for k in ("behavior_r2", "behavior_r2_bin", "rate_r2", "npll", "bits_per_spike", "epochs", "train_seconds"):
-        v = report.get(k)
-        t.add_row(k, "n/a" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v)))
-    Console(file=sys.stdout).print(t)
-    if output is not None:
-        print(f"model and metrics written to {output}")
+    return get_family(args.family).train(args)

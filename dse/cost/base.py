@@ -1,8 +1,11 @@
-"""The hardware-cost interface: one report type, backends registered by name.
+"""The hardware-cost interface: one report type, and backends that describe themselves.
 
 Like Optuna's samplers and hls4ml's backends, a cost backend is a small class registered under a
-name (``estimate``, ``vitis``, ``vivado``; later e.g. ``yosys`` for generated spiking accelerators).
-The rest of dse only sees :class:`HardwareReport`.
+name (:mod:`dse.cost.registry` lists the built-in ones). A backend says what it can cost
+(``costs``: the kind of lowered design a model family produces, e.g. ``"hls4ml"`` for a converted
+hls4ml graph, ``"hdl"`` for a generated HDL project), which executable it runs (``executable``;
+``None`` for pure Python) and therefore which Ray resource a node must offer to run its trials
+(:attr:`CostBackend.ray_resource`). The rest of dse only sees :class:`HardwareReport`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ from typing import Any, ClassVar
 
 from dse.cost.parts import Part, get_part
 
+#: The resources of a part that a design uses, and the objective-registry name of each one's utilisation.
 RESOURCES = ("dsp", "lut", "ff", "bram_18k", "uram")
+UTIL_METRIC = {"dsp": "dsp_util", "lut": "lut_util", "ff": "ff_util", "bram_18k": "bram_util", "uram": "uram_util"}
+#: The hardware objectives every report provides (objectives.registry names), besides the utilisations.
+HARDWARE_METRICS = ("latency_us", "latency_cycles", "ii_cycles", "dsp", "lut", "ff", "bram_18k", "uram")
 
 
 @dataclass
@@ -58,43 +65,61 @@ class HardwareReport:
         return d
 
 
+    def metrics(self) -> dict[str, float]:
+        """The hardware objectives of this report by registry name (:data:`HARDWARE_METRICS` + utilisations)."""
+        m = {k: float(getattr(self, k)) for k in HARDWARE_METRICS if k != "latency_us"}
+        m["latency_us"] = float(self.latency_us)
+        for res, frac in self.utilisation().items():
+            m[UTIL_METRIC[res]] = float(frac)
+        return m
+
+
 class CostBackend(ABC):
-    """Turns a converted hls4ml model into a :class:`HardwareReport`."""
+    """Turns a lowered design (what a model family's trial produced) into a :class:`HardwareReport`.
+
+    Class attributes describe the backend (checked by :func:`register_backend`):
+
+    - ``name``: how study.yaml's ``hardware.backend`` names it;
+    - ``costs``: the kind of lowered design it accepts; a study whose family lowers to another kind is
+      refused when it is loaded (``Family.lowering``);
+    - ``executable``: the tool it runs, or ``None``; a trial that uses it needs a Ray node offering the
+      custom resource of that name (:attr:`ray_resource`), so a cluster routes it to a node with the tool;
+    - ``needs_project``: whether ``cost`` needs the design written out as a project for the tool, or only
+      the in-memory design (an estimator).
+    """
 
     name: ClassVar[str]
-    # Whether ``cost`` needs a written hls4ml project (HLS tools) or only the converted graph (estimator).
+    costs: ClassVar[str]
+    executable: ClassVar[str | None] = None
     needs_project: ClassVar[bool] = True
+    description: ClassVar[str] = ""
 
     @abstractmethod
-    def cost(self, hls_model: Any, *, part: str, clock_ns: float, output_dir: str | None = None) -> HardwareReport:
-        """Cost ``hls_model`` (an ``hls4ml.model.ModelGraph``) on ``part`` at ``clock_ns``."""
+    def cost(self, design: Any, *, part: str, clock_ns: float, output_dir: str | None = None) -> HardwareReport:
+        """Cost ``design`` (of the kind ``costs`` names) on ``part`` at ``clock_ns``."""
 
     def available(self) -> bool:
-        """Whether this backend can run on this machine (e.g. the HLS tool is on PATH)."""
+        """Whether this backend can run on this machine (e.g. the tool is on PATH)."""
         return True
+
+    @classmethod
+    def ray_resource(cls) -> str | None:
+        """The Ray custom resource a node must offer to run this backend's trials (its executable)."""
+        return cls.executable
 
 
 _BACKENDS: dict[str, type[CostBackend]] = {}
 
 
 def register_backend(cls: type[CostBackend]) -> type[CostBackend]:
-    """Class decorator: make ``cls`` available as ``get_backend(cls.name)``."""
+    """Class decorator: make ``cls`` available by name (:func:`dse.cost.registry.get_backend`)."""
+    for attr in ("name", "costs"):
+        if not isinstance(getattr(cls, attr, None), str):
+            raise TypeError(f"cost backend {cls.__name__} must set the class attribute {attr!r}")
     _BACKENDS[cls.name] = cls
     return cls
 
 
-def get_backend(name: str, **kwargs: Any) -> CostBackend:
-    # Import the built-in backends so they register themselves.
-    from dse.cost import estimator, synthesis  # noqa: F401
-
-    try:
-        cls = _BACKENDS[name]
-    except KeyError:
-        raise KeyError(f"unknown cost backend {name!r}; known: {sorted(_BACKENDS)}") from None
-    return cls(**kwargs)
-
-
-def backend_names() -> list[str]:
-    from dse.cost import estimator, synthesis  # noqa: F401
-
-    return sorted(_BACKENDS)
+def registered() -> dict[str, type[CostBackend]]:
+    """The backends registered so far (use :mod:`dse.cost.registry`, which loads the built-in ones)."""
+    return dict(_BACKENDS)

@@ -44,6 +44,7 @@ class _HLSToolBackend(CostBackend):
     """Shared flow: check model backend and tools, configure, write, build, read the reports."""
 
     name: ClassVar[str]
+    costs = "hls4ml"  # a converted hls4ml ModelGraph
     executable: ClassVar[str]  # what hls4ml's build() calls
     hls4ml_backend: ClassVar[str]  # hls_model.config.backend.name this backend needs
     install_hint: ClassVar[str]

@@ -10,8 +10,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from dse.trial.result import TrialResult
 from dse.trial.spec import TrialSpec
-from dse.trial_result import TrialResult
 
 
 class WorkerDied(Exception):
@@ -25,7 +25,7 @@ class Handle:
 
 
 def _run_remote(spec_dict: dict) -> dict:
-    from dse.trial.run import run_trial
+    from dse.trial.runner import run_trial
 
     return run_trial(TrialSpec(**spec_dict)).to_dict()
 

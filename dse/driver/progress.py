@@ -38,7 +38,7 @@ class RunProgress:
         if self._progress is None or (not force and time.monotonic() - self._last < 2.0):
             return
         self._last = time.monotonic()
-        from dse.driver.run import pareto_trials
+        from dse.driver.loop import pareto_trials
 
         study = self.driver.study
         trials = study.get_trials(deepcopy=False)

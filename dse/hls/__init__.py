@@ -4,14 +4,15 @@
 * :mod:`dse.hls.convert` -- :func:`to_hls_config`, :func:`convert`.
 * :mod:`dse.hls.workarounds` -- registered fixes for hls4ml 1.3.0 / QKeras 0.9.0 defects.
 * :mod:`dse.hls.cache` -- :func:`compile_model`: compiled projects cached by content hash.
-* :mod:`dse.hls.csim` -- :func:`run_csim`, :func:`csim`, :func:`csim_metrics`.
+* :mod:`dse.hls.csim` -- :func:`run_csim`: the C simulation, outputs by name.
+* :mod:`dse.hls.csim_cache` -- C-simulation outputs shared by numerically identical designs.
 
 TensorFlow and hls4ml are imported only when a function needs them.
 """
 
 from dse.hls.cache import CompiledModel, HLSCompileError, compile_model, default_cache_dir, lookup
 from dse.hls.convert import convert, effective_reuse_factors, matmul_sizes, to_hls_config, valid_reuse_factors
-from dse.hls.csim import CSimOutput, csim, csim_metrics, run_csim
+from dse.hls.csim import CSimOutput, run_csim
 from dse.hls.design import HLSDesign, parse_precision
 from dse.hls.errors import DesignError, UnsupportedModelError
 
@@ -24,8 +25,6 @@ __all__ = [
     "UnsupportedModelError",
     "compile_model",
     "convert",
-    "csim",
-    "csim_metrics",
     "default_cache_dir",
     "effective_reuse_factors",
     "lookup",

@@ -25,9 +25,8 @@ from dse.hls.errors import DesignError
 log = logging.getLogger(__name__)
 
 PROJECT_NAME = "myproject"
-#: Type of an input that is all zeros (LFADS' generator input): holds 0 exactly, 2-bit operand.
+#: Type of an input that is all zeros (HLSDesign.zero_inputs): holds 0 exactly, 2-bit operand.
 ZERO_INPUT_PRECISION = "ap_fixed<2,2>"
-ZERO_INPUT_NAMES = ("gen_input",)
 _RNN_CLASSES = ("GRU", "QGRU", "LSTM", "QLSTM", "SimpleRNN", "QSimpleRNN")
 _FLOAT_CLASSES = ("Dense", "GRU", "LSTM", "SimpleRNN", "Conv1D", "Conv2D")
 _QKERAS_CLASSES = tuple(f"Q{c}" for c in _FLOAT_CLASSES)
@@ -243,10 +242,10 @@ def to_hls_config(model: Any, design: HLSDesign) -> dict[str, Any]:
                     lcfg[f"{d}ReuseFactor"] = rf
                     lcfg[f"{d}RecurrentReuseFactor"] = rrf
 
-    # Inputs: spike counts exactly, all-zero inputs in 2 bits.
+    # Inputs: counts exactly, all-zero inputs in 2 bits.
     for lname, layer in keras_layers.items():
         if _class(layer) == "InputLayer" and lname in names:
-            zero = lname in ZERO_INPUT_NAMES
+            zero = lname in design.zero_inputs
             names[lname]["Precision"]["result"] = ZERO_INPUT_PRECISION if zero else design.input_precision
 
     for lname, lcfg in names.items():

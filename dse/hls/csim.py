@@ -1,8 +1,8 @@
 """Bit-accurate C simulation of a converted design: hls4ml's g++-compiled model on test trials.
 
 The C simulation computes with the design's ap_fixed types exactly as the synthesised circuit does,
-so its outputs -- not the Keras model's -- are what the accuracy objectives of a design point are
-computed from (:func:`csim_metrics`).
+so its outputs -- not the Keras model's -- are what a family computes a design point's accuracy
+objectives from.
 """
 
 from __future__ import annotations
@@ -11,17 +11,12 @@ import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dse.hls.cache import CompiledModel, compile_model
 from dse.hls.cpus import default_workers
-from dse.hls.design import HLSDesign
 
-LOGRATES, FACTORS = "logrates", "factors"
-SPIKES = "spikes"
 # The compiled model and its inputs, inherited (not pickled) by forked workers.
 _FORK_STATE: tuple[Any, list[np.ndarray]] | None = None
 
@@ -67,11 +62,20 @@ def predict_parallel(hls_model: Any, inputs: list[np.ndarray], workers: int) -> 
 
 @dataclass(frozen=True)
 class CSimOutput:
-    """C-simulation outputs shaped like the Keras model's: ``(trials, bins, N)``, ``(trials, bins, F)``."""
+    """C-simulation outputs by Keras output-layer name, each shaped like the Keras model's output."""
 
-    logrates: np.ndarray
-    factors: np.ndarray
+    outputs: dict[str, np.ndarray]
     seconds: float  # wall time of the C simulation (excluding compilation)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self.outputs[name]
+        except KeyError:
+            raise KeyError(f"the hls model has outputs {sorted(self.outputs)}, not {name!r}") from None
+
+    def rows(self, sl: slice) -> CSimOutput:
+        """The same outputs for the samples ``sl`` only."""
+        return CSimOutput({k: v[sl] for k, v in self.outputs.items()}, self.seconds)
 
 
 def _output_name(output: str) -> str:
@@ -102,7 +106,8 @@ def _check_counts(spikes: np.ndarray, var: Any) -> None:
 
 
 def run_csim(hls_model: Any, spikes: Any, workers: int | None = None) -> CSimOutput:
-    """Run the compiled ``hls_model`` on ``spikes`` (trials, bins, neurons); other inputs are zeros.
+    """Run the compiled ``hls_model`` with ``spikes`` (samples, ...) as its first input; other inputs
+    are zeros. ``spikes`` must be exactly representable in the first input's type.
 
     ``workers`` processes share the trials (default :func:`default_workers`); the outputs do not
     depend on it.
@@ -115,8 +120,8 @@ def run_csim(hls_model: Any, spikes: Any, workers: int | None = None) -> CSimOut
         )
     n = spikes.shape[0]
     inputs = []
-    for name, var in zip(hls_model.inputs, in_vars, strict=True):
-        if name == SPIKES or var is in_vars[0]:
+    for var in in_vars:
+        if var is in_vars[0]:
             _check_counts(spikes, var)
             inputs.append(spikes)
         else:
@@ -129,48 +134,4 @@ def run_csim(hls_model: Any, spikes: Any, workers: int | None = None) -> CSimOut
         _output_name(name): o.reshape(n, *v.shape)
         for name, v, o in zip(hls_model.outputs, out_vars, out, strict=True)
     }
-    missing = {LOGRATES, FACTORS} - set(arrays)
-    if missing:
-        raise ValueError(f"the hls model has outputs {sorted(arrays)}, not {sorted(missing)}")
-    return CSimOutput(arrays[LOGRATES], arrays[FACTORS], seconds)
-
-
-def csim(
-    model: Any, design: HLSDesign, spikes: Any, cache_dir: str | Path | None = None
-) -> tuple[CSimOutput, CompiledModel]:
-    """Convert + compile (cached) + C-simulate ``model`` for ``design`` on ``spikes``."""
-    compiled = compile_model(model, design, cache_dir)
-    return run_csim(compiled.hls_model, spikes), compiled
-
-
-def csim_metrics(
-    output: CSimOutput,
-    spikes: Any,
-    *,
-    bin_width_s: float,
-    behavior: Any = None,
-    train_factors: Any = None,
-    train_behavior: Any = None,
-    true_rates: Any = None,
-    null_rates: Any = None,
-) -> dict[str, float | None]:
-    """The accuracy objectives of C-simulation outputs, via ``objectives.evaluate`` (same as after training).
-
-    ``train_factors`` should come from the same design's C simulation of the training trials, so that
-    the behaviour decoder sees the factors the circuit produces.
-    """
-    try:
-        from objectives import evaluate
-    except ImportError as e:  # pragma: no cover - objectives is part of this repository
-        raise ImportError("csim_metrics needs the `objectives` package") from e
-    return evaluate(
-        spikes,
-        output.logrates,
-        output.factors,
-        behavior,
-        bin_width_s,
-        train_factors,
-        train_behavior,
-        true_rates=true_rates,
-        null_rates=null_rates,
-    )
+    return CSimOutput(arrays, seconds)

@@ -29,7 +29,7 @@ from dse.hls.cache import toolchain
 from dse.hls.csim import CSimOutput
 from dse.hls.design import HLSDesign
 
-KEY_VERSION = 1
+KEY_VERSION = 2  # 2: outputs stored by name (any model), not as LFADS log-rates and factors
 # HLSDesign fields that change the schedule and the cost of a design but not one bit of its outputs.
 NUMERICALLY_NEUTRAL = frozenset(
     {"reuse_factor", "layer_reuse_factor", "recurrent_reuse_factor", "strategy", "part", "clock_period", "backend"}
@@ -57,6 +57,9 @@ def numeric_key(model_sha256: str, design: HLSDesign, spikes: np.ndarray) -> str
     return h.hexdigest()[:32]
 
 
+SECONDS = "__seconds__"  # the simulation's wall time, stored beside the outputs
+
+
 def _path(root: str | Path, key: str) -> Path:
     return Path(root) / "csim" / f"{key}.npz"
 
@@ -65,7 +68,7 @@ def load(root: str | Path, key: str) -> CSimOutput | None:
     """The stored outputs for ``key``, or None (also for an unreadable entry, which is then recomputed)."""
     try:
         with np.load(_path(root, key)) as z:
-            return CSimOutput(z["logrates"], z["factors"], float(z["seconds"]))
+            return CSimOutput({k: z[k] for k in z.files if k != SECONDS}, float(z[SECONDS]))
     except (OSError, KeyError, ValueError):
         return None
 
@@ -76,7 +79,7 @@ def store(root: str | Path, key: str, output: CSimOutput) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}-", suffix=".npz")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, logrates=output.logrates, factors=output.factors, seconds=output.seconds)
+            np.savez_compressed(f, **output.outputs, **{SECONDS: output.seconds})
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

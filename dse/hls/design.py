@@ -114,8 +114,9 @@ class HLSDesign:
     Inputs
         ``input_precision`` is the type of the spike-count input. Counts are integers, so an unsigned
         integer type represents them exactly; the default ``ap_ufixed<8,8,AP_TRN,AP_SAT>`` holds 0..255
-        and saturates (instead of wrapping) above. Any other input (LFADS' all-zero generator input)
-        gets ``ap_fixed<2,2>``, which holds 0 exactly for the price of a 2-bit operand.
+        and saturates (instead of wrapping) above. The inputs named in ``zero_inputs`` (Keras input names)
+        are always all zeros (e.g. a generator's placeholder input, since hls4ml cannot convert
+        ``Lambda``): they get ``ap_fixed<2,2>``, which holds 0 exactly for the price of a 2-bit operand.
     Reuse factors
         ``reuse_factor`` for every matrix product, ``layer_reuse_factor`` per layer and
         ``recurrent_reuse_factor`` for the recurrent (state) product of a GRU / both directions of a
@@ -131,6 +132,7 @@ class HLSDesign:
     precision: str = "ap_fixed<16,6>"
     layer_precision: tuple[tuple[str, str], ...] = ()
     input_precision: str = "ap_ufixed<8,8,AP_TRN,AP_SAT>"
+    zero_inputs: tuple[str, ...] = ()
     reuse_factor: int = 1
     layer_reuse_factor: tuple[tuple[str, int], ...] = ()
     recurrent_reuse_factor: tuple[tuple[str, int], ...] = ()
@@ -155,6 +157,9 @@ class HLSDesign:
                 raise DesignError(f"{key!r}: variable must be one of {PRECISION_VARS}", "layer_precision")
         for name in ("layer_reuse_factor", "recurrent_reuse_factor"):
             setattr_(self, name, _as_items(getattr(self, name), name, int))
+        if isinstance(self.zero_inputs, str) or not all(isinstance(n, str) for n in self.zero_inputs):
+            raise DesignError(f"must be a list of input names, got {self.zero_inputs!r}", "zero_inputs")
+        setattr_(self, "zero_inputs", tuple(self.zero_inputs))
         for name, value in (
             ("reuse_factor", self.reuse_factor),
             *self.layer_reuse_factor,
@@ -200,9 +205,9 @@ class HLSDesign:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        for f in fields(self):
-            if isinstance(d[f.name], tuple):
-                d[f.name] = dict(d[f.name])
+        for name in ("layer_precision", "layer_reuse_factor", "recurrent_reuse_factor"):
+            d[name] = dict(d[name])
+        d["zero_inputs"] = list(d["zero_inputs"])
         return d
 
     @classmethod

@@ -7,13 +7,13 @@ pickling (Ray); treat them as read-only.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from dse.study.storage import redact_url, resolve_url
-from search_spaces.samplers import MISSING_VIOLATION
+from objectives.constraints import Constraint
+from objectives.constraints import values as constraint_values
 from search_spaces.specs import Spec
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class DataConfig:
     split_seed: int = 0
 
     def spec(self) -> dict[str, Any]:
-        """The plain form a trial receives (``dse.trial.run.load_split`` takes it)."""
+        """The plain form a trial receives (``dse.trial.runner.load_split`` takes it)."""
         return {"source": self.source, "options": dict(self.options), "split_seed": self.split_seed}
 
     def load(self) -> NeuralData:
@@ -62,29 +62,6 @@ class DataConfig:
 class ObjectiveConfig:
     name: str
     direction: Direction
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """``metric <= bound`` (``kind="max"``) or ``metric >= bound`` (``kind="min"``)."""
-
-    metric: str
-    kind: Literal["max", "min"]
-    bound: float
-
-    @property
-    def label(self) -> str:
-        return f"{self.metric} {'<=' if self.kind == 'max' else '>='} {self.bound:g}"
-
-    def value(self, metrics: Mapping[str, Any]) -> float:
-        """Optuna's convention: <= 0 when satisfied, the size of the violation otherwise.
-
-        A metric that is missing, ``None`` or NaN counts as violated by :data:`MISSING_VIOLATION`.
-        """
-        v = metrics.get(self.metric)
-        if v is None or isinstance(v, bool) or not isinstance(v, int | float) or math.isnan(v):
-            return MISSING_VIOLATION
-        return float(v) - self.bound if self.kind == "max" else self.bound - float(v)
 
 
 @dataclass(frozen=True)
@@ -151,7 +128,7 @@ class StudyConfig:
 
     def constraint_values(self, metrics: Mapping[str, Any]) -> list[float]:
         """One value per constraint for Optuna (<= 0 feasible) from a trial's metrics by name."""
-        return [c.value(metrics) for c in self.constraints]
+        return constraint_values(self.constraints, metrics)
 
     def search_space(self) -> SearchSpace:
         from search_spaces.space import SearchSpace

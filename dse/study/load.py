@@ -23,7 +23,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from dse.cost.base import RESOURCES, UTIL_METRIC
 from dse.errors import ConfigError
+from dse.families import DEFAULT_FAMILY, Family, family_names, get_family
 from dse.study.config import (
     Constraint,
     DataConfig,
@@ -35,8 +37,6 @@ from dse.study.config import (
     StudyConfig,
 )
 from dse.study.schema import (
-    RESOURCES,
-    UTIL_METRIC,
     ChoiceList,
     Range,
     Study,
@@ -44,11 +44,12 @@ from dse.study.schema import (
     constraints_model,
     options_model,
     section_model,
+    study_model,
     suggest,
 )
 from dse.study.storage import absolute_sqlite, check_url, sqlite_url
 from objectives.registry import get_objective, objective_names
-from search_spaces.params import SECTIONS, Family, ParamDef, family_names, get_family, possibly_active
+from search_spaces.params import ParamDef, possibly_active
 from search_spaces.samplers import SAMPLERS
 from search_spaces.space import SearchSpace
 from search_spaces.specs import Choices, Fixed, FloatRange, IntRange, Spec, describe, kind_of
@@ -274,7 +275,7 @@ def _params(family: Family, sections: Mapping[str, BaseModel], problems: _Proble
         spec = _spec(p, value, (p.section, p.key), problems)
         if spec is not None:
             specs[p.name] = spec
-    for name, problem in (x for check in family.cross_checks for x in check(specs)):
+    for name, problem in family.cross_checks(specs):
         problems.add(tuple(name.split(".")), problem)
     # parameters that no point can activate (the other mode's bits when the mode is fixed) are
     # dropped; a warning if the file set them, since the user may expect them to matter
@@ -290,7 +291,7 @@ def _params(family: Family, sections: Mapping[str, BaseModel], problems: _Proble
 # ---------------------------------------------------------------------------------- other parts
 
 
-def _objectives(study: Study, problems: _Problems) -> tuple[ObjectiveConfig, ...]:
+def _objectives(study: Study, family: Family, problems: _Problems) -> tuple[ObjectiveConfig, ...]:
     out: list[ObjectiveConfig] = []
     for i, o in enumerate(study.objectives):
         try:
@@ -299,6 +300,10 @@ def _objectives(study: Study, problems: _Problems) -> tuple[ObjectiveConfig, ...
             known = objective_names()
             problems.add(("objectives", i), f"unknown objective {o.name!r}{suggest(o.name, known)} "
                                             f"(known: {', '.join(known)})")
+            continue
+        if registered.kind == "accuracy" and o.name not in family.metrics:
+            problems.add(("objectives", i), f"family {family.name!r} does not measure {o.name!r} (its accuracy "
+                                            f"metrics: {', '.join(family.metrics)})")
             continue
         if any(x.name == o.name for x in out):
             problems.add(("objectives", i), f"{o.name!r} is listed twice")
@@ -421,21 +426,29 @@ def _storage(study: Study, base_dir: Path, where: str, problems: _Problems) -> S
     return StorageConfig(absolute_sqlite(url, base_dir), password_env, where)
 
 
-def _hardware(study: Study, problems: _Problems) -> HardwareConfig:
-    from dse.cost.base import backend_names
+def _hardware(study: Study, family: Family, problems: _Problems) -> HardwareConfig:
     from dse.cost.parts import PARTS, get_part
+    from dse.cost.registry import backend_class, backend_names
 
     h = study.hardware
+    backend = family.default_backend if h.backend is None else h.backend
+    part = family.default_part if h.part is None else h.part
+    clock_ns = family.default_clock_ns if h.clock_ns is None else h.clock_ns
     backends = backend_names()
-    if h.backend not in backends:
-        problems.add(("hardware", "backend"), f"unknown cost backend {h.backend!r}{suggest(h.backend, backends)} "
+    if backend not in backends:
+        problems.add(("hardware", "backend"), f"unknown cost backend {backend!r}{suggest(backend, backends)} "
                                               f"(known: {', '.join(backends)})")
+    elif backend_class(backend).costs != family.lowering:
+        fitting = backend_names(costs=family.lowering)
+        problems.add(("hardware", "backend"), f"{backend!r} costs {backend_class(backend).costs} designs, but "
+                                              f"family {family.name!r} lowers to {family.lowering} (use one of: "
+                                              f"{', '.join(fitting) or 'none registered'})")
     try:
-        get_part(h.part)
+        get_part(part)
     except KeyError:
-        problems.add(("hardware", "part"), f"unknown FPGA part {h.part!r}{suggest(h.part.lower(), list(PARTS))} "
+        problems.add(("hardware", "part"), f"unknown FPGA part {part!r}{suggest(part.lower(), list(PARTS))} "
                                            f"(known: {', '.join(sorted(PARTS))}, or a full part name)")
-    return HardwareConfig(h.backend, h.part, float(h.clock_ns))
+    return HardwareConfig(backend, part, float(clock_ns))
 
 
 # ----------------------------------------------------------------------------------------- entry
@@ -468,19 +481,24 @@ def parse_study(text: str, *, where: str = "study.yaml", base_dir: str | Path | 
     problems = _Problems(where, root)
     _duplicate_keys(root, (), problems)
 
-    # stage 1: structure and types
-    study: Study | None = problems.validate(Study, raw, ())
+    # stage 1: structure and types (the family first: it decides the parameter sections)
     family: Family | None = None
-    family_name = raw.get("family", "lfads")
+    family_name = raw.get("family") or DEFAULT_FAMILY
     if isinstance(family_name, str):
         try:
             family = get_family(family_name)
         except KeyError:
             problems.add(("family",), f"unknown model family {family_name!r}{suggest(family_name, family_names())} "
                                       f"(known: {', '.join(family_names())})")
+    else:
+        problems.add(("family",), f"must be a family name, got {family_name!r}")
+    if family is None:
+        problems.raise_if_any()  # its sections are unknown: checking the rest would only add noise
+    assert family is not None
+    study: Study | None = problems.validate(study_model(family.sections), raw, ())
     sections: dict[str, BaseModel | None] = {}
     if family is not None:
-        for sec in SECTIONS:
+        for sec in family.sections:
             value = raw.get(sec) or {}
             sections[sec] = problems.validate(section_model(family, sec), value, (sec,)) if isinstance(
                 value, dict) else None
@@ -503,14 +521,14 @@ def parse_study(text: str, *, where: str = "study.yaml", base_dir: str | Path | 
     # stage 2: meaning
     specs = _params(family, sections, problems)  # type: ignore[arg-type]
     space = SearchSpace(family, specs) if not problems.errors else None
-    objectives = _objectives(study, problems)
+    objectives = _objectives(study, family, problems)
     constraints = _constraints(raw_constraints, constraints_m, problems)
     if study.n_trials is None and study.timeout_s is None:
         problems.add(("n_trials",), "give n_trials, timeout_s or both: the study needs a way to end")
     sampler = _sampler(study, options_m, specs, space, problems)
     data = _data(study, base, problems)
     storage = _storage(study, base, where, problems)
-    hardware = _hardware(study, problems)
+    hardware = _hardware(study, family, problems)
     problems.raise_if_any()
     e = study.execution
     return StudyConfig(

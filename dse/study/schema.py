@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 from functools import cache
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union
 
 from pydantic import (
     BaseModel,
@@ -31,7 +31,10 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from objectives.registry import objective_names
-from search_spaces.params import Family, ParamDef
+from search_spaces.params import ParamDef
+
+if TYPE_CHECKING:
+    from dse.families.base import Family
 
 V = TypeVar("V")
 
@@ -40,9 +43,6 @@ StrictBool = Annotated[bool, Strict()]
 NonNegInt = Annotated[int, Strict(), Field(ge=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 
-RESOURCES = ("dsp", "lut", "ff", "bram_18k", "uram")
-#: utilisation metric of each resource (objectives.registry names)
-UTIL_METRIC = {"dsp": "dsp_util", "lut": "lut_util", "ff": "ff_util", "bram_18k": "bram_util", "uram": "uram_util"}
 
 
 def suggest(name: str, known: list[str] | tuple[str, ...] | set[str]) -> str:
@@ -226,23 +226,23 @@ class Execution(Schema):
 
 
 class Hardware(Schema):
-    backend: Annotated[str, BeforeValidator(_lower)] = "estimate"
-    part: str = "xcu55c"
-    clock_ns: PositiveFloat = 5.0
+    """Left out: the family's defaults (``Family.default_backend`` / ``default_part`` / ``default_clock_ns``)."""
+
+    backend: Annotated[str, BeforeValidator(_lower)] | None = None
+    part: str | None = None
+    clock_ns: PositiveFloat | None = None
 
 
 Section = dict[str, Any]
 
 
 class Study(Schema):
+    """The top level, less the family's parameter sections (:func:`study_model` adds them)."""
+
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
-    family: str = "lfads"
+    family: str | None = None
     storage: Annotated[Storage | None, _as_mapping("url")] = None
     data: Data = Data()
-    model: Section = {}
-    train: Section = {}
-    quantization: Section = {}
-    hls: Section = {}
     objectives: Annotated[list[Annotated[Objective, _as_mapping("name")]], Field(min_length=1)]
     constraints: Section = {}
     sampler: Annotated[Sampler, _as_mapping("name")] = Sampler()
@@ -251,7 +251,26 @@ class Study(Schema):
     execution: Execution = Execution()
     hardware: Hardware = Hardware()
 
-    @field_validator("model", "train", "quantization", "hls", "constraints", mode="before")
+    @field_validator("constraints", mode="before")
     @classmethod
     def _none_is_empty(cls, v: Any) -> Any:
         return {} if v is None else v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections(cls, data: Any) -> Any:
+        """``model:`` with nothing under it (YAML null) is an empty section."""
+        if isinstance(data, dict):
+            return {k: ({} if v is None and cls.model_fields.get(k) is not None and k in cls.sections else v)
+                    for k, v in data.items()}
+        return data
+
+    sections: ClassVar[tuple[str, ...]] = ()
+
+
+@cache
+def study_model(sections: tuple[str, ...]) -> type[Study]:
+    """The top-level schema of a study whose family keeps its parameters in ``sections``."""
+    model = create_model("Study", __base__=Study, **{sec: (Section, {}) for sec in sections})
+    model.sections = sections
+    return model

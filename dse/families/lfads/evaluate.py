@@ -38,6 +38,6 @@ def score(split: DataSplit, predict: Predict, on: str = "test") -> dict[str, flo
 
 
 def keras_predictor(deploy) -> Predict:
-    from dse.models.lfads.training import predict
+    from dse.families.lfads.training import predict
 
     return lambda data: predict(deploy, data)

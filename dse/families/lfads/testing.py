@@ -31,8 +31,8 @@ def lfads_deploy(seed: int = 0, quant: Any = None, **sizes: int) -> Any:
     """An untrained (seeded, hence reproducible) LFADS deploy model; ``sizes`` default to :data:`TINY`."""
     from tensorflow import keras
 
-    from dse.models.lfads.config import LFADSConfig
-    from dse.models.lfads.model import build_lfads
+    from dse.families.lfads.config import LFADSConfig
+    from dse.families.lfads.model import build_lfads
 
     keras.utils.set_random_seed(seed)
     return build_lfads(LFADSConfig(**{**TINY, **sizes}, quant=quant)).deploy
@@ -56,7 +56,7 @@ def state_quantized_reference(model: Any) -> Any:
     from qkeras import QActivation
     from tensorflow import keras
 
-    from dse.models.lfads.model import ENCODER, FACTORS, GENERATOR, IC, LOGRATES
+    from dse.families.lfads.model import ENCODER, FACTORS, GENERATOR, IC, LOGRATES
 
     def quantize_outputs(layer: Any, x: Any) -> Any:
         cell = getattr(getattr(layer, "forward_layer", layer), "cell", None)

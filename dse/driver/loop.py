@@ -1,4 +1,4 @@
-"""``dse run``: start or resume a study.
+"""The study driver's ask/tell loop (``dse run``): start or resume a study.
 
 The driver asks Optuna for design points, runs each as a Ray task (:mod:`dse.driver.executor`),
 stores every result in the project tables and tells Optuna. It keeps ``execution.workers`` trials
@@ -18,17 +18,14 @@ Robustness (issue: reliability):
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import math
-import os
 import signal
-import socket
 import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,9 +34,12 @@ import optuna
 from optuna.trial import TrialState
 
 from dse.driver.executor import Handle, RayExecutor, WorkerDied
+from dse.driver.paths import StudyPaths, study_paths
+from dse.driver.recovery import driver_alive, driver_id
+from dse.locks import study_lock
 from dse.study.config import StudyConfig
+from dse.trial.result import TrialResult
 from dse.trial.spec import TrialSpec
-from dse.trial_result import TrialResult
 
 log = logging.getLogger(__name__)
 
@@ -47,21 +47,6 @@ HEARTBEAT_INTERVAL_S = 10
 GRACE_PERIOD_S = 60
 DRIVER_ATTR = "dse_driver"
 RETRY_ATTR = "failed_trial"  # set by Optuna's retry callback on a re-enqueued trial
-
-
-@dataclass
-class StudyPaths:
-    root: Path
-    trials: Path
-    model_cache: Path
-    hls_cache: Path
-
-
-def study_paths(cfg: StudyConfig) -> StudyPaths:
-    """Artifacts and caches live in ``runs/<study name>/`` beside the study file."""
-    base = Path(cfg.source).resolve().parent if cfg.source and Path(cfg.source).exists() else Path.cwd()
-    root = Path(os.environ.get("DSE_RUNS_DIR", base / "runs")) / cfg.name
-    return StudyPaths(root, root / "trials", root / "cache" / "models", root / "cache" / "hls")
 
 
 @dataclass
@@ -86,54 +71,6 @@ def _is_retry(t: optuna.trial.FrozenTrial) -> bool:
     return RETRY_ATTR in t.system_attrs or RETRY_ATTR in t.user_attrs
 
 
-def _driver_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{_proc_start(os.getpid())}"
-
-
-def _proc_start(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return "?"
-
-
-def _driver_alive(driver: str | None) -> bool | None:
-    """True/False for a driver on this host, None when it ran elsewhere (use the heartbeat)."""
-    if not driver:
-        return None
-    try:
-        host, pid, start = driver.rsplit(":", 2)
-    except ValueError:
-        return None
-    if host != socket.gethostname():
-        return None
-    return _proc_start(int(pid)) == start
-
-
-@contextlib.contextmanager
-def _quota_lock(st, cfg: StudyConfig) -> Iterator[None]:
-    """A lock shared by every driver of this study (file lock for SQLite, advisory lock for PostgreSQL)."""
-    url = st.project.engine.url
-    if url.get_backend_name() == "sqlite" and url.database:
-        with open(f"{url.database}.dse-lock", "w") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
-    elif url.get_backend_name() == "postgresql":
-        key = int.from_bytes(cfg.name.encode()[:8].ljust(8, b"\0"), "big") & 0x7FFFFFFFFFFFFFFF
-        with st.project.engine.connect() as conn:
-            conn.exec_driver_sql(f"SELECT pg_advisory_lock({key})")
-            try:
-                yield
-            finally:
-                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({key})")
-    else:
-        yield
-
-
 class Driver:
     def __init__(self, cfg: StudyConfig, *, progress: bool = True, ray_address: str | None = None) -> None:
         from search_spaces import make_sampler
@@ -156,7 +93,7 @@ class Driver:
         self.study = self._create_study(make_sampler(cfg))
         self.progress = progress
         self.ray_address = ray_address or cfg.execution.ray_address
-        self.driver_id = _driver_id()
+        self.driver_id = driver_id()
         self.inflight: dict[int, tuple[Handle, optuna.trial.Trial, float]] = {}
         self.last_beat = 0.0
         self._sigint = False
@@ -184,7 +121,7 @@ class Driver:
         if self.cfg.sampler.name == "grid" and not study.user_attrs.get("grid_enqueued"):
             from search_spaces import enqueue_grid
 
-            with _quota_lock(self.st, self.cfg):
+            with study_lock(self.st.project.engine, self.cfg.name):
                 if not optuna.load_study(study_name=self.cfg.name, storage=self.st.optuna).user_attrs.get(
                         "grid_enqueued"):
                     enqueue_grid(study, self.space)
@@ -197,9 +134,9 @@ class Driver:
         Under the quota lock: two drivers resuming at once must not both fail (and retry) a trial.
         """
         n = 0
-        with _quota_lock(self.st, self.cfg):
+        with study_lock(self.st.project.engine, self.cfg.name):
             for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-                alive = _driver_alive(t.user_attrs.get(DRIVER_ATTR))
+                alive = driver_alive(t.user_attrs.get(DRIVER_ATTR))
                 if alive is False:
                     self._fail(t.number, "driver died while the trial was running", retry=True)
                     n += 1
@@ -229,7 +166,10 @@ class Driver:
         recovered = self.recover()
         if recovered:
             log.warning("marked %d trial(s) of a dead driver failed and re-queued them", recovered)
-        resources = {self.cfg.hardware.backend: 1.0} if self.cfg.hardware.backend in ("vitis", "vivado") else None
+        from dse.cost.registry import backend_class
+
+        tool = backend_class(self.cfg.hardware.backend).ray_resource()  # a node with the tool runs the trial
+        resources = {tool: 1.0} if tool else None
         from dse.driver.progress import RunProgress
 
         executor: RayExecutor | None = None
@@ -302,7 +242,7 @@ class Driver:
         self.inflight.clear()
 
     def _submit_next(self, executor: RayExecutor) -> bool:
-        with _quota_lock(self.st, self.cfg):
+        with study_lock(self.st.project.engine, self.cfg.name):
             if not self._may_ask():
                 return False
             with warnings.catch_warnings():  # "heartbeat is supposed to be used with optimize": we beat
@@ -320,12 +260,12 @@ class Driver:
         except Exception as e:  # a search-space bug must not leave a RUNNING trial behind
             self._fail(trial.number, f"search space: {type(e).__name__}: {e}", retry=False)
             return True
-        trial.set_user_attr("design", {k: design[k] for k in ("model", "train", "hls")})
+        trial.set_user_attr("design", self.space.family.summary(design))
         spec = TrialSpec(
             study_name=self.cfg.name, trial_number=trial.number, design=design,
             data=self.cfg.data.spec(),
             objectives=self.cfg.objective_names, work_dir=str(self.paths.trials / f"{trial.number:05d}"),
-            model_cache_dir=str(self.paths.model_cache), hls_cache_dir=str(self.paths.hls_cache),
+            model_cache_dir=str(self.paths.model_cache), build_cache_dir=str(self.paths.build_cache),
             max_utilisation=self._max_utilisation())
         self.inflight[trial.number] = (executor.submit(spec), trial, time.monotonic())
         self.summary.this_run += 1

@@ -18,21 +18,17 @@ from dataclasses import MISSING, fields
 from typing import Any
 
 from dse.cost.parts import full_part_name
-from dse.models.lfads.config import LFADSConfig, QuantSpec, TrainConfig
-from search_spaces.params import (
-    Family,
-    ParamDef,
-    above,
-    at_least,
-    at_most,
-    below,
-    power_of_two,
-    register_family,
-)
+from dse.families.lfads.config import LFADSConfig, QuantSpec, TrainConfig
+from search_spaces.params import ParamDef, above, at_least, at_most, below, power_of_two
 from search_spaces.specs import Choices, Fixed, FloatRange, IntRange, Spec
 
-# Keras layer names of the LFADS model (dse.models.lfads.model; not imported: it pulls in TensorFlow).
+#: The YAML sections of the family's parameters, in file order.
+SECTIONS = ("model", "train", "quantization", "hls")
+
+# Keras layer names of the LFADS model (dse.families.lfads.model; not imported: it pulls in TensorFlow;
+# tests/test_lfads_family.py keeps them equal).
 LAYERS = ("encoder", "ic", "generator", "factors", "logrates")
+ZERO_INPUTS = ("gen_input",)  # the generator's all-zero input: hls4ml cannot convert a Lambda making zeros
 RECURRENT_LAYERS = ("encoder", "generator")
 
 MODE = "quantization.mode"
@@ -210,7 +206,7 @@ def check_reuse_factors(specs: Mapping[str, Spec], n_neurons: int, hardware: Any
 def build(point: dict[str, Any], hardware: Any) -> dict[str, Any]:
     """Split a complete flat LFADS design point into the settings the trial code consumes.
 
-    Returns ``{"family", "model", "train", "hls", "hardware", "params"}``:
+    Returns ``{"model", "train", "hls", "hardware", "params"}`` (the search space adds ``"family"``):
 
     - ``model``: keyword arguments of :class:`LFADSConfig` except ``n_neurons``/``n_bins`` (from the
       data), with ``quant`` a :class:`QuantSpec` dict for QAT and ``None`` for PTQ, so
@@ -250,19 +246,15 @@ def build(point: dict[str, Any], hardware: Any) -> dict[str, Any]:
         "strategy": _STRATEGY[p["hls.strategy"]],
         "io_type": p["hls.io_type"],
         "table_size": p["hls.table_size"],
+        "zero_inputs": list(ZERO_INPUTS),
         "part": full_part_name(hardware.part),
         "clock_period": float(hardware.clock_ns),
         "backend": _HLS_BACKEND.get(hardware.backend, "Vitis"),
     }
     return {
-        "family": "lfads",
         "model": model,
         "train": train,
         "hls": hls,
         "hardware": {"backend": hardware.backend, "part": hardware.part, "clock_ns": float(hardware.clock_ns)},
         "params": dict(p),
     }
-
-
-FAMILY = register_family(Family("lfads", PARAMS, build, cross_checks=(check_qat_bits,),
-                                data_checks=(check_reuse_factors,)))

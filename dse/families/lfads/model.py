@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import tensorflow as tf
 from tensorflow import keras
 
-from dse.models.lfads.config import LFADSConfig, QuantSpec
+from dse.families.lfads.config import LFADSConfig, QuantSpec
 
 SPIKES, GEN_INPUT = "spikes", "gen_input"
 ENCODER, IC, IC_LOGVAR, GENERATOR, FACTORS, LOGRATES = (
@@ -77,7 +77,7 @@ class _Layers:
         self.quant = quant
         self.reset_after = reset_after
         if quant is not None:
-            from dse.models.lfads import qkeras_compat
+            from dse.families.lfads import qkeras_compat
 
             qkeras_compat.apply()
 
@@ -176,7 +176,7 @@ def zero_gen_input(n_trials: int, n_bins: int):
 
 def custom_objects() -> dict:
     """Objects needed to load a saved LFADS model (QKeras layers and quantizers included)."""
-    from dse.models.lfads import qkeras_compat
+    from dse.families.lfads import qkeras_compat
 
     qkeras_compat.apply()
     from qkeras.utils import _add_supported_quantized_objects

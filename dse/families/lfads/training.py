@@ -17,8 +17,8 @@ import tensorflow as tf
 from tensorflow import keras
 
 from dse.data.base import DataSplit, NeuralData
-from dse.models.lfads.config import LFADSConfig, TrainConfig
-from dse.models.lfads.model import LFADSModels, build_lfads, sync_deploy_weights, zero_gen_input
+from dse.families.lfads.config import LFADSConfig, TrainConfig
+from dse.families.lfads.model import LFADSModels, build_lfads, sync_deploy_weights, zero_gen_input
 
 
 @dataclass

@@ -1,0 +1,130 @@
+"""The model-family interface: everything dse knows about one kind of model, behind one small class.
+
+The service's core (study loading, the driver, storage, the generic commands) sees a family only
+through :class:`Family`, in the spirit of Optuna's ``BaseSampler`` and hls4ml's backends. A family owns
+
+- its study parameters (``params``, in the YAML ``sections`` it declares) with their defaults and
+  checks, plus checks across parameters (:meth:`cross_checks`) and against the data (:meth:`data_checks`);
+- how a sampled point becomes a design (:meth:`build`): the plain dict its trial pipeline consumes;
+- its trial pipeline (:meth:`run`): train -> lower to hardware -> simulate bit-accurately -> cost,
+  reporting through a :class:`~dse.trial.context.TrialContext`;
+- the accuracy metrics it measures (``metrics``, names of :mod:`objectives.registry`) and what its
+  designs lower to (``lowering``: the kind a cost backend must be able to cost, see
+  :class:`dse.cost.base.CostBackend`), with a default backend and part;
+- its export payload (:meth:`export`) and its ``dse train`` options (:meth:`add_train_arguments`, :meth:`train`).
+
+A family module must be importable without TensorFlow, torch or hls4ml: the heavy libraries are
+imported inside :meth:`run`, :meth:`export` and :meth:`train`. Register a new family with one line in
+:data:`dse.families.BUILT_IN`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from search_spaces.params import ParamDef
+from search_spaces.specs import Spec
+
+if TYPE_CHECKING:
+    from dse.data.base import NeuralData
+    from dse.trial.context import TrialContext
+
+Problems = list[tuple[str, str]]  # (parameter name, problem)
+
+
+class Family(ABC):
+    """A model family (see the module docstring). Subclasses set the class attributes and implement
+    :meth:`build` and :meth:`run`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    #: YAML sections that hold this family's parameters, in the order they appear in a study file.
+    sections: ClassVar[tuple[str, ...]]
+    #: The parameters, in sampling order (a condition's parent before its children).
+    params: ClassVar[tuple[ParamDef, ...]]
+    #: Accuracy objectives (``objectives.registry`` names) its trials measure.
+    metrics: ClassVar[tuple[str, ...]]
+    #: What its trials lower a design to; only cost backends whose ``costs`` equals it can cost them.
+    lowering: ClassVar[str]
+    default_backend: ClassVar[str]
+    default_part: ClassVar[str] = "xcu55c"
+    default_clock_ns: ClassVar[float] = 5.0
+
+    def __init__(self) -> None:
+        seen: set[str] = set()
+        for p in self.params:
+            if p.section not in self.sections:
+                raise ValueError(f"{p.name}: section must be one of {self.sections}")
+            if p.name in seen:
+                raise ValueError(f"{p.name}: declared twice in family {self.name!r}")
+            for parent, _ in p.when:
+                if parent not in seen:
+                    raise ValueError(f"{p.name}: condition on {parent!r}, which must be declared before it")
+            seen.add(p.name)
+
+    # ------------------------------------------------------------------------------- parameters
+
+    def param(self, name: str) -> ParamDef:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def section(self, section: str) -> dict[str, ParamDef]:
+        """The parameters of one YAML section, by key."""
+        return {p.key: p for p in self.params if p.section == section}
+
+    def cross_checks(self, specs: Mapping[str, Spec]) -> Problems:
+        """Problems of parameter combinations, found when the study file is loaded (nothing written)."""
+        return []
+
+    def data_checks(self, specs: Mapping[str, Spec], data: NeuralData, hardware: Any) -> Problems:
+        """Problems that depend on the data too (e.g. a product size set by the neuron count); run by
+        ``dse run`` once the data is loaded, before anything is written."""
+        return []
+
+    # ---------------------------------------------------------------------------------- designs
+
+    @abstractmethod
+    def build(self, point: dict[str, Any], hardware: Any) -> dict[str, Any]:
+        """A complete flat design point (every active parameter by Optuna name) and the study's
+        hardware settings (``backend``, ``part``, ``clock_ns``) -> the plain, picklable design dict
+        :meth:`run` consumes. It must hold ``"params"`` (the point itself) and ``"hardware"``."""
+
+    def summary(self, design: dict[str, Any]) -> dict[str, Any]:
+        """What the driver stores with the trial to describe its design (default: all but params)."""
+        return {k: v for k, v in design.items() if k not in ("params", "hardware")}
+
+    # ----------------------------------------------------------------------------------- trials
+
+    @abstractmethod
+    def run(self, trial: TrialContext) -> None:
+        """Evaluate ``trial.design``: train (or reuse), lower, simulate, cost; report through ``trial``.
+
+        Raise :class:`dse.trial.context.Pruned` to prune; any other exception inside a
+        ``trial.phase(...)`` fails the trial with the phase's name. Finish with ``trial.finish(...)``.
+        """
+
+    # --------------------------------------------------------------------------------- export
+
+    def export(self, record: Any, out: Path) -> list[str]:
+        """Write the family's deployable payload of a finished trial into ``out`` (its hardware project,
+        model, testbench and a README); return the names written. ``record`` is a
+        :class:`dse.export.ExportRequest`; :mod:`dse.export` writes design.json and reports/ itself."""
+        return []
+
+    # ------------------------------------------------------------------------------------- CLI
+
+    def add_train_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Options of ``dse train --family <name>`` beyond the common ones (none by default)."""
+        return None
+
+    def train(self, args: argparse.Namespace) -> int:
+        """``dse train --family <name>``: train one model with the default recipe and print its metrics."""
+        from dse.errors import UserInputError
+
+        raise UserInputError("command line", f"family {self.name!r} has no train command", "--family")

@@ -1,0 +1,73 @@
+"""The LFADS family: an LFADS autoencoder lowered to hardware with hls4ml.
+
+What it is, in one folder:
+
+- ``params.py``   its study parameters (sections model, train, quantization, hls), checks, ``build``
+- ``config.py``   LFADSConfig / TrainConfig / QuantSpec
+- ``model.py``    the Keras/QKeras graph; ``qkeras_compat.py`` the QKeras recurrent-layer shim
+- ``training.py`` the training recipe; ``evaluate.py`` scoring of a trained model
+- ``pipeline.py`` the trial: train -> hls4ml convert -> compile -> C simulation -> cost
+- ``export.py``   the deployable package of a trial (hls4ml project, model, testbench data)
+- ``cli.py``      ``dse train`` (the default family's options)
+- ``testing.py``  small models and wide designs for tests and benchmarks
+
+Nothing here imports TensorFlow or hls4ml at module level.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dse.families.base import Family, Problems
+from dse.families.lfads import params as _params
+from search_spaces.specs import Spec
+
+
+class LFADSFamily(Family):
+    name = "lfads"
+    description = "LFADS autoencoder (bidirectional GRU encoder, GRU generator) via hls4ml"
+    sections = _params.SECTIONS
+    params = _params.PARAMS
+    metrics = ("behavior_r2", "behavior_r2_bin", "npll", "bits_per_spike", "rate_r2")
+    lowering = "hls4ml"
+    default_backend = "estimate"
+    default_part = "xcu55c"
+    default_clock_ns = 5.0
+
+    def cross_checks(self, specs: Mapping[str, Spec]) -> Problems:
+        return _params.check_qat_bits(specs)
+
+    def data_checks(self, specs: Mapping[str, Spec], data: Any, hardware: Any) -> Problems:
+        from dse.hls.cache import compile_timeout_s
+
+        compile_timeout_s()  # $DSE_COMPILE_TIMEOUT_S that is not a number: ConfigError
+        return _params.check_reuse_factors(specs, data.n_neurons, hardware)
+
+    def build(self, point: dict[str, Any], hardware: Any) -> dict[str, Any]:
+        return _params.build(point, hardware)
+
+    def run(self, trial: Any) -> None:
+        from dse.families.lfads.pipeline import run
+
+        run(trial)
+
+    def export(self, record: Any, out: Path) -> list[str]:
+        from dse.families.lfads.export import export
+
+        return export(record, out)
+
+    def add_train_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from dse.families.lfads.cli import add_arguments
+
+        add_arguments(parser)
+
+    def train(self, args: argparse.Namespace) -> int:
+        from dse.families.lfads.cli import run
+
+        return run(args)
+
+
+FAMILY = LFADSFamily

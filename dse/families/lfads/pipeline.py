@@ -1,0 +1,161 @@
+"""The LFADS trial pipeline: data -> train (or fetch) -> convert -> compile -> C-simulate -> cost.
+
+The accuracy objectives are computed on the bit-accurate C-simulation outputs of the hls4ml design
+(log-rates and factors), for training trials too: the behaviour decoder is fit on the factors the
+circuit produces. A design that the estimator shows too big is pruned before any training.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dse.trial.context import Pruned, TrialContext, sha256_file
+from dse.trial.runner import load_split
+
+LOGRATES, FACTORS = "logrates", "factors"  # output layers of the deploy model (dse.families.lfads.model)
+
+
+def model_configs(design: dict[str, Any], split) -> tuple[Any, Any]:
+    from dse.families.lfads.config import LFADSConfig, TrainConfig
+
+    model_cfg = LFADSConfig.from_dict({**design["model"], "n_neurons": split.train.n_neurons,
+                                       "n_bins": split.train.n_bins})
+    return model_cfg, TrainConfig(**design["train"])
+
+
+def _preflight(trial: TrialContext, model_cfg, hls_design) -> None:
+    """Estimate the untrained architecture; raise Pruned if it cannot fit (before any training)."""
+    if trial.spec.max_utilisation is None:
+        return
+    from dse.cost.registry import get_backend
+    from dse.families.lfads.model import build_lfads
+    from dse.hls.convert import convert
+
+    hls_model = convert(build_lfads(model_cfg).deploy, hls_design, trial.work / "preflight")
+    report = get_backend("estimate").cost(hls_model, part=hls_design.part, clock_ns=hls_design.clock_period)
+    util = report.utilisation()
+    worst = max(util, key=util.get)
+    if util[worst] > trial.spec.max_utilisation:
+        raise Pruned(f"estimator: design needs {util[worst]:.0%} of the {report.part} {worst} "
+                     f"(limit {trial.spec.max_utilisation:.0%}); not trained")
+
+
+def _train(trial: TrialContext, split, model_cfg, train_cfg, data_fp: str, cache_root: Path):
+    from dse.families.lfads.evaluate import keras_predictor, score
+    from dse.families.lfads.training import train_lfads
+    from dse.trial import model_cache
+    from dse.trial.pruning import MedianRule, TrainingPruned, earlier_curves
+
+    hook = None
+    p = trial.spec.pruning or {}
+    if p.get("enabled"):
+        rule = MedianRule(earlier_curves(cache_root, data_fp, model_cfg.to_dict()["quant"]), p.get("warmup_epochs", 15),
+                          p.get("min_curves", 4), p.get("margin", 0.01))
+        hook = lambda e, logs: rule.check(e, float(logs.get("val_nll", math.nan)))  # noqa: E731
+
+    def train(out_dir: Path) -> dict[str, Any]:
+        try:
+            r = train_lfads(model_cfg, split, train_cfg, epoch_hook=hook)
+        except TrainingPruned as e:
+            raise Pruned(f"training: {e}") from None
+        if r.stopped_reason == "non_finite_loss":
+            raise FloatingPointError(f"loss became NaN/inf in epoch {r.epochs}")
+        r.models.deploy.save(out_dir / "model.h5")
+        metrics = score(split, keras_predictor(r.models.deploy))
+        return {"data_fingerprint": data_fp, "model": model_cfg.to_dict(), "train": train_cfg.to_dict(),
+                "history": r.history, "epochs": r.epochs, "best_epoch": r.best_epoch,
+                "train_seconds": r.train_seconds, "stopped_reason": r.stopped_reason, "float_metrics": metrics}
+
+    key = model_cache.model_key(data_fp, model_cfg.to_dict(), train_cfg.to_dict())
+    return model_cache.get_or_train(cache_root, key, train)
+
+
+def load_model(path: Path):
+    """A saved deploy model (QKeras layers and dse's custom objects included)."""
+    from tensorflow import keras
+
+    from dse.families.lfads.model import custom_objects
+
+    return keras.models.load_model(path, custom_objects=custom_objects(), compile=False)
+
+
+def run(trial: TrialContext) -> None:
+    from dse.hls.design import HLSDesign
+    from dse.trial import model_cache
+
+    spec, result = trial.spec, trial.result
+    with trial.phase("data"):
+        split = load_split(spec.data)
+        data_fp = model_cache.data_fingerprint(split)
+        model_cfg, train_cfg = model_configs(trial.design, split)
+        hls_design = HLSDesign.from_dict(trial.design["hls"])
+    cache_root = Path(spec.model_cache_dir)
+    key = model_cache.model_key(data_fp, model_cfg.to_dict(), train_cfg.to_dict())
+    if model_cache.lookup(cache_root, key) is None:
+        with trial.phase("preflight"):
+            _preflight(trial, model_cfg, hls_design)
+    with trial.phase("train"):
+        cached = _train(trial, split, model_cfg, train_cfg, data_fp, cache_root)
+    result.cache["model"] = cached.hit
+    result.accuracy["float"] = dict(cached.info["float_metrics"])
+    model_sha = sha256_file(cached.model_file)
+    trial.artifact("model", cached.model_file)
+    with trial.phase("load_model"):
+        model = load_model(cached.model_file)
+
+    from dse.cost.registry import get_backend
+    from dse.hls import csim_cache
+    from dse.hls.cache import compile_model
+    from dse.hls.convert import convert
+    from dse.hls.csim import CSimOutput, run_csim
+
+    backend = get_backend(trial.design["hardware"]["backend"])
+    n_train = split.train.spikes.shape[0]
+    spikes = np.concatenate([split.train.spikes, split.test.spikes])
+    sim: CSimOutput | None = None
+    if spec.reuse_csim:
+        with trial.phase("csim"):
+            csim_key = csim_cache.numeric_key(model_sha, hls_design, spikes)
+            sim = csim_cache.load(spec.build_cache_dir, csim_key)
+    result.cache["csim"] = sim is not None
+    if sim is not None and not backend.needs_project:
+        # Same numbers already simulated for another reuse factor/strategy: the cost needs only the graph.
+        with trial.phase("convert"):
+            hls_model = convert(model, hls_design, trial.work / "hls_project")
+            with redirect_stdout(io.StringIO()):
+                hls_model.write()  # the trial's complete hls4ml project (for synthesis), just not compiled
+        trial.timings["gxx"] = 0.0
+        result.cache["hls"] = False
+        trial.artifact("hls_project", trial.work / "hls_project")
+    else:
+        with trial.phase("compile"):
+            compiled = compile_model(model, hls_design, spec.build_cache_dir)
+        trial.timings["convert"] = compiled.convert_s
+        trial.timings["gxx"] = compiled.compile_s
+        result.cache["hls"] = compiled.cache_hit
+        trial.artifact("hls_project", compiled.project_dir)
+        hls_model = compiled.hls_model
+        if sim is None:
+            with trial.phase("csim"):
+                sim = run_csim(hls_model, spikes)  # training trials too: the decoder is fit on them
+                if spec.reuse_csim:
+                    csim_cache.store(spec.build_cache_dir, csim_key, sim)
+    train, test = sim.rows(slice(None, n_train)), sim.rows(slice(n_train, None))
+    with trial.phase("csim_metrics"):
+        from objectives import evaluate
+
+        result.accuracy["csim"] = evaluate(
+            split.test.spikes, test[LOGRATES], test[FACTORS], split.test.behavior, split.test.bin_width_s,
+            train[FACTORS], split.train.behavior, true_rates=split.test.rates,
+            null_rates=split.train.spikes.mean(axis=(0, 1)))
+
+    with trial.phase("cost"):
+        report = backend.cost(hls_model, part=hls_design.part, clock_ns=hls_design.clock_period,
+                              output_dir=str(trial.work / "synthesis"))
+    trial.finish(result.accuracy["csim"], report)
