@@ -6,8 +6,8 @@ metric; see bench/results/estimator_fidelity.md.  Read by ``dse.cost.estimator.u
 
 command: `python bench/estimator_fidelity.py`
 machine: 2 cores (AMD EPYC), Python 3.11.7
-date: 2026-11-29 15:58 UTC, commit dd603f7
-load average at the end (1/5/15 min): 3.38 3.92 2.97
+date: 2026-11-29 16:01 UTC, commit 473b581
+load average at the end (1/5/15 min): 3.22 3.74 3.07
 """
 
 LORO_MEDIAN_REL_ERR: dict[str, dict[str, float]] = {
