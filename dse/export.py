@@ -2,7 +2,7 @@
 
 Every package has ``design.json`` (the design point: Optuna params and the family's design) and
 ``reports/`` (accuracy.json, hardware.json, result.json); the family adds its hardware project, model
-and README (:meth:`dse.families.base.Family.export`; LFADS: :mod:`dse.families.lfads.export`).
+and README (:meth:`dse.families.base.Family.export`).
 
 The package is assembled in a temporary directory beside the target and renamed into place, so a
 failure leaves nothing half-written; every path written is checked to lie inside the target.

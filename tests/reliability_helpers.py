@@ -54,6 +54,27 @@ def study_dict(name: str, *, n_trials: int = 3, seed: int = 0, epochs: int = 2, 
     return d
 
 
+def tiny_study_dict(name: str, *, n_trials: int = 3, train_seconds: float = 0.0, **sections: Any) -> dict:
+    """A study of the numpy ``tiny`` family (no TensorFlow, no g++): trials take ``train_seconds`` at least,
+    so that tests of the driver (kills, Ctrl-C, concurrent drivers, resume) run in seconds."""
+    d: dict[str, Any] = {
+        "name": name,
+        "family": "tiny",
+        "data": {"source": "synthetic", "options": {"n_trials": 30, "n_bins": 12, "n_neurons": 8, "seed": 0}},
+        "model": {"lags": {"choices": [1, 2, 3]}},
+        "train": {"seconds": train_seconds},
+        "quantization": {"weight_bits": {"choices": [6, 8, 12]}, "frac_bits": 4},
+        "hardware_model": {"parallel_macs": {"choices": [1, 2, 4, 8]}},
+        "objectives": ["behavior_r2", "latency_us", "lut"],
+        "constraints": {"max_utilisation": 1.0},
+        "sampler": {"name": "random", "seed": 1},
+        "n_trials": n_trials,
+        "execution": {"workers": 1, "cpus_per_trial": 1, "max_retries": 1},
+    }
+    d.update(sections)
+    return d
+
+
 def write_study(directory: Path, study: dict, filename: str = "study.yaml") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / filename

@@ -45,6 +45,7 @@ from reliability_helpers import (
     shared_cache,
     start_dse,
     study_dict,
+    tiny_study_dict,
     trial_workers,
     wait_for,
     write_study,
@@ -53,7 +54,8 @@ from reliability_helpers import (
 from dse.study import parse_study
 from dse.trial.spec import TrialSpec
 
-pytestmark = pytest.mark.slow
+# LFADS trials (TensorFlow, g++) are slow and marked so; the driver's own behaviour (kills, Ctrl-C,
+# concurrent drivers) is tested on the numpy `tiny` family, in seconds.
 
 FIXED_PTQ = {"mode": "ptq", "ptq_integer_bits": 6, "ptq_fractional_bits": 8}
 
@@ -118,6 +120,7 @@ def _fake_compiler(bin_dir: Path, body: str) -> Path:
     return bin_dir
 
 
+@pytest.mark.slow
 def test_direct_hls4ml_rejects_the_design(tmp_path, cache):
     from dse.trial.runner import run_trial
 
@@ -128,6 +131,7 @@ def test_direct_hls4ml_rejects_the_design(tmp_path, cache):
     assert json.loads((tmp_path / "trial" / "result.json").read_text())["status"] == "failed"
 
 
+@pytest.mark.slow
 def test_direct_gxx_fails(tmp_path, cache, monkeypatch):
     from dse.trial.runner import run_trial
 
@@ -143,6 +147,7 @@ def test_direct_gxx_fails(tmp_path, cache, monkeypatch):
     assert not list((tmp_path / "hls").glob("*/dse_cache.json")), "a failed build must not be cached"
 
 
+@pytest.mark.slow
 def test_direct_gxx_timeout_kills_the_compiler(tmp_path, cache, monkeypatch):
     from dse.trial.runner import run_trial
 
@@ -165,6 +170,7 @@ def test_direct_gxx_timeout_kills_the_compiler(tmp_path, cache, monkeypatch):
     wait_for("the timed-out compiler to be gone", lambda: not [p for p in started if alive(p)], timeout=10)
 
 
+@pytest.mark.slow
 def test_direct_nan_loss(tmp_path, cache):
     from dse.trial.runner import run_trial
 
@@ -189,6 +195,7 @@ print(json.dumps(run_trial(spec).to_dict()))
 """
 
 
+@pytest.mark.slow
 def test_direct_out_of_memory_is_a_failed_trial(tmp_path):
     """Training a Z=8192 generator (a 24576 x 8192 float kernel alone is 800 MB, Adam triples it) in a
     worker whose address space is limited to 1 GiB above its size: a real allocation failure."""
@@ -205,6 +212,7 @@ def test_direct_out_of_memory_is_a_failed_trial(tmp_path):
     assert not list((cache / "models").glob("tmp/*")), "a failed training must leave no partial cache entry"
 
 
+@pytest.mark.slow
 def test_direct_too_big_for_the_part_is_pruned_before_training(tmp_path):
     from dse.trial.runner import run_trial
 
@@ -220,6 +228,7 @@ def test_direct_too_big_for_the_part_is_pruned_before_training(tmp_path):
 # ------------------------------------------------------------------------- through a whole dse run
 
 
+@pytest.mark.slow
 def test_study_survives_failing_trials(tmp_path, cache):
     """A grid of four designs that all fail differently; the study records each reason and ends
     normally: g++ failing (a fake compiler on PATH, inherited by the Ray workers), hls4ml rejecting
@@ -262,11 +271,11 @@ def test_study_survives_failing_trials(tmp_path, cache):
 def test_worker_killed_mid_trial_is_retried_and_the_study_completes(tmp_path, driver_sessions):
     """SIGKILL the Ray worker running trial 0: it is recorded failed with the reason, re-run once
     with the same parameters (max_retries 1), and the study still ends with n_trials design points."""
-    write_study(tmp_path, study_dict("wkill", n_trials=2, seed=101, epochs=3))
+    write_study(tmp_path, tiny_study_dict("wkill", n_trials=2, train_seconds=6))
     p = start_dse("run", "study.yaml", "--no-progress", cwd=tmp_path)
     driver_sessions.append(p.pid)
     worker = wait_for("a worker running trial 0", lambda: trial_workers(p.pid), timeout=300, proc=p)[0]
-    time.sleep(2)  # well inside the trial (data, preflight, training take longer)
+    time.sleep(2)  # well inside the trial (its training takes 6 s)
     os.kill(worker, signal.SIGKILL)
     assert p.wait(timeout=900) == 0, (tmp_path / "driver.err").read_text()[-4000:]
 
@@ -284,6 +293,7 @@ def test_worker_killed_mid_trial_is_retried_and_the_study_completes(tmp_path, dr
     assert "1 re-queued" in (tmp_path / "driver.out").read_text()
 
 
+@pytest.mark.slow
 def test_driver_killed_then_resumed(tmp_path, driver_sessions):
     """SIGKILL the driver while a trial runs after an earlier one completed (a grid of three points,
     so no point repeats); the next ``dse run`` (two of them at once, here) fails the running trial
@@ -331,7 +341,7 @@ def test_driver_killed_then_resumed(tmp_path, driver_sessions):
 
 
 def test_ctrl_c_is_a_clean_stop_and_the_next_run_completes(tmp_path, driver_sessions):
-    write_study(tmp_path, study_dict("ctrlc", n_trials=2, seed=103, epochs=3))
+    write_study(tmp_path, tiny_study_dict("ctrlc", n_trials=2, train_seconds=6))
     p = start_dse("run", "study.yaml", "--no-progress", cwd=tmp_path)
     driver_sessions.append(p.pid)
     wait_for("a worker running trial 0", lambda: trial_workers(p.pid), timeout=300, proc=p)
@@ -361,6 +371,7 @@ def test_ctrl_c_is_a_clean_stop_and_the_next_run_completes(tmp_path, driver_sess
     assert all(final_state(s, t.number) == TrialState.COMPLETE for t in design_points(s))
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_ray_starts_is_a_clean_stop_too(tmp_path, cache, driver_sessions):
     """Ctrl-C half a second after Ray's GCS appears (``ray.init`` still running): exit 130 with the
     resume hint, nothing left RUNNING, and the next run completes. (Python drops a KeyboardInterrupt
@@ -398,10 +409,9 @@ def _check_two_drivers(tmp_path: Path, a: subprocess.Popen, b: subprocess.Popen)
         assert p.wait(timeout=900) == 0, (tmp_path / f"{log}.err").read_text()[-4000:]
 
 
-def test_two_drivers_share_a_sqlite_study(tmp_path, cache, driver_sessions):
+def test_two_drivers_share_a_sqlite_study(tmp_path, driver_sessions):
     n = 6
-    write_study(tmp_path, study_dict("conc", n_trials=n, seed=0, execution={"workers": 1, "max_retries": 1}))
-    link_cache(tmp_path, "conc", cache)
+    write_study(tmp_path, tiny_study_dict("conc", n_trials=n, execution={"workers": 1, "max_retries": 1}))
     a, b = _two_drivers(tmp_path)
     driver_sessions += [a.pid, b.pid]
     _check_two_drivers(tmp_path, a, b)
@@ -420,7 +430,7 @@ def test_two_drivers_share_a_sqlite_study(tmp_path, cache, driver_sessions):
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
-def test_two_drivers_share_a_postgresql_study(tmp_path, cache, driver_sessions):
+def test_two_drivers_share_a_postgresql_study(tmp_path, driver_sessions):
     url = os.environ.get("DSE_TEST_POSTGRES_URL")
     if not url:
         pytest.skip("DSE_TEST_POSTGRES_URL is not set (as root: eval \"$(CI=true .ci/postgres.sh)\")")
@@ -433,9 +443,8 @@ def test_two_drivers_share_a_postgresql_study(tmp_path, cache, driver_sessions):
     n = 4
     plain = URL.create(u.drivername, username=u.username, host=u.host, port=u.port,
                        database=u.database).render_as_string()
-    write_study(tmp_path, study_dict(name, n_trials=n, seed=0,
-                                     storage={"url": plain, "password_env": "DSE_TEST_PG_PASSWORD"}))
-    link_cache(tmp_path, name, cache)
+    write_study(tmp_path, tiny_study_dict(name, n_trials=n,
+                                          storage={"url": plain, "password_env": "DSE_TEST_PG_PASSWORD"}))
     env = cli_env(DSE_TEST_PG_PASSWORD=u.password or "")
     a, b = _two_drivers(tmp_path, env)
     driver_sessions += [a.pid, b.pid]

@@ -53,6 +53,8 @@ class Family(ABC):
     default_backend: ClassVar[str]
     default_part: ClassVar[str] = "xcu55c"
     default_clock_ns: ClassVar[float] = 5.0
+    #: Python packages whose versions every trial records (its libraries and tool wrappers).
+    packages: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         seen: set[str] = set()

@@ -8,8 +8,8 @@ Loading writes nothing. ``examples/quick.yaml`` and ``examples/paper.yaml`` are 
 
 Format (top level; only ``name``, ``objectives`` and one of ``n_trials``/``timeout_s`` are required)::
 
-    name: lfads-paper          # study name: letters, digits, _ . -  (names the SQLite file too)
-    family: lfads              # model family (dse.families; default lfads) -- decides the parameter sections
+    name: paper                # study name: letters, digits, _ . -  (names the SQLite file too)
+    family: NAME               # model family (dse.families; default DEFAULT_FAMILY) -- decides the sections
     storage: sqlite:///runs/paper.db      # default: sqlite:///<dir of this file>/<name>.db
     # storage:                            # a server: the password never appears in the file
     #   url: postgresql://dse@db.example.org:5432/dse     # or postgresql://dse:${PGPASSWORD}@...
@@ -18,10 +18,7 @@ Format (top level; only ``name``, ``objectives`` and one of ``n_trials``/``timeo
       source: synthetic        # or a .nwb/.h5/.hdf5/.npz path, relative to this file
       options: {n_trials: 170, n_bins: 73, n_neurons: 70, seed: 0}   # the generator's / loader's options
       split_seed: 0            # seed of the 80/10/10 train/valid/test split of the data's trials
-    model: {...}               # parameters (below): LFADSConfig settings
-    train: {...}               # parameters: TrainConfig settings
-    quantization: {...}        # parameters: mode and bit widths
-    hls: {...}                 # parameters: hls4ml settings
+    model: {...}               # the family's parameter sections (below), e.g. model, train, quantization
     objectives:                # registry names (objectives.registry); direction defaults to the registry's
       - behavior_r2
       - {name: latency_us, direction: minimize}
@@ -36,8 +33,7 @@ Format (top level; only ``name``, ``objectives`` and one of ``n_trials``/``timeo
     hardware: {backend: estimate, part: xcu55c, clock_ns: 5.0}     # default: the family's; the backend
                                # must cost what the family lowers to (dse.cost.registry)
 
-Parameters live in the sections the family declares (LFADS: ``model``, ``train``, ``quantization``,
-``hls``); ``dse params [--family NAME]`` lists every one with its type, default and meaning, from the
+Parameters live in the sections the family declares; ``dse params [--family NAME]`` lists every one with its type, default and meaning, from the
 family's own declarations. Each is written in one of three shapes:
 
 - FIXED: a scalar, ``factors: 4``;

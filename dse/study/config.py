@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from dse.study.storage import redact_url, resolve_url
+from dse.families import DEFAULT_FAMILY
 from objectives.constraints import Constraint
 from objectives.constraints import values as constraint_values
 from search_spaces.specs import Spec
@@ -109,7 +110,7 @@ class StudyConfig:
     timeout_s: float | None = None
     execution: ExecutionConfig = ExecutionConfig()
     hardware: HardwareConfig = HardwareConfig()
-    family: str = "lfads"
+    family: str = DEFAULT_FAMILY
     warnings: tuple[str, ...] = ()
 
     @property

@@ -23,8 +23,8 @@ from dse.trial.spec import TrialSpec
 
 log = logging.getLogger(__name__)
 
-#: Packages whose versions every trial records (those installed; a family's own tools are in its report).
-VERSIONED = ("dse", "optuna", "numpy", "ray", "hls4ml", "tensorflow-cpu", "qkeras", "torch", "snntorch")
+#: Packages whose versions every trial records, besides its family's (``Family.packages``).
+VERSIONED = ("dse", "optuna", "numpy", "ray")
 
 
 @functools.lru_cache(maxsize=4)
@@ -42,9 +42,9 @@ def load_split(data: dict[str, Any]):
 
 
 @functools.cache
-def versions() -> dict[str, str]:
+def versions(packages: tuple[str, ...] = ()) -> dict[str, str]:
     out = {}
-    for pkg in VERSIONED:
+    for pkg in (*VERSIONED, *packages):
         with suppress(PackageNotFoundError):
             out[pkg] = version(pkg)
     return out
@@ -56,11 +56,13 @@ def run_trial(spec: TrialSpec) -> TrialResult:
     from dse.families import get_family
 
     t_start = time.perf_counter()
-    result = TrialResult(params=dict(spec.design.get("params", {})), versions=versions())
+    result = TrialResult(params=dict(spec.design.get("params", {})))
     trial = TrialContext(spec, result)
     try:
+        family = get_family(spec.design["family"])
+        result.versions = versions(family.packages)
         trial.work.mkdir(parents=True, exist_ok=True)
-        get_family(spec.design["family"]).run(trial)
+        family.run(trial)
     except Pruned as e:
         result.status, result.fail_reason = "pruned", str(e)
     except PhaseError as e:

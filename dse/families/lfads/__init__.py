@@ -36,6 +36,7 @@ class LFADSFamily(Family):
     default_backend = "estimate"
     default_part = "xcu55c"
     default_clock_ns = 5.0
+    packages = ("hls4ml", "tensorflow-cpu", "qkeras")
 
     def cross_checks(self, specs: Mapping[str, Spec]) -> Problems:
         return _params.check_qat_bits(specs)

@@ -1,0 +1,162 @@
+"""The model-family interface: the core knows no family, a family is one folder + one registry line,
+the LFADS family computes what it computed before the redesign, and old databases still open."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from reliability_helpers import dse, tiny_study_dict, write_study
+
+from dse.study import StudyConfigError, parse_study
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+#: The service's core: it must import no ML or HLS library and name no family.
+CORE_MODULES = ("dse.driver", "dse.driver.loop", "dse.driver.executor", "dse.driver.recovery", "dse.driver.paths",
+                "dse.driver.progress", "dse.study", "dse.study.load", "dse.study.schema", "dse.study.config",
+                "storage", "storage.db", "storage.project_store", "dse.trial.runner", "dse.trial.context",
+                "dse.export", "dse.cost.registry", "dse.commands.run", "dse.commands.status", "dse.commands.pareto",
+                "dse.commands.plot", "dse.commands.dashboard", "dse.commands.export", "dse.commands.train",
+                "dse.commands.params", "search_spaces", "objectives.pareto", "objectives.constraints")
+CORE_FILES = ("dse/driver", "dse/study", "storage", "dse/trial/runner.py", "dse/trial/context.py",
+              "dse/trial/spec.py", "dse/trial/result.py", "dse/export.py", "dse/cost/registry.py",
+              "dse/cost/base.py", "dse/commands/run.py", "dse/commands/status.py", "dse/commands/pareto.py",
+              "dse/commands/plot.py", "dse/commands/dashboard.py", "dse/commands/export.py",
+              "dse/commands/train.py", "dse/commands/params.py", "dse/commands/_study.py", "search_spaces",
+              "objectives/pareto.py", "objectives/constraints.py")
+HEAVY = ("tensorflow", "keras", "qkeras", "hls4ml", "torch", "snntorch")
+FAMILY_WORDS = ("lfads", "snn", "spiking", "tiny", "gen_input", "logrates")
+
+
+def test_core_imports_no_ml_or_hls_library():
+    code = (f"import importlib, sys\nfor m in {CORE_MODULES!r}: importlib.import_module(m)\n"
+            "from dse.study import load_study\n"
+            f"cfg = load_study({str(REPO / 'examples' / 'quick.yaml')!r})\n"
+            "space = cfg.search_space()\n"
+            "space.design_point(next(space.iter_grid_points()))\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.strip() == "[]", f"the core (or loading a study) imported {r.stdout.strip()}"
+
+
+def test_core_names_no_family():
+    found = []
+    for entry in CORE_FILES:
+        path = REPO / entry
+        for f in ([path] if path.is_file() else sorted(path.rglob("*.py"))):
+            for i, line in enumerate(f.read_text().splitlines(), 1):
+                low = line.lower()
+                found += [f"{f.relative_to(REPO)}:{i}: {w}" for w in FAMILY_WORDS if w in low]
+    assert not found, "\n".join(found)
+
+
+def test_registry_lists_the_built_in_families_and_the_test_family_is_a_worked_example():
+    from dse.families import BUILT_IN, family_names, get_family
+
+    assert family_names() == sorted(get_family(m.rsplit(".", 1)[1]).name for m in BUILT_IN)
+    tiny = get_family("tiny")
+    assert (REPO / "dse" / "families" / "tiny" / "__init__.py").is_file()
+    assert tiny.lowering == "analytic" and tiny.metrics and tiny.params
+    with pytest.raises(KeyError, match="unknown model family 'nope'; known: .*lfads"):
+        get_family("nope")
+
+
+def test_cost_backends_describe_themselves():
+    from dse.cost.registry import backend_class, backend_names
+
+    assert set(backend_names(costs="hls4ml")) == {"estimate", "vitis", "vivado"}
+    assert backend_names(costs="analytic") == ["analytic"]
+    assert backend_class("estimate").ray_resource() is None
+    assert backend_class("vitis").ray_resource() == "vitis-run"  # a cluster routes such trials to tool nodes
+    assert backend_class("vivado").ray_resource() == "vivado_hls"
+
+
+def _study_text(**changes) -> str:
+    return yaml.safe_dump(tiny_study_dict("t", **changes), sort_keys=False)
+
+
+def test_a_backend_that_cannot_cost_the_family_is_refused_in_one_line():
+    with pytest.raises(StudyConfigError) as e:
+        parse_study(_study_text(hardware={"backend": "estimate"}), where="s.yaml")
+    assert str(e.value).splitlines() == [
+        "s.yaml: hardware.backend: 'estimate' costs hls4ml designs, but family 'tiny' lowers to analytic "
+        "(use one of: analytic) [line 47]"]
+
+
+def test_an_accuracy_metric_the_family_does_not_measure_is_refused():
+    with pytest.raises(StudyConfigError, match="objectives\\[0\\]: family 'tiny' does not measure 'npll'"):
+        parse_study(_study_text(objectives=["npll", "lut"]), where="s.yaml")
+
+
+def test_family_defaults_fill_the_hardware_section():
+    cfg = parse_study(_study_text(), where="s.yaml")
+    assert (cfg.hardware.backend, cfg.hardware.part, cfg.hardware.clock_ns) == ("analytic", "xc7z020", 10.0)
+    lfads = parse_study("name: a\nobjectives: [behavior_r2]\nn_trials: 1\n", where="a.yaml")
+    assert lfads.family == "lfads" and lfads.hardware.backend == "estimate"  # files without `family:` unchanged
+
+
+def test_tiny_study_end_to_end(tmp_path):
+    """dse run (real local Ray, real SQLite), status, pareto, export: the service on the test family."""
+    write_study(tmp_path, tiny_study_dict("tinye2e", n_trials=4, execution={"workers": 2}))
+    r = dse("run", "study.yaml", "--no-progress", cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    assert "4 complete" in r.stdout
+    rows = json.loads(dse("pareto", "study.yaml", "--format", "json", cwd=tmp_path).stdout)
+    assert rows and all(row["behavior_r2"] is not None and row["lut"] > 0 for row in rows)
+    assert "Pareto front" in dse("status", "study.yaml", cwd=tmp_path).stdout
+    out = tmp_path / "export"
+    r = dse("export", "study.yaml", "--trial", str(rows[0]["number"]), "-o", str(out), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert {p.name for p in out.iterdir()} >= {"weights.json", "README.md", "design.json", "reports"}
+    assert json.loads((out / "design.json").read_text())["family"] == "tiny"
+
+
+@pytest.mark.slow
+def test_lfads_objectives_are_those_of_the_code_before_the_redesign(tmp_path):
+    """The fixed-seed PTQ and QAT designs of tests/fixtures/pinned_study.yaml give the objectives that
+    the pre-redesign code (commit 526cdda) measured, to the last bit."""
+    from dse.study import load_study
+    from dse.trial.runner import run_trial
+    from dse.trial.spec import TrialSpec
+
+    pinned = json.loads((FIXTURES / "lfads_pinned_objectives.json").read_text())["designs"]
+    cfg = load_study(FIXTURES / "pinned_study.yaml")
+    for mode, want in pinned.items():
+        design = cfg.search_space().design_point({"quantization.mode": mode})
+        spec = TrialSpec("pin", 0, design, cfg.data.spec(), cfg.objective_names, str(tmp_path / f"w-{mode}"),
+                         str(tmp_path / "m"), str(tmp_path / "h"), max_utilisation=1.0, pruning={"enabled": False})
+        r = run_trial(spec)
+        assert r.status == "complete", r.fail_reason
+        assert r.objectives == want["objectives"], mode
+        assert r.accuracy["float"] == want["float"], mode
+
+
+@pytest.mark.slow
+def test_a_database_written_before_the_redesign_opens_and_resumes(tmp_path):
+    """A study database made by commit 526cdda (2 complete LFADS trials): status and pareto read it, and
+    `dse run` with a larger n_trials resumes it, keeping the old trials."""
+    shutil.copy(FIXTURES / "oldschema_526cdda.db", tmp_path / "oldschema.db")
+    study = yaml.safe_load((FIXTURES / "oldschema_study.yaml").read_text())
+    write_study(tmp_path, study)
+    r = dse("status", "study.yaml", cwd=tmp_path)
+    assert r.returncode == 0 and "2 complete" in r.stdout, r.stdout + r.stderr[-2000:]
+    before = json.loads(dse("pareto", "study.yaml", "--format", "json", cwd=tmp_path).stdout)
+    assert len(before) == 2
+    study["n_trials"] = 3
+    write_study(tmp_path, study)
+    r = dse("run", "study.yaml", "--no-progress", cwd=tmp_path, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    import optuna
+
+    s = optuna.load_study(study_name="oldschema", storage=f"sqlite:///{tmp_path / 'oldschema.db'}")
+    assert [t.state.name for t in s.trials] == ["COMPLETE"] * 3
+    old = {row["number"]: row["behavior_r2"] for row in before}
+    assert all(s.trials[n].values[0] == v for n, v in old.items())  # the old trials kept as they were
