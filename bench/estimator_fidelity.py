@@ -334,11 +334,26 @@ class Built:
     pipeline_style: str | None
     source: str
     repo: str = ""
+    clock_uncertainty: float | None = None  # fraction of the clock, from the row's csynth report
 
     @property
     def family(self) -> str:
         """The row's layer family (as ``dse.cost.estimator.design_family`` groups designs)."""
         return design_family([s.kind for s in self.specs])
+
+
+def report_clock_uncertainty(case: str, path: str, clock_ns: float, shared: Path | None = None) -> float | None:
+    """The clock uncertainty (fraction of the clock) the row's csynth XML report states."""
+    import xml.etree.ElementTree as ET
+
+    folder = "hls_reports_extra" if case.startswith("new2_") else "hls_reports"
+    name = Path(path).name.removesuffix(".rpt") + ".xml"
+    for xml in ((shared or SHARED) / "fixtures" / folder / case).glob("*.xml"):
+        if xml.name == name or xml.name.endswith("__" + name):
+            node = ET.parse(xml).getroot().find(".//ClockUncertainty")
+            if node is not None and node.text:
+                return float(node.text) / clock_ns
+    return None
 
 
 def build(row: Row, repo: str = "") -> Built | None:
@@ -362,7 +377,7 @@ def predict(b: Built, consts: Constants | None = None, *, bidirectional_parallel
     part = PART_ALIASES.get(b.row.part, b.row.part)
     return estimate_specs(b.specs, part=part, clock_ns=b.row.clock_ns, io_type=b.row.io_type,
                           pipeline_style=b.pipeline_style, consts=consts,
-                          bidirectional_parallel=bidirectional_parallel)
+                          bidirectional_parallel=bidirectional_parallel, clock_uncertainty=b.clock_uncertainty)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -944,6 +959,7 @@ def build_all(reported: dict[str, dict[str, Any]] | None = None) -> list[Built]:
     for r in all_rows(reported):
         b = build(r, repo=str(reported[r.case]["repo"]))
         if b is not None:
+            b.clock_uncertainty = report_clock_uncertainty(r.case, str(reported[r.case]["path"]), r.clock_ns)
             out.append(b)
     return out
 

@@ -193,3 +193,17 @@ def test_io_stream_conv_and_pooling_step_through_the_input_pixels(tmp_path: Path
     pool = {io: next(lc for lc in r.details["layers"] if lc["name"] == "pool") for io, r in reps.items()}
     assert pool["io_stream"]["latency_cycles"] >= 10 * 10 > pool["io_parallel"]["latency_cycles"]
     assert pool["io_stream"]["dsp"] == pool["io_parallel"]["dsp"] == 0
+
+
+def test_clock_uncertainty_shortens_the_usable_period() -> None:
+    """HLS schedules into the period minus the clock uncertainty hls4ml writes (27 % for Vitis, 12.5 % for
+    Vivado by default): more uncertainty, more pipeline stages for the same logic."""
+    from dse.cost.estimator import clock_uncertainty_fraction
+
+    assert clock_uncertainty_fraction("27%", 5.0) == pytest.approx(0.27)
+    assert clock_uncertainty_fraction("1.35", 5.0) == pytest.approx(0.27)
+    assert clock_uncertainty_fraction(None, 5.0) is None
+    specs = [LayerSpec("d", "dense", n_in=256, n_out=16)]
+    lat = {u: estimate_specs(specs, part="xc7z020", clock_ns=3.0, clock_uncertainty=u).latency_cycles
+           for u in (0.125, 0.27, 0.5)}
+    assert lat[0.125] < lat[0.27] < lat[0.5]

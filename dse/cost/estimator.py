@@ -25,7 +25,15 @@ from typing import Any
 
 from dse.cost.base import CostBackend, HardwareReport, register_backend
 from dse.cost.estimator_extract import reuse_factor_substitutions, specs_from_model
-from dse.cost.estimator_layers import Constants, DesignEstimate, LayerCost, LayerSpec, Target, estimate_design
+from dse.cost.estimator_layers import (
+    REFERENCE_CLOCK_UNCERTAINTY,
+    Constants,
+    DesignEstimate,
+    LayerCost,
+    LayerSpec,
+    Target,
+    estimate_design,
+)
 from dse.cost.parts import get_part
 
 ESTIMATOR_VERSION = "estimate-2 (hls4ml 1.3.0 templates, leave-one-repository-out calibrated 2026-11-29)"
@@ -33,6 +41,19 @@ ESTIMATOR_VERSION = "estimate-2 (hls4ml 1.3.0 templates, leave-one-repository-ou
 #: Metrics that carry an uncertainty, and the LayerCost attribute each is summed from.
 UNCERTAIN_METRICS = {"latency": "latency", "dsp": "dsp", "lut": "lut", "ff": "ff", "bram": "bram_18k"}
 _RECURRENT = ("gru", "lstm", "simple_rnn")
+
+
+def clock_uncertainty_fraction(value: Any, clock_ns: float) -> float | None:
+    """hls4ml's ``ClockUncertainty`` ("27%", "12.5%", or nanoseconds) as a fraction of the clock."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    try:
+        if text.endswith("%"):
+            return float(text[:-1]) / 100.0
+        return float(text.removesuffix("ns")) / float(clock_ns)
+    except ValueError:
+        return None
 
 
 def layer_family(kind: str) -> str:
@@ -109,6 +130,7 @@ def make_target(
     bidirectional_parallel: bool = True,
     consts: Constants | None = None,
     specs: list[LayerSpec] | None = None,
+    clock_uncertainty: float | None = None,
 ) -> Target:
     """A :class:`Target` for ``part``; the pipeline style defaults to what hls4ml 1.3.0 would pick."""
     if pipeline_style is None:
@@ -120,6 +142,7 @@ def make_target(
         io_type=io_type,
         pipeline_style=pipeline_style,
         bidirectional_parallel=bidirectional_parallel,
+        clock_uncertainty=REFERENCE_CLOCK_UNCERTAINTY if clock_uncertainty is None else float(clock_uncertainty),
         consts=consts or Constants(),
     )
 
@@ -181,8 +204,10 @@ def estimate_specs(
     pipeline_style: str | None = None,
     bidirectional_parallel: bool = True,
     consts: Constants | None = None,
+    clock_uncertainty: float | None = None,
 ) -> HardwareReport:
-    """Estimate a design given directly as LayerSpecs (io type defaults to the specs' own).
+    """Estimate a design given directly as LayerSpecs (io type defaults to the specs' own;
+    ``clock_uncertainty`` is a fraction of the clock, default 12.5 %).
 
     A Resource-strategy reuse factor hls4ml would replace is replaced the same way (hls4ml's own
     functions, :func:`dse.cost.estimator_rf.resolve_specs`) and listed in
@@ -192,7 +217,8 @@ def estimate_specs(
     specs, subs = resolve_specs(specs)
     io = io_type or (specs[0].io_type if specs else "io_parallel")
     target = make_target(part, clock_ns, io_type=io, pipeline_style=pipeline_style,
-                         bidirectional_parallel=bidirectional_parallel, consts=consts, specs=specs)
+                         bidirectional_parallel=bidirectional_parallel, consts=consts, specs=specs,
+                         clock_uncertainty=clock_uncertainty)
     est = estimate_design(specs, target)
     return report_from_estimate(est, part=part, clock_ns=clock_ns, specs=specs,
                                 extra={"pipeline_style": target.pipeline_style, "io_type": io,
@@ -207,10 +233,11 @@ def estimate_model(
     bidirectional_parallel: bool = True,
     consts: Constants | None = None,
 ) -> HardwareReport:
-    """Estimate a converted ``hls4ml.model.ModelGraph``."""
+    """Estimate a converted ``hls4ml.model.ModelGraph`` (its ``ClockUncertainty`` is honoured)."""
     specs, info = specs_from_model(hls_model)
     target = make_target(part, clock_ns, io_type=info.io_type, pipeline_style=info.pipeline_style,
-                         bidirectional_parallel=bidirectional_parallel, consts=consts, specs=specs)
+                         bidirectional_parallel=bidirectional_parallel, consts=consts, specs=specs,
+                         clock_uncertainty=clock_uncertainty_fraction(info.clock_uncertainty, clock_ns))
     est = estimate_design(specs, target)
     return report_from_estimate(
         est, part=part, clock_ns=clock_ns, specs=specs,

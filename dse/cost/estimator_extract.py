@@ -25,6 +25,7 @@ class GraphInfo:
     pipeline_style: str
     backend: str
     strategy: str
+    clock_uncertainty: str | None = None  # hls4ml's ClockUncertainty ("27%", or ns)
 
 
 def graph_info(hls_model: Any) -> GraphInfo:
@@ -38,7 +39,12 @@ def graph_info(hls_model: Any) -> GraphInfo:
         resource = any(str(_attr(layer, "strategy", "")).lower() == "resource" for layer in hls_model.get_layers())
         style = "dataflow" if io_type == "io_stream" or resource else "pipeline"
     backend = getattr(getattr(cfg, "backend", None), "name", None) or str(cfg.get_config_value("Backend") or "")
-    return GraphInfo(io_type=io_type, pipeline_style=style, backend=backend, strategy=strategy)
+    try:
+        unc = cfg.get_config_value("ClockUncertainty")
+    except Exception:  # noqa: BLE001
+        unc = None
+    return GraphInfo(io_type=io_type, pipeline_style=style, backend=backend, strategy=strategy,
+                     clock_uncertainty=None if unc is None else str(unc))
 
 
 # --------------------------------------------------------------------------------------------------
