@@ -6,8 +6,8 @@ metric; see bench/results/estimator_fidelity.md.  Read by ``dse.cost.estimator.u
 
 command: `python bench/estimator_fidelity.py`
 machine: 2 cores (AMD EPYC), Python 3.11.7
-date: 2026-11-29 16:01 UTC, commit 473b581
-load average at the end (1/5/15 min): 3.22 3.74 3.07
+date: 2026-11-29 16:06 UTC, commit c8a78a3
+load average at the end (1/5/15 min): 4.24 3.97 3.32
 """
 
 LORO_MEDIAN_REL_ERR: dict[str, dict[str, float]] = {
