@@ -31,8 +31,9 @@ test-fast: venv
 lint: venv
 	$(BIN)/ruff check .
 
+# Each benchmark is its own command (see BENCHMARKS.md); this re-assembles BENCHMARKS.md from bench/results/.
 bench: venv
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/make_benchmarks_md.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -121,8 +121,11 @@ def test_tiny_study_end_to_end(tmp_path):
 
 @pytest.mark.slow
 def test_lfads_objectives_are_those_of_the_code_before_the_redesign(tmp_path):
-    """The fixed-seed PTQ and QAT designs of tests/fixtures/pinned_study.yaml give the objectives that
-    the pre-redesign code (commit 526cdda) measured, to the last bit."""
+    """The fixed-seed PTQ and QAT designs of tests/fixtures/pinned_study.yaml give the accuracy that the
+    pre-redesign code (commit 526cdda) measured, to the last bit: float model and bit-accurate C simulation.
+    The hardware objectives come from the estimator, which issue 14 changes on purpose (a Bidirectional
+    layer's directions now overlap, as hls4ml's template runs them); they are checked to be those of the
+    estimator run on the trial's own design, not pinned."""
     from dse.study import load_study
     from dse.trial.runner import run_trial
     from dse.trial.spec import TrialSpec
@@ -135,8 +138,14 @@ def test_lfads_objectives_are_those_of_the_code_before_the_redesign(tmp_path):
                          str(tmp_path / "m"), str(tmp_path / "h"), max_utilisation=1.0, pruning={"enabled": False})
         r = run_trial(spec)
         assert r.status == "complete", r.fail_reason
-        assert r.objectives == want["objectives"], mode
+        from dse.cost.base import HARDWARE_METRICS
+
+        accuracy = {k: v for k, v in r.objectives.items() if k in r.accuracy["csim"]}
+        assert accuracy == {k: v for k, v in want["objectives"].items() if k in accuracy}, mode
+        assert set(accuracy) == set(want["objectives"]) - set(HARDWARE_METRICS) - {
+            k for k in want["objectives"] if k.endswith("_util")}, mode
         assert r.accuracy["float"] == want["float"], mode
+        assert all(r.objectives[k] == r.hardware[k] for k in HARDWARE_METRICS if k != "uram"), mode
 
 
 @pytest.mark.slow
@@ -147,7 +156,7 @@ def test_a_database_written_before_the_redesign_opens_and_resumes(tmp_path):
     study = yaml.safe_load((FIXTURES / "oldschema_study.yaml").read_text())
     write_study(tmp_path, study)
     r = dse("status", "study.yaml", cwd=tmp_path)
-    assert r.returncode == 0 and "2 complete" in r.stdout, r.stdout + r.stderr[-2000:]
+    assert r.returncode == 0 and "complete 2" in r.stdout, r.stdout + r.stderr[-2000:]
     before = json.loads(dse("pareto", "study.yaml", "--format", "json", cwd=tmp_path).stdout)
     assert len(before) == 2
     study["n_trials"] = 3

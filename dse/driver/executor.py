@@ -41,7 +41,7 @@ class RayExecutor:
         threads = str(max(1, int(cpus_per_trial)))
         env = {"DSE_TF_THREADS": threads, "OMP_NUM_THREADS": threads, "TF_CPP_MIN_LOG_LEVEL": "2",
                "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "0")}
-        for k in ("DSE_CACHE_DIR", "DSE_MODEL_CACHE_DIR", "DSE_COMPILE_TIMEOUT_S", "PYTHONPATH", "PATH"):
+        for k in ("DSE_CACHE_DIR", "DSE_COMPILE_TIMEOUT_S", "PYTHONPATH", "PATH"):
             if k in os.environ:
                 env[k] = os.environ[k]
         if not ray.is_initialized():

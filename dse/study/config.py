@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from dse.study.storage import redact_url, resolve_url
 from dse.families import DEFAULT_FAMILY
+from dse.study.storage import redact_url, resolve_url
 from objectives.constraints import Constraint
 from objectives.constraints import values as constraint_values
 from search_spaces.specs import Spec

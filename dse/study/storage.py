@@ -109,10 +109,13 @@ def resolve_url(url: str, password_env: str | None, *, where: str = "study",
 
 
 def redact_url(url: str, password_env: str | None) -> str:
-    """``url`` with any password shown as ``***``; reads no environment variable."""
+    """``url`` with any password shown as ``***`` (one from ``password_env`` too); reads no environment
+    variable. The redaction itself is :func:`storage.db.redact_url`'s, the one used for every log line."""
+    from storage.db import redact_url as redact
+
     u = _parse(url)
     if u.get_backend_name() == "sqlite":
         return url
     if password_env:
         u = u.set(password="***")
-    return u.render_as_string(hide_password=True)
+    return redact(u.render_as_string(hide_password=False))

@@ -26,13 +26,7 @@ import numpy as np
 from dse.data.base import DataSplit
 from dse.locks import key_lock
 
-CACHE_ENV = "DSE_MODEL_CACHE_DIR"
 KEY_VERSION = 1
-
-
-def default_model_cache_dir() -> Path:
-    env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "dse" / "models"
 
 
 def data_fingerprint(split: DataSplit) -> str:
