@@ -138,3 +138,20 @@ def test_cli_bad_input_is_one_line_user_error(argv, message):
     with pytest.raises(UserInputError) as e:
         cli.main(argv)
     assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_default_recipes_fit_their_tasks(digits):
+    from dse.families.snn.recipe import default_recipe
+
+    r = default_recipe(digits, epochs=4)
+    assert r.description.n_inputs == 64 and r.description.n_outputs == 10 and r.train.epochs == 4
+    assert 1 <= r.qat_epochs <= 4
+    task28 = digits_task(0, 28, limit=50)
+    assert default_recipe(task28).description.sizes == [784, 128, 10]
+    dec = decode_task("synthetic", 0, n_trials=20, n_bins=8, n_neurons=6)
+    rd = default_recipe(dec)
+    assert rd.description.n_inputs == 6 and rd.description.has_readout and rd.description.layers[0].recurrent
+    with pytest.raises(SNNConfigError, match="--epochs"):
+        default_recipe(digits, epochs=0)
+    with pytest.raises(SNNConfigError, match="train.input_dropout"):
+        TrainConfig(input_dropout=1.0)

@@ -53,6 +53,8 @@ class TrainConfig:
     classify_by: str = "max"
     rate_penalty: float = 0.0  # mean squared hidden firing rate above rate_target
     rate_target: float = 0.2
+    input_dropout: float = 0.0  # training only: zero each input value with this probability (regularises)
+    grad_clip: float = 0.0  # clip the gradient norm to this (0: no clipping); BPTT over many steps can explode
     patience: int = 0  # stop after this many epochs without a better validation score (0: never)
     qat: QuantSpec | None = None
     threads: int | None = None
@@ -67,6 +69,7 @@ class TrainConfig:
         check("lr", isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0, "a positive number")
         check("surrogate", self.surrogate in SURROGATES, f"one of {', '.join(SURROGATES)}")
         check("classify_by", self.classify_by in CLASSIFY_BY, f"one of {', '.join(CLASSIFY_BY)}")
+        check("input_dropout", 0.0 <= self.input_dropout < 1.0, "a probability in [0, 1)")
         check("patience", isinstance(self.patience, int) and self.patience >= 0, "an integer >= 0")
         check("threads", self.threads is None or (isinstance(self.threads, int) and self.threads >= 1),
               "a positive integer")
@@ -207,12 +210,18 @@ def train_snn(desc: SNNDescription, task: Task, cfg: TrainConfig, init: SNN | No
         tot, count, rate_sum = 0.0, 0, 0.0
         for b in range(0, n, cfg.batch_size):
             idx = perm[b : b + cfg.batch_size]
-            loss, _, rate = loss_of(x_train[idx], y_train[idx])
+            xb = x_train[idx]
+            if cfg.input_dropout > 0:
+                keep = torch.rand(xb.shape, generator=gen) >= cfg.input_dropout
+                xb = xb * keep / (1.0 - cfg.input_dropout)
+            loss, _, rate = loss_of(xb, y_train[idx])
             total = loss
             if cfg.rate_penalty > 0:
                 total = total + cfg.rate_penalty * torch.relu(rate - cfg.rate_target) ** 2
             opt.zero_grad()
             total.backward()
+            if cfg.grad_clip > 0:
+                nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             opt.step()
             tot += float(loss.detach()) * len(idx)
             rate_sum += float(rate.detach()) * len(idx)
