@@ -9,6 +9,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from objectives.constraints import feasible, n_constraints
+from objectives.designs import is_duplicate
 
 
 def nondominated(values: np.ndarray) -> np.ndarray:
@@ -26,8 +27,11 @@ def nondominated(values: np.ndarray) -> np.ndarray:
 
 def pareto_front(trials: Sequence[FrozenTrial], directions: Sequence[optuna.study.StudyDirection],
                  n_constraints: int = 0) -> list[FrozenTrial]:
-    """Complete, feasible (:func:`objectives.constraints.feasible`), non-dominated trials, by number."""
-    done = [t for t in trials if t.state == TrialState.COMPLETE and feasible(t, n_constraints)]
+    """Complete, feasible (:func:`objectives.constraints.feasible`), non-dominated trials, by number;
+    each distinct design once (a duplicate of an earlier trial's point is left out, see
+    :mod:`objectives.designs`)."""
+    done = [t for t in trials if t.state == TrialState.COMPLETE and feasible(t, n_constraints)
+            and not is_duplicate(t)]
     if not done:
         return []
     sign = np.array([-1.0 if d == optuna.study.StudyDirection.MAXIMIZE else 1.0 for d in directions])

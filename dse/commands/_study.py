@@ -37,7 +37,11 @@ def open_study(cfg) -> tuple[Any, Any]:
 
 
 def trial_rows(cfg, st, study, trials) -> list[dict[str, Any]]:
-    """One plain dict per trial: number, state, params and every metric by name."""
+    """One plain dict per trial: number, state, params, every metric by name, and the trials that
+    repeated its design point (``same_design``)."""
+    from objectives.designs import shared_by
+
+    sharing = shared_by(study.get_trials(deepcopy=False))
     rows = []
     for t in trials:
         result = st.project.load_result(cfg.name, t.number)
@@ -50,5 +54,6 @@ def trial_rows(cfg, st, study, trials) -> list[dict[str, Any]]:
         rows.append({"number": t.number, "state": t.state.name, "params": dict(t.params),
                      **{k: v for k, v in metrics.items()},
                      "values": list(t.values) if t.values else None,
+                     "same_design": sharing.get(t.number, []),
                      "fail_reason": t.user_attrs.get("fail_reason")})
     return rows

@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = json.dumps(rows, indent=1, default=str)
         return _emit(text, args.output)
-    flat = pd.DataFrame([{**{k: v for k, v in r.items() if k not in ("params", "values")},
+    flat = pd.DataFrame([{**{k: v for k, v in r.items() if k not in ("params", "values", "same_design")},
+                          "same_design": " ".join(map(str, r["same_design"])),
                           **{f"param_{k}": v for k, v in r["params"].items()}} for r in rows])
     if args.format == "csv":
         return _emit(flat.to_csv(index=False), args.output)
@@ -43,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"written {len(flat)} rows to {args.output}", file=sys.stderr)
         return 0
     cols = ["number", *cfg.objective_names] + [c for c in flat.columns if c.startswith("param_")]
+    if len(flat) and flat["same_design"].str.len().any():
+        cols.append("same_design")  # trials that repeated the design point (not evaluated again)
     text = flat[cols].to_string(index=False) if len(flat) else "(the Pareto front is empty)"
     return _emit(text + "\n", args.output)
 

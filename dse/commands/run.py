@@ -83,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
           f"({s.this_run} run now, {s.retried} re-queued); Pareto front: {s.pareto_size} design(s)")
     print(f"results: {s.storage}")
     print(f"artifacts: {s.paths.trials}")
+    if s.duplicates:
+        print(f"{s.duplicates} proposed point(s) had been evaluated already: their results were reused, "
+              "not counted as design points")
+    if s.exhausted:
+        print("the search space has no design point left that was not evaluated")
     for f in s.failures[-5:]:
         print(f"  failed {f}")
     if s.interrupted:

@@ -40,6 +40,7 @@ from dse.locks import study_lock
 from dse.study.config import StudyConfig
 from dse.trial.result import TrialResult
 from dse.trial.spec import TrialSpec
+from objectives.designs import DUPLICATE_ATTR, is_duplicate, point_key
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ HEARTBEAT_INTERVAL_S = 10
 GRACE_PERIOD_S = 60
 DRIVER_ATTR = "dse_driver"
 RETRY_ATTR = "failed_trial"  # set by Optuna's retry callback on a re-enqueued trial
+MAX_DUPLICATE_STREAK = 200  # evaluated points proposed in a row before the driver gives up asking
 
 
 @dataclass
@@ -62,6 +64,8 @@ class RunSummary:
     pareto_size: int = 0
     interrupted: bool = False
     timed_out: bool = False
+    exhausted: bool = False  # the (finite) space has no point left that was not evaluated
+    duplicates: int = 0  # trials of this run that repeated an evaluated point (recorded, not run)
     failures: list[str] = field(default_factory=list)
 
 
@@ -95,6 +99,10 @@ class Driver:
         self.ray_address = ray_address or cfg.execution.ray_address
         self.driver_id = driver_id()
         self.inflight: dict[int, tuple[Handle, optuna.trial.Trial, float]] = {}
+        #: trials that repeated the point of a trial still running: recorded when that one finishes
+        self.deferred: dict[int, list[optuna.trial.Trial]] = {}
+        self.dup_streak = 0  # duplicates proposed in a row (a sampler stuck on evaluated points)
+        self.space_size = self.space.grid_size() if self.space.is_finite else None
         self.last_beat = 0.0
         self._sigint = False
 
@@ -148,16 +156,25 @@ class Driver:
 
     # -- counting --------------------------------------------------------------------------------
 
-    def _counts(self) -> tuple[int, int]:
-        """(design points asked so far, retries waiting in the queue)."""
+    def _counts(self) -> tuple[int, int, int]:
+        """(design points asked so far, retries waiting in the queue, distinct points asked so far).
+
+        A trial that repeated an earlier point (:mod:`objectives.designs`) is no design point: it was not
+        evaluated and does not count against ``n_trials``.
+        """
         trials = self.study.get_trials(deepcopy=False)
-        points = sum(1 for t in trials if not _is_retry(t) and t.state != TrialState.WAITING)
+        firsts = [t for t in trials if not _is_retry(t) and t.state != TrialState.WAITING and not is_duplicate(t)]
         waiting_retries = sum(1 for t in trials if _is_retry(t) and t.state == TrialState.WAITING)
-        return points, waiting_retries
+        return len(firsts), waiting_retries, len({point_key(t.params) for t in firsts})
 
     def _may_ask(self) -> bool:
-        points, waiting_retries = self._counts()
-        return waiting_retries > 0 or self.cfg.n_trials is None or points < self.cfg.n_trials
+        points, waiting_retries, distinct = self._counts()
+        if waiting_retries > 0:
+            return True
+        if self.space_size is not None and distinct >= self.space_size:
+            self.summary.exhausted = True  # every point of a finite space is evaluated or running
+            return False
+        return self.cfg.n_trials is None or points < self.cfg.n_trials
 
     # -- the loop --------------------------------------------------------------------------------
 
@@ -185,10 +202,16 @@ class Driver:
                         raise KeyboardInterrupt
                     if time.monotonic() >= deadline:
                         self.summary.timed_out = True
+                    self.dup_streak = 0
                     while (not self.summary.timed_out and len(self.inflight) < workers
-                           and self._submit_next(executor)):
+                           and self.dup_streak < MAX_DUPLICATE_STREAK and self._submit_next(executor)):
                         pass
-                    if not self.inflight:
+                    self._resolve_deferred()
+                    if not self.inflight and not self.deferred:
+                        if self.dup_streak >= MAX_DUPLICATE_STREAK:
+                            log.warning("the sampler proposed %d evaluated points in a row; stopping",
+                                        MAX_DUPLICATE_STREAK)
+                            self.summary.exhausted = True
                         break
                     for h in executor.wait([v[0] for v in self.inflight.values()], timeout=1.0):
                         self._collect(executor, h)
@@ -272,23 +295,54 @@ class Driver:
         return True
 
     def _reuse_duplicate(self, trial: optuna.trial.Trial) -> bool:
-        """Samplers re-propose points in small discrete spaces; an identical design point that already
-        completed is not evaluated again: its stored result is recorded for this trial too."""
-        for t in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
-            if t.params == trial.params and t.number != trial.number:
-                result = self.st.project.load_result(self.cfg.name, t.number)
-                if result is None or result.status not in ("complete", "pruned"):
-                    continue
-                if result.status == "pruned":
-                    result.fail_reason = f"same design point as pruned trial {t.number}: {result.fail_reason}"
-                trial.set_user_attr("duplicate_of", t.number)
-                if "design" in t.user_attrs:
-                    trial.set_user_attr("design", t.user_attrs["design"])
-                result.timings = {"total": 0.0}
-                self._record(trial, result)
-                self.summary.this_run += 1
-                return True
+        """Samplers re-propose points in small discrete spaces; a design point that was evaluated (or is
+        running) is not evaluated again: the earlier trial's result is recorded for this trial too, now or
+        when the earlier trial finishes (:mod:`objectives.designs`)."""
+        key = point_key(trial.params)
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED,
+                                                                TrialState.RUNNING)):
+            if t.number == trial.number or is_duplicate(t) or point_key(t.params) != key:
+                continue
+            if t.state == TrialState.RUNNING:
+                trial.set_user_attr(DUPLICATE_ATTR, t.number)
+                self.deferred.setdefault(t.number, []).append(trial)
+            elif not self._record_duplicate(trial, t):
+                continue
+            self.dup_streak += 1
+            self.summary.duplicates += 1
+            return True
+        self.dup_streak = 0
         return False
+
+    def _record_duplicate(self, trial: optuna.trial.Trial, original: optuna.trial.FrozenTrial) -> bool:
+        """Record ``original``'s stored result for ``trial``; False when there is none to copy."""
+        result = self.st.project.load_result(self.cfg.name, original.number)
+        if result is None or result.status not in ("complete", "pruned"):
+            return False
+        if result.status == "pruned":
+            result.fail_reason = f"same design point as pruned trial {original.number}: {result.fail_reason}"
+        trial.set_user_attr(DUPLICATE_ATTR, original.number)
+        if "design" in original.user_attrs:
+            trial.set_user_attr("design", original.user_attrs["design"])
+        result.timings = {"total": 0.0}
+        self._record(trial, result)
+        return True
+
+    def _resolve_deferred(self) -> None:
+        """Record the trials that waited for a running trial with their point, once it has finished."""
+        if not self.deferred:
+            return
+        states = {t.number: t for t in self.study.get_trials(deepcopy=False)}
+        for number in list(self.deferred):
+            original = states[number]
+            if not original.state.is_finished():
+                for trial in self.deferred[number]:
+                    self.st.optuna.record_heartbeat(trial._trial_id)
+                continue
+            for trial in self.deferred.pop(number):
+                if not self._record_duplicate(trial, original):
+                    self._fail(trial.number, f"same design point as trial {number}, which "
+                                             f"{original.state.name.lower()}", retry=False)
 
     def _max_utilisation(self) -> float | None:
         caps = [c.bound for c in self.cfg.constraints if c.kind == "max" and c.metric.endswith("_util")]
