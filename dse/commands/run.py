@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def check_inputs(cfg) -> None:
+def check_inputs(cfg, address: str | None = None) -> None:
     """Refuse bad input before anything is written and before Ray or TensorFlow start.
 
     The study file is valid once loaded, but trials would still fail one by one (or the driver crash
@@ -31,6 +31,16 @@ def check_inputs(cfg) -> None:
     from dse.study.config import storage_url
 
     url = storage_url(cfg)  # a password variable that is not set: ConfigError
+    if not (address or cfg.execution.ray_address):
+        import shutil
+
+        from dse.cost.registry import backend_class
+
+        tool = backend_class(cfg.hardware.backend).ray_resource()
+        if tool and shutil.which(tool) is None:
+            raise ConfigError(cfg.source, f"the {cfg.hardware.backend!r} cost backend runs {tool}, which is not on "
+                              "PATH here; install it or join a Ray cluster whose nodes offer it (--address)",
+                              "hardware.backend")
     runs = study_paths(cfg).root
     if "DSE_RUNS_DIR" in os.environ:
         _check_creatable(runs, "DSE_RUNS_DIR", None)
@@ -75,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from dse.driver import run_study
 
     cfg = load(args.study)
-    check_inputs(cfg)
+    check_inputs(cfg, args.address)
     for w in cfg.warnings:
         print(f"warning: {w}", file=sys.stderr)
     s = run_study(cfg, progress=not args.no_progress, ray_address=args.address)

@@ -7,9 +7,11 @@ replace Ray behind this small interface.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from typing import Any
 
+from dse.errors import ToolNotFoundError
 from dse.trial.result import TrialResult
 from dse.trial.spec import TrialSpec
 
@@ -22,12 +24,33 @@ class WorkerDied(Exception):
 class Handle:
     ref: Any
     spec: TrialSpec
+    worker: dict[str, Any] | None = None  # where the trial ran (host, Ray node id, pid), once collected
+
+
+#: Key of the task's return value that carries where it ran (not a TrialResult field).
+WORKER_KEY = "_worker"
 
 
 def _run_remote(spec_dict: dict) -> dict:
     from dse.trial.runner import run_trial
 
-    return run_trial(TrialSpec(**spec_dict)).to_dict()
+    out = run_trial(TrialSpec(**spec_dict)).to_dict()
+    out[WORKER_KEY] = where()
+    return out
+
+
+def where() -> dict[str, Any]:
+    """This process's host name, Ray node id (when inside Ray) and pid."""
+    import socket
+
+    node = None
+    try:
+        import ray
+
+        node = ray.get_runtime_context().get_node_id()
+    except Exception:
+        pass
+    return {"host": socket.gethostname(), "ray_node": node, "pid": os.getpid()}
 
 
 class RayExecutor:
@@ -53,7 +76,14 @@ class RayExecutor:
                 # Ray starts workers at nice 15 so its own daemons stay responsive; in a DSE the trials
                 # are the job, and at nice 15 any other load on the machine starves them.
                 os.environ.setdefault("RAY_worker_niceness", "0")
-                ray.init(num_cpus=num_cpus or os.cpu_count(), **kwargs)
+                cpus = num_cpus or os.cpu_count() or 1
+                # A local Ray offers a tool's resource (a cost backend's executable) when the tool is on
+                # PATH here; otherwise such trials could never be placed, so fail now with the reason.
+                missing = [r for r in (resources or {}) if shutil.which(r) is None]
+                if missing:
+                    raise ToolNotFoundError(f"{', '.join(missing)} not on PATH; install it, or run on a Ray "
+                                            "cluster whose nodes offer it as a resource (--address)")
+                ray.init(num_cpus=cpus, resources={r: float(cpus) for r in resources or {}}, **kwargs)
         self._fn = ray.remote(max_retries=0)(_run_remote)
         self.cpus_per_trial = cpus_per_trial
         self.resources = resources or {}
@@ -83,7 +113,9 @@ class RayExecutor:
         from ray.exceptions import RayTaskError, TaskCancelledError, WorkerCrashedError
 
         try:
-            return TrialResult.from_dict(self.ray.get(handle.ref))
+            out = dict(self.ray.get(handle.ref))
+            handle.worker = out.pop(WORKER_KEY, None)
+            return TrialResult.from_dict(out)
         except (WorkerCrashedError, TaskCancelledError) as e:
             raise WorkerDied(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
         except RayTaskError as e:  # an exception escaped run_trial (it should not): report it
