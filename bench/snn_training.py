@@ -173,18 +173,19 @@ def digits_bench(name: str, epochs: int | None) -> tuple[str, dict]:
           f"{len(task.train)}/{len(task.valid)}/{len(task.test)} images\n",
           f"Float test accuracy {f['accuracy']:.4f} after {res.epochs} epochs (best {res.best_epoch}), "
           f"train {res.train_seconds:.1f} s ({res.train_seconds / res.epochs:.2f} s/epoch).\n",
-          "| weight bits | M / F bits | PTQ integer accuracy | QAT integer accuracy | quantize s | integer model s "
+          "| weight bits | M / F bits (M calibrated unless fixed) | PTQ integer accuracy | QAT integer accuracy | quantize s | integer model s "
           "| QAT s | cycles full / event |", "|---|---|---|---|---|---|---|---|"]
     out = {"float": f["accuracy"], "epochs": res.epochs, "train_seconds": res.train_seconds, "bits": {}}
-    for wb in (4, 6, 8):
+    for wb, mb in ((4, None), (6, None), (8, None), (6, 8)):
         t0 = time.perf_counter()
-        q = resolve_quant(res.model, task, wb)
+        q = resolve_quant(res.model, task, wb, mb)
         cal = time.perf_counter() - t0
         p = ptq(res.model, task, q)
         qa = qat(res, task, q, recipe.qat_epochs)
-        out["bits"][wb] = {"ptq": p.metrics["accuracy"], "qat": qa.metrics["accuracy"], **q.to_dict()}
+        out["bits"][f"{wb}/{mb}"] = {"ptq": p.metrics["accuracy"], "qat": qa.metrics["accuracy"], **q.to_dict()}
         c = p.metrics["cycles"]
-        md.append(f"| {wb} | {q.membrane_bits} / {q.frac_bits} | {p.metrics['accuracy']:.4f} | "
+        label = f"{wb}" if mb is None else f"{wb} (membrane fixed at {mb}: Spiker+'s widths)"
+        md.append(f"| {label} | {q.membrane_bits} / {q.frac_bits} | {p.metrics['accuracy']:.4f} | "
                   f"{qa.metrics['accuracy']:.4f} | {p.quantize_seconds + cal:.2f} | {p.integer_seconds:.2f} | "
                   f"{qa.quantize_seconds:.1f} | {c['full']:.0f} / {c['event']:.0f} |")
     md.append("")

@@ -115,3 +115,13 @@ def test_frac_and_membrane_bits_are_calibrated():
         model(torch.as_tensor(x, dtype=torch.float32), stats=stats)
     assert max(max(stats), 1.0) * 2**f <= 2 ** (m - 1) - 1
     assert calibrate_membrane_bits(model, x, f, headroom=2) == m + 2
+
+
+def test_given_membrane_width_caps_the_fractional_bits():
+    from dse.families.snn.quantize import resolve_quant
+
+    model = _net("LIF", "subtract", False, readout=True, gain=0.05)  # tiny weights: many fractional bits
+    assert choose_frac_bits(model, 6) > 6
+    q = resolve_quant(model, None, 6, membrane_bits=8)  # type: ignore[arg-type]
+    assert q.frac_bits == 6 and q.theta_int(1.0) == 64  # theta 1.0 * 2**6 fits in 8 bits, 2**7 would not
+    to_quantized(model, q, time_steps=3)

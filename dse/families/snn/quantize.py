@@ -102,8 +102,16 @@ class QuantResult:
 
 def resolve_quant(model: SNN, task: Task, weight_bits: int, membrane_bits: int | None = None,
                   frac_bits: int | None = None, headroom: int = 1) -> QuantSpec:
-    """A full QuantSpec from the weight width, filling fractional and membrane bits by calibration."""
+    """A full QuantSpec from the weight width, filling fractional and membrane bits by calibration.
+
+    Unset fractional bits: the most the weight width allows (:func:`choose_frac_bits`), capped so that a
+    given membrane width holds the thresholds. Unset membrane bits: calibrated on the training inputs."""
     f = choose_frac_bits(model, weight_bits) if frac_bits is None else frac_bits
+    if frac_bits is None and membrane_bits is not None:
+        # a given membrane width must hold every threshold: fewer fractional bits if needed
+        theta = max((layer.threshold for layer in model.desc.layers if layer.spiking), default=0.0)
+        if theta > 0:
+            f = max(0, min(f, int(math.floor(math.log2((2 ** (membrane_bits - 1) - 1) / theta)))))
     if membrane_bits is None:
         membrane_bits = calibrate_membrane_bits(model, encode_inputs(model.desc.encoding, task.train), f, headroom)
     return QuantSpec(weight_bits=weight_bits, membrane_bits=membrane_bits, frac_bits=f)
