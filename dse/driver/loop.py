@@ -9,8 +9,11 @@ Robustness (issue: reliability):
   start (same host: its driver's PID is gone; elsewhere: the heartbeat is stale), marked failed and
   re-enqueued with the same parameters by Optuna's retry callback (at most ``max_retries`` times);
 - a worker that dies mid-trial gives a failed trial with the reason, re-enqueued the same way;
-- Ctrl-C cancels the running tasks, marks their trials failed ("interrupted") and re-enqueues them,
-  so the next ``dse run`` picks them up;
+- Ctrl-C and SIGTERM (what a cluster scheduler sends on preemption) cancel the running tasks, mark
+  their trials failed ("interrupted") and re-enqueue them, so the next ``dse run`` picks them up;
+- while it runs, and before it exits, a driver fails and re-enqueues the trials of drivers that died
+  elsewhere (heartbeat older than ``DSE_HEARTBEAT_GRACE_S``, default 60 s);
+- every finished trial gets a note and its artifacts in optuna-dashboard (:mod:`dse.driver.dashboard_notes`);
 - the count of design points is checked and the next trial asked under one cross-process lock,
   so two drivers on the same study never exceed ``n_trials``.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import signal
 import sys
 import threading
@@ -44,8 +48,21 @@ from objectives.designs import DUPLICATE_ATTR, is_duplicate, point_key
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_INTERVAL_S = 10
-GRACE_PERIOD_S = 60
+
+
+def _grace_period_s() -> int:
+    """``DSE_HEARTBEAT_GRACE_S`` (default 60): seconds without a heartbeat after which a RUNNING trial of a
+    driver on another host is taken as orphaned (failed and re-queued by the next driver that looks)."""
+    raw = os.environ.get("DSE_HEARTBEAT_GRACE_S", "").strip()
+    try:
+        return max(2, int(float(raw))) if raw else 60
+    except ValueError:
+        return 60
+
+
+GRACE_PERIOD_S = _grace_period_s()
+#: Optuna's heartbeat interval; the driver beats every half of it, well inside the grace period.
+HEARTBEAT_INTERVAL_S = max(1, min(10, GRACE_PERIOD_S // 4))
 DRIVER_ATTR = "dse_driver"
 RETRY_ATTR = "failed_trial"  # set by Optuna's retry callback on a re-enqueued trial
 MAX_DUPLICATE_STREAK = 200  # evaluated points proposed in a row before the driver gives up asking
@@ -63,6 +80,7 @@ class RunSummary:
     this_run: int = 0
     pareto_size: int = 0
     interrupted: bool = False
+    stop_signal: int = 0  # the signal that stopped the run (SIGINT, SIGTERM), 0 if none
     timed_out: bool = False
     exhausted: bool = False  # the (finite) space has no point left that was not evaluated
     duplicates: int = 0  # trials of this run that repeated an evaluated point (recorded, not run)
@@ -104,7 +122,11 @@ class Driver:
         self.dup_streak = 0  # duplicates proposed in a row (a sampler stuck on evaluated points)
         self.space_size = self.space.grid_size() if self.space.is_finite else None
         self.last_beat = 0.0
+        self.last_recover = time.monotonic()
         self._sigint = False
+        from dse.driver.dashboard_notes import DashboardWriter
+
+        self.dashboard = DashboardWriter(self.study, self.paths.root, cfg.objective_names, cfg.directions)
 
     # -- setup -----------------------------------------------------------------------------------
 
@@ -122,6 +144,9 @@ class Driver:
         if old is not None and old != self.cfg.objective_names:
             raise ConfigError(self.cfg.source, f"study {self.cfg.name!r} already exists with objectives {old}; "
                               "use another name", "objectives")
+        from dse.driver.dashboard_notes import set_metric_names
+
+        set_metric_names(study, self.cfg.objective_names)  # also on studies made by an older dse
         if old is None:
             study.set_user_attr("objectives", self.cfg.objective_names)
             study.set_user_attr("constraints", self.cfg.constraint_labels)
@@ -143,16 +168,59 @@ class Driver:
         """
         n = 0
         with study_lock(self.st.project.engine, self.cfg.name):
-            for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-                alive = driver_alive(t.user_attrs.get(DRIVER_ATTR))
+            running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            stale = self._stale_trial_ids()
+            for t in running:
+                owner = t.user_attrs.get(DRIVER_ATTR)
+                if owner == self.driver_id:
+                    continue
+                alive = driver_alive(owner)
                 if alive is False:
                     self._fail(t.number, "driver died while the trial was running", retry=True)
                     n += 1
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                n += len(optuna.storages.fail_stale_trials(self.study) or []) if hasattr(
-                    optuna.storages, "fail_stale_trials") else 0
+                elif alive is None and stale is not None and t._trial_id in stale:
+                    self._fail(t.number, f"driver {owner or '?'} stopped beating (no heartbeat for "
+                               f"{GRACE_PERIOD_S} s: it died or lost the database)", retry=True)
+                    n += 1
+            if stale is None:  # an Optuna without the query: its own call fails them (without a reason)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    optuna.storages.fail_stale_trials(self.study)
         return n
+
+    def _stale_trial_ids(self) -> set[int] | None:
+        """Ids of RUNNING trials whose heartbeat is older than the grace period (Optuna's own query, the
+        one ``optuna.storages.fail_stale_trials`` uses); None where this Optuna has no such query."""
+        get = getattr(self.st.optuna, "_get_stale_trial_ids", None)
+        if get is None:
+            return None
+        try:
+            return set(get(self.study._study_id))
+        except Exception as e:
+            log.warning("could not look for stale trials: %s: %s", type(e).__name__, e)
+            return set()
+
+    def _recover_now(self) -> None:
+        """Look for orphaned trials every quarter of the grace period while the loop runs."""
+        now = time.monotonic()
+        if now - self.last_recover < max(1.0, GRACE_PERIOD_S / 4):
+            return
+        self.last_recover = now
+        n = self.recover()
+        if n:
+            log.warning("marked %d trial(s) of a dead driver failed and re-queued them", n)
+
+    def _wait_for_others(self, idle_since: float) -> bool:
+        """Nothing left to ask here: True while this driver should wait for other drivers' RUNNING trials
+        (one grace period at most), so that one that died elsewhere is recovered and re-run here."""
+        if self.summary.timed_out or time.monotonic() - idle_since > GRACE_PERIOD_S + 4 * HEARTBEAT_INTERVAL_S:
+            return False
+        others = [t for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+                  if t.user_attrs.get(DRIVER_ATTR) not in (None, self.driver_id)]
+        if others:
+            time.sleep(1.0)
+            self._recover_now()
+        return bool(others)
 
     # -- counting --------------------------------------------------------------------------------
 
@@ -194,6 +262,8 @@ class Driver:
         try:  # Ray's start is inside: Ctrl-C while it starts is a clean stop too
             executor = RayExecutor(address=self.ray_address, cpus_per_trial=self.cfg.execution.cpus_per_trial,
                                    resources=resources)
+            self._catch_sigint()  # ray.init installs its own SIGTERM handler (sys.exit): ours again
+            idle_since: float | None = None
             workers = min(self.cfg.execution.workers, executor.capacity())
             deadline = time.monotonic() + self.cfg.timeout_s if self.cfg.timeout_s else math.inf
             with RunProgress(self, enabled=self.progress) as bar:
@@ -207,12 +277,17 @@ class Driver:
                            and self.dup_streak < MAX_DUPLICATE_STREAK and self._submit_next(executor)):
                         pass
                     self._resolve_deferred()
+                    self._recover_now()
                     if not self.inflight and not self.deferred:
+                        idle_since = idle_since or time.monotonic()
+                        if self._wait_for_others(idle_since):
+                            continue
                         if self.dup_streak >= MAX_DUPLICATE_STREAK:
                             log.warning("the sampler proposed %d evaluated points in a row; stopping",
                                         MAX_DUPLICATE_STREAK)
                             self.summary.exhausted = True
                         break
+                    idle_since = None
                     for h in executor.wait([v[0] for v in self.inflight.values()], timeout=1.0):
                         self._collect(executor, h)
                     self._check_timeouts(executor)
@@ -231,23 +306,43 @@ class Driver:
         return self.summary
 
     def _catch_sigint(self) -> Callable[[], None]:
-        """Remember a Ctrl-C besides raising KeyboardInterrupt; returns what restores the old handler.
+        """Ctrl-C (SIGINT) and SIGTERM: remember the signal besides raising KeyboardInterrupt; returns
+        what restores the old handlers. Called again after Ray's start, which installs its own SIGTERM
+        handler (a plain ``sys.exit``, which left the running trials RUNNING).
 
         Python drops an exception raised while a finalizer or weakref callback runs (it only prints
         "Exception ignored in ..."), and during Ray's start SQLAlchemy's weakref callbacks run often
         enough that a Ctrl-C was lost and the study ran on to its end. The loop checks the flag too.
-        Only Python's default handler is replaced (an ignored SIGINT, e.g. under nohup, stays ignored).
+        Only Python's default SIGINT handler is replaced (an ignored SIGINT, e.g. under nohup, stays
+        ignored); an ignored SIGTERM stays ignored too.
         """
-        if (threading.current_thread() is not threading.main_thread()
-                or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        if threading.current_thread() is not threading.main_thread():
             return lambda: None
+        if not hasattr(self, "_old_handlers"):
+            self._old_handlers: dict[int, Any] = {}
 
-        def on_sigint(signum: int, frame: Any) -> None:
+        def on_signal(signum: int, frame: Any) -> None:
             self._sigint = True
+            self.summary.stop_signal = self.summary.stop_signal or signum
             raise KeyboardInterrupt
 
-        signal.signal(signal.SIGINT, on_sigint)
-        return lambda: signal.signal(signal.SIGINT, signal.default_int_handler)
+        on_signal.dse_driver = True  # type: ignore[attr-defined]
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            current = signal.getsignal(sig)
+            if getattr(current, "dse_driver", False):  # ours already
+                continue
+            if sig == signal.SIGINT and current is not signal.default_int_handler:
+                continue
+            if sig == signal.SIGTERM and current is signal.SIG_IGN:
+                continue
+            self._old_handlers.setdefault(sig, current)
+            signal.signal(sig, on_signal)
+
+        def restore() -> None:
+            for sig, old in self._old_handlers.items():
+                signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+        return restore
 
     def _stop_interrupted(self, executor: RayExecutor | None) -> None:
         """Ctrl-C: cancel the running tasks and fail (and re-queue) every trial this driver left RUNNING.
@@ -258,9 +353,10 @@ class Driver:
         if executor is not None:
             for h, _, _ in self.inflight.values():
                 executor.cancel(h)
+        how = "SIGTERM" if self.summary.stop_signal == signal.SIGTERM else "Ctrl-C"
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             if t.number in self.inflight or t.user_attrs.get(DRIVER_ATTR) == self.driver_id:
-                self._fail(t.number, "interrupted (Ctrl-C); re-queued for the next run", retry=True,
+                self._fail(t.number, f"interrupted ({how}); re-queued for the next run", retry=True,
                            count_retry=False)
         self.inflight.clear()
 
@@ -356,7 +452,9 @@ class Driver:
         except WorkerDied as e:
             self._fail(number, f"worker died: {e}", retry=True)
             return
-        self._record(trial, result)
+        if h.worker:  # where it ran: the host and the Ray node
+            trial.set_user_attr("worker", h.worker)
+        self._record(trial, result, worker=h.worker)
 
     def _check_timeouts(self, executor: RayExecutor) -> None:
         limit = self.cfg.execution.trial_timeout_s
@@ -379,7 +477,8 @@ class Driver:
 
     # -- recording -------------------------------------------------------------------------------
 
-    def _record(self, trial: optuna.trial.Trial, result: TrialResult) -> None:
+    def _record(self, trial: optuna.trial.Trial, result: TrialResult, *,
+                worker: dict[str, Any] | None = None) -> None:
         from search_spaces import record_constraints
         from storage.project_store import attempt_of, user_attrs_for
 
@@ -388,6 +487,8 @@ class Driver:
                                     attempt=attempt_of(frozen))
         for k, v in user_attrs_for(result).items():
             trial.set_user_attr(k, v)
+        # the dashboard's note and artifacts (before tell: artifacts are the trial's system attrs); never raises
+        self.dashboard.record(trial, result, worker=worker, duplicate_of=trial.user_attrs.get("duplicate_of"))
         if result.status == "complete":
             record_constraints(trial, self.cfg, result.objectives)
             values = [float(result.objectives[o]) for o in self.cfg.objective_names]
@@ -409,6 +510,7 @@ class Driver:
         self.st.optuna.set_trial_user_attr(frozen._trial_id, "fail_reason", reason)
         if frozen.state == TrialState.RUNNING:
             self.study.tell(number, state=TrialState.FAIL)
+        self.dashboard.failed(frozen._trial_id, number, result)
         self.summary.failures.append(f"trial {number}: {reason}")
         if retry:
             frozen = self.st.optuna.get_trial(frozen._trial_id)
