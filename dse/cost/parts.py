@@ -1,7 +1,9 @@
-"""Resources of common AMD/Xilinx parts (from the vendors' product tables and HLS reports' totals).
+"""Resources of common FPGA parts (from the vendors' product tables and HLS reports' totals).
 
 The totals for xcu50 and xc7z020 agree with the ``avail_*`` columns of real csynth reports in
-``../shared/calibration/hls_reports.csv``.
+``../shared/calibration/hls_reports.csv``. Lattice parts count their own primitives under the common
+names: ``lut`` = LUT4, ``dsp`` = MULT18X18D (ECP5) / SB_MAC16 (iCE40 UltraPlus), ``bram_18k`` = block RAM
+primitives (ECP5 DP16KD, 18 Kbit; iCE40 SB_RAM40_4K, 4 Kbit).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Part:
     name: str  # the prefix, e.g. "xcu55c"
-    family: str  # "ultrascale+" or "7series": decides DSP48E2 (27x18) vs DSP48E1 (25x18)
+    family: str  # "ultrascale+" or "7series" (DSP48E2 27x18 vs DSP48E1 25x18), "ecp5", "ice40"
     resources: dict[str, int]  # dsp, lut, ff, bram_18k, uram
     default_device: str  # a full part string hls4ml/Vitis accept
 
@@ -36,6 +38,19 @@ PARTS: dict[str, Part] = {
              "xc7z020-clg400-1"),
         Part("xc7vx690t", "7series", {"dsp": 3600, "lut": 433200, "ff": 866400, "bram_18k": 2940, "uram": 0},
              "xc7vx690t-ffg1927-2"),
+        # small parts of the kind Spiker+ targets (Artix-7), and Lattice parts nextpnr can place and route
+        Part("xc7a35t", "7series", {"dsp": 90, "lut": 20800, "ff": 41600, "bram_18k": 100, "uram": 0},
+             "xc7a35tcpg236-1"),
+        Part("xc7a100t", "7series", {"dsp": 240, "lut": 63400, "ff": 126800, "bram_18k": 270, "uram": 0},
+             "xc7a100tcsg324-1"),
+        Part("lfe5u-25f", "ecp5", {"dsp": 28, "lut": 24288, "ff": 24288, "bram_18k": 56, "uram": 0},
+             "lfe5u-25f-6bg381c"),
+        Part("lfe5u-45f", "ecp5", {"dsp": 72, "lut": 43848, "ff": 43848, "bram_18k": 108, "uram": 0},
+             "lfe5u-45f-6bg381c"),
+        Part("lfe5u-85f", "ecp5", {"dsp": 156, "lut": 83640, "ff": 83640, "bram_18k": 208, "uram": 0},
+             "lfe5u-85f-6bg381c"),
+        Part("ice40up5k", "ice40", {"dsp": 8, "lut": 5280, "ff": 5280, "bram_18k": 30, "uram": 0}, "ice40up5k-sg48"),
+        Part("ice40hx8k", "ice40", {"dsp": 0, "lut": 7680, "ff": 7680, "bram_18k": 32, "uram": 0}, "ice40hx8k-ct256"),
     ]
 }
 

@@ -13,7 +13,7 @@ from typing import Any
 from dse.cost.base import CostBackend, registered
 
 #: Modules whose import registers the built-in backends.
-BUILT_IN = ("dse.cost.estimator", "dse.cost.synthesis", "dse.cost.analytic")
+BUILT_IN = ("dse.cost.estimator", "dse.cost.synthesis", "dse.cost.analytic", "dse.cost.hdl")
 
 
 def _load() -> dict[str, type[CostBackend]]:

@@ -16,6 +16,7 @@ from dse.families.base import Family
 #: Adding a family is one folder plus one line here.
 BUILT_IN = (
     "dse.families.lfads",
+    "dse.families.snn.family",
     "dse.families.tiny",
 )
 

@@ -56,28 +56,31 @@ class CachedModel:
     hit: bool
 
 
-def _read(entry: Path, key: str, hit: bool) -> CachedModel | None:
-    info_file, model_file = entry / "train.json", entry / "model.h5"
+MODEL_FILE = "model.h5"  # the default name of an entry's model file (a family may save another format)
+
+
+def _read(entry: Path, key: str, hit: bool, model_name: str = MODEL_FILE) -> CachedModel | None:
+    info_file, model_file = entry / "train.json", entry / model_name
     if not (info_file.is_file() and model_file.is_file()):
         return None
     return CachedModel(key, entry, model_file, json.loads(info_file.read_text()), hit)
 
 
-def lookup(root: Path, key: str) -> CachedModel | None:
-    return _read(root / key, key, hit=True)
+def lookup(root: Path, key: str, model_name: str = MODEL_FILE) -> CachedModel | None:
+    return _read(root / key, key, hit=True, model_name=model_name)
 
 
 def get_or_train(
-    root: Path, key: str, train: Callable[[Path], dict[str, Any]]
+    root: Path, key: str, train: Callable[[Path], dict[str, Any]], model_name: str = MODEL_FILE
 ) -> CachedModel:
-    """Return the cached model ``key``, or call ``train(dir)`` (which must write ``dir/model.h5`` and
+    """Return the cached model ``key``, or call ``train(dir)`` (which must write ``dir/<model_name>`` and
     return the info dict) under the key's lock and publish the result."""
     root.mkdir(parents=True, exist_ok=True)
-    found = lookup(root, key)
+    found = lookup(root, key, model_name)
     if found is not None:
         return found
     with key_lock(root, key):
-        found = lookup(root, key)  # somebody else trained it while we waited
+        found = lookup(root, key, model_name)  # somebody else trained it while we waited
         if found is not None:
             return found
         tmp_root = root / "tmp"
@@ -90,7 +93,7 @@ def get_or_train(
             os.replace(work, entry) if not entry.exists() else shutil.rmtree(work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    out = _read(root / key, key, hit=False)
+    out = _read(root / key, key, hit=False, model_name=model_name)
     if out is None:  # pragma: no cover - only if the filesystem lost the entry
         raise RuntimeError(f"model cache entry {root / key} is incomplete")
     return out

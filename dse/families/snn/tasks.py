@@ -51,11 +51,13 @@ class Task:
         return self.kind == "regression"
 
 
-def decode_task(source: str | os.PathLike = "synthetic", seed: int = 0, **options: object) -> Task:
-    """Behaviour decoding on ``load_data(source, **options)`` with ``split_data(data, seed)``."""
+def decode_task(source: str | os.PathLike = "synthetic", seed: int = 0, data_options: dict | None = None,
+                **options: object) -> Task:
+    """Behaviour decoding on ``load_data(source, **data_options, **options)`` with ``split_data(data, seed)``
+    (``data_options`` may hold a ``seed`` of the data itself, which ``seed`` -- the split's -- is not)."""
     from dse.data import load_data, split_data
 
-    data = load_data(source, **options)
+    data = load_data(source, **{**(data_options or {}), **options})
     split = split_data(data, seed)
     parts = {name: Subset(np.asarray(getattr(split, name).spikes, dtype=np.int64),
                           np.asarray(getattr(split, name).behavior, dtype=np.float64))

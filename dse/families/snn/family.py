@@ -1,0 +1,179 @@
+"""The ``snn`` family: spiking networks trained with snnTorch, quantized, lowered to VHDL that dse
+generates, accuracy measured on the bit-exact integer reference, cost from GHDL + Yosys (+ nextpnr).
+
+The trial: task data (behaviour decoding on the study's neural data, or digits) -> float training
+(cached: every bit-width and scan point of one network shares it) -> PTQ or QAT fine-tuning -> the
+integer network scored on the reference model (the counterpart of C simulation) -> the cost backend
+(``yosys``: checked synthesis; ``hdl-estimate``: the calibrated analytic model).
+
+Objectives follow the registry's definitions: ``behavior_r2`` is the per-trial form and
+``behavior_r2_bin`` the causal per-bin form (the one a closed-loop decoder delivers); ``accuracy`` is the
+classification accuracy of the digits tasks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dse.families.base import Family, Problems
+from search_spaces.params import ParamDef, above, at_least, at_most, below
+from search_spaces.specs import Spec
+
+TASKS = ("decode", "digits", "digits28")
+NEURONS = ("IF", "LIF", "LIF2")
+ENCODINGS = ("binary", "current", "substeps", "rate", "latency")
+LEAKY = (("model.neuron", ("LIF", "LIF2")),)
+QAT = (("quantization.mode", ("qat",)),)
+
+PARAMS: tuple[ParamDef, ...] = (
+    ParamDef("model", "task", str, "decode", "decode (behaviour from the study's data) | digits | digits28",
+             allowed=TASKS),
+    ParamDef("model", "hidden_layers", int, 1, "spiking hidden layers", (at_least(1), at_most(4))),
+    ParamDef("model", "hidden_units", int, 128, "neurons per hidden layer", (at_least(1),)),
+    ParamDef("model", "recurrent", bool, True, "hidden layers feed their own spikes back"),
+    ParamDef("model", "neuron", str, "LIF", "IF (no leak) | LIF (1st order) | LIF2 (synaptic current + membrane)",
+             allowed=NEURONS),
+    ParamDef("model", "k_beta", int, 2, "membrane leak shift k: beta = 1 - 2^-k", (at_least(1), at_most(16)),
+             when=LEAKY),
+    ParamDef("model", "k_alpha", int, 3, "LIF2 synaptic-current leak shift", (at_least(1), at_most(16)),
+             when=(("model.neuron", ("LIF2",)),)),
+    ParamDef("model", "reset", str, "subtract", "after a spike: subtract the threshold | zero | none",
+             allowed=("subtract", "zero", "none")),
+    ParamDef("model", "threshold", float, 1.0, "firing threshold (float units)", (above(0.0),)),
+    ParamDef("model", "readout_k", int, 3, "leak shift of the non-spiking readout layer", (at_least(1), at_most(16))),
+    ParamDef("model", "encoding", str, "current",
+             "spike counts: binary | current (integer input) | substeps; dense features: rate | latency",
+             allowed=ENCODINGS),
+    ParamDef("model", "input_bits", int, 2, "bits of the integer input current", (at_least(2), at_most(8)),
+             when=(("model.encoding", ("current",)),)),
+    ParamDef("model", "substeps", int, 2, "time steps per bin of the substeps encoding", (at_least(2), at_most(16)),
+             when=(("model.encoding", ("substeps",)),)),
+    ParamDef("model", "time_steps", int, 25, "time steps of the dense encodings", (at_least(1),),
+             when=(("model.encoding", ("rate", "latency")),)),
+    ParamDef("train", "epochs", int, 100, "float training epochs", (at_least(1),)),
+    ParamDef("train", "batch_size", int, 16, "mini-batch size", (at_least(1),)),
+    ParamDef("train", "lr", float, 5e-3, "Adam learning rate", (above(0.0),)),
+    ParamDef("train", "weight_decay", float, 1e-4, "Adam weight decay", (at_least(0.0),)),
+    ParamDef("train", "grad_clip", float, 1.0, "gradient-norm clipping (0: none)", (at_least(0.0),)),
+    ParamDef("train", "init_gain", float, 3.0, "initial weight scale", (above(0.0),)),
+    ParamDef("train", "input_dropout", float, 0.0, "training-only input dropout", (at_least(0.0), below(1.0))),
+    ParamDef("train", "seed", int, 0, "training seed", (at_least(0),)),
+    ParamDef("quantization", "mode", str, "ptq", "ptq: quantize the float model | qat: fine-tune quantized",
+             allowed=("ptq", "qat")),
+    ParamDef("quantization", "weight_bits", int, 6, "signed weight bits", (at_least(2), at_most(16))),
+    ParamDef("quantization", "membrane_bits", int, None, "signed membrane bits (default: calibrated)",
+             (at_least(2), at_most(32))),
+    ParamDef("quantization", "frac_bits", int, None, "fractional bits (default: the most the weights allow)",
+             (at_least(0), at_most(30))),
+    ParamDef("quantization", "qat_epochs", int, 20, "QAT fine-tuning epochs", (at_least(1),), when=QAT),
+    ParamDef("hdl", "scan", str, "full", "input scan: full (every input a cycle, Spiker+) | event (only spikes)",
+             allowed=("full", "event")),
+)
+
+
+def _network(p: Mapping[str, Any]) -> dict[str, Any]:
+    """The float description (without n_inputs and the output size, which the task decides)."""
+    neuron = p["model.neuron"]
+    hidden = {"size": p["model.hidden_units"], "neuron": neuron, "reset": p["model.reset"],
+              "threshold": p["model.threshold"], "recurrent": p["model.recurrent"]}
+    if neuron != "IF":
+        hidden["k_beta"] = p["model.k_beta"]
+    if neuron == "LIF2":
+        hidden["k_alpha"] = p["model.k_alpha"]
+    enc: dict[str, Any] = {"kind": p["model.encoding"]}
+    if "model.input_bits" in p:
+        enc["input_bits"] = p["model.input_bits"]
+    if "model.substeps" in p:
+        enc["substeps"] = p["model.substeps"]
+    if "model.time_steps" in p:
+        enc["steps"] = p["model.time_steps"]
+    return {"hidden": [hidden] * p["model.hidden_layers"], "readout_k": p["model.readout_k"], "encoding": enc}
+
+
+class SNNFamily(Family):
+    name = "snn"
+    description = "spiking networks (IF/LIF/LIF2, Spiker+-style) as VHDL generated by dse"
+    sections = ("model", "train", "quantization", "hdl")
+    params = PARAMS
+    metrics = ("behavior_r2", "behavior_r2_bin", "accuracy")
+    lowering = "hdl"
+    default_backend = "yosys"
+    default_part = "xc7a35t"
+    default_clock_ns = 10.0
+    packages = ("torch", "snntorch")
+
+    def cross_checks(self, specs: Mapping[str, Spec]) -> Problems:
+        from search_spaces.specs import kind_of
+
+        def values(name: str) -> list[Any]:
+            s = specs.get(name)
+            return (kind_of(s).values(s) or [s.low, s.high]) if s is not None else []
+
+        out: Problems = []
+        for mb in values("quantization.membrane_bits"):
+            for fb in values("quantization.frac_bits"):
+                for th in values("model.threshold"):
+                    if round(th * 2**fb) > 2 ** (mb - 1) - 1 or round(th * 2**fb) < 1:
+                        out.append(("model.threshold", f"bits cannot hold the threshold: round({th} * 2^{fb}) "
+                                                       f"does not fit {mb} signed membrane bits"))
+                        return out
+        encodings = set(values("model.encoding"))
+        tasks = set(values("model.task"))
+        if "decode" in tasks and encodings & {"rate", "latency"}:
+            out.append(("model.encoding", "rate/latency encode dense features (digits); the decode task's inputs "
+                                          "are spike counts: use binary, current or substeps"))
+        if tasks & {"digits", "digits28"} and encodings & {"binary", "current", "substeps"}:
+            out.append(("model.encoding", "the digits tasks have dense pixel features: use rate or latency"))
+        return out
+
+    def data_checks(self, specs: Mapping[str, Spec], data: Any, hardware: Any) -> Problems:
+        from dse.families.snn.synth import parse_part
+
+        try:
+            parse_part(hardware.part)
+        except ValueError as e:
+            return [("hardware.part", str(e).removeprefix("part: "))]
+        return []
+
+    def build(self, point: dict[str, Any], hardware: Any) -> dict[str, Any]:
+        p = point
+        quant = {"mode": p["quantization.mode"], "weight_bits": p["quantization.weight_bits"],
+                 "membrane_bits": p.get("quantization.membrane_bits"), "frac_bits": p.get("quantization.frac_bits"),
+                 "qat_epochs": p.get("quantization.qat_epochs")}
+        train = {k.split(".", 1)[1]: v for k, v in p.items() if k.startswith("train.")}
+        return {"task": p["model.task"], "network": _network(p), "train": train, "quantization": quant,
+                "scan": p["hdl.scan"],
+                "hardware": {"backend": hardware.backend, "part": hardware.part, "clock_ns": float(hardware.clock_ns)},
+                "params": dict(p)}
+
+    def run(self, trial: Any) -> None:
+        from dse.families.snn.pipeline import run
+
+        run(trial)
+
+    def export(self, record: Any, out: Path) -> list[str]:
+        from dse.families.snn.pipeline import export
+
+        return export(record, out)
+
+    def add_train_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from dse.families.snn.cli import add_arguments
+
+        add_arguments(parser)
+
+    def train(self, args: argparse.Namespace) -> int:
+        from dse.families.snn.cli import run
+
+        return run(args)
+
+
+def design_key(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+FAMILY = SNNFamily

@@ -1,0 +1,167 @@
+"""The SNN trial: task data -> float training (cached) -> PTQ or QAT -> integer reference -> cost.
+
+Every point of one network (bit widths, PTQ/QAT, scan architecture, part) shares its float training
+through the trained-model cache; QAT fine-tunes from it. Accuracy is always the integer reference
+model's, which computes exactly what the generated VHDL computes (GHDL co-simulation tests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dse.trial.context import TrialContext
+
+MODEL_FILE = "model.pt"
+NETWORK_FILE = "network.json"
+
+
+def load_task(design: dict[str, Any], data: dict[str, Any]):
+    from dse.families.snn.tasks import decode_task, load_task
+
+    if design["task"] == "decode":
+        return decode_task(data["source"], seed=data.get("split_seed", 0), data_options=data.get("options", {}))
+    return load_task(design["task"], seed=data.get("split_seed", 0))
+
+
+def description(design: dict[str, Any], task) -> Any:
+    from dse.families.snn.model import SNNDescription
+
+    net = design["network"]
+    layers = [*net["hidden"], {"size": task.n_outputs, "neuron": "readout", "k_beta": net["readout_k"]}]
+    return SNNDescription.from_dict({"n_inputs": task.n_inputs, "layers": layers, "encoding": net["encoding"]})
+
+
+def task_fingerprint(task) -> str:
+    h = hashlib.sha256(f"{task.name}|{task.kind}|{task.seed}".encode())
+    for part in (task.train, task.valid, task.test):
+        for a in (part.x, part.y):
+            a = np.ascontiguousarray(a)
+            h.update(str((a.shape, a.dtype.str)).encode())
+            h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _accuracy(metrics: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The registry's names: behavior_r2 = per-trial form, behavior_r2_bin = causal per-bin form."""
+    if kind == "regression":
+        return {"behavior_r2": metrics["behavior_r2_trial"], "behavior_r2_bin": metrics["behavior_r2"]}
+    return {"accuracy": metrics["accuracy"]}
+
+
+def _load_model(path: Path, desc, cfg):
+    import torch
+
+    from dse.families.snn.model import SNN
+
+    model = SNN(desc, surrogate=cfg.surrogate, slope=cfg.slope, init_gain=cfg.init_gain,
+                recurrent_gain=cfg.recurrent_gain)
+    model.load_state_dict(torch.load(path, weights_only=True))
+    return model
+
+
+def network_to_dict(net) -> dict[str, Any]:
+    layers = [{"weights": lay.weights.tolist(), "neuron": lay.neuron, "reset": lay.reset, "k_beta": lay.k_beta,
+               "k_alpha": lay.k_alpha, "theta_int": lay.theta_int, "name": lay.name,
+               "recurrent_weights": None if lay.recurrent_weights is None else lay.recurrent_weights.tolist()}
+              for lay in net.layers]
+    return {"layers": layers, "weight_bits": net.weight_bits, "membrane_bits": net.membrane_bits,
+            "frac_bits": net.frac_bits, "input_bits": net.input_bits, "time_steps": net.time_steps,
+            "scan": net.scan, "name": net.name}
+
+
+def network_from_dict(d: dict[str, Any]):
+    from dse.families.snn.network import QuantizedSNN, SNNLayer
+
+    layers = [SNNLayer(**{**lay, "weights": np.asarray(lay["weights"], np.int64),
+                          "recurrent_weights": None if lay["recurrent_weights"] is None
+                          else np.asarray(lay["recurrent_weights"], np.int64)}) for lay in d["layers"]]
+    return QuantizedSNN(layers=layers, **{k: v for k, v in d.items() if k != "layers"})
+
+
+def run(trial: TrialContext) -> None:
+    from dse.cost.registry import get_backend
+    from dse.families.snn.lowering import SNNHardware
+    from dse.families.snn.quantize import ptq, qat, resolve_quant
+    from dse.families.snn.scoring import score_float
+    from dse.families.snn.train import TrainConfig, TrainResult, encode_inputs, set_determinism, train_snn
+    from dse.trial import model_cache
+
+    d, spec, result = trial.design, trial.spec, trial.result
+    with trial.phase("data"):
+        task = load_task(d, spec.data)
+        desc = description(d, task)
+        cfg = TrainConfig(**d["train"])
+        key = model_cache.model_key(task_fingerprint(task), desc.to_dict(), cfg.to_dict())
+
+    def train(out_dir: Path) -> dict[str, Any]:
+        import torch
+
+        r = train_snn(desc, task, cfg)
+        if r.stopped_reason == "non_finite_loss":
+            raise FloatingPointError(f"loss became NaN/inf in epoch {r.epochs}")
+        torch.save(r.model.state_dict(), out_dir / MODEL_FILE)
+        return {"description": desc.to_dict(), "train": cfg.to_dict(), "history": r.history, "epochs": r.epochs,
+                "best_epoch": r.best_epoch, "train_seconds": r.train_seconds, "stopped_reason": r.stopped_reason,
+                "float_metrics": _accuracy(score_float(r.model, task, cfg.classify_by), task.kind)}
+
+    with trial.phase("train"):
+        cached = model_cache.get_or_train(Path(spec.model_cache_dir), key, train, MODEL_FILE)
+        model = _load_model(cached.model_file, desc, cfg)
+    result.cache["model"] = cached.hit
+    result.accuracy["float"] = dict(cached.info["float_metrics"])
+    trial.artifact("model", cached.model_file)
+
+    q = d["quantization"]
+    with trial.phase("quantize"):
+        set_determinism(cfg.seed)
+        quant = resolve_quant(model, task, q["weight_bits"], q["membrane_bits"], q["frac_bits"])
+        if q["mode"] == "qat":
+            r = qat(TrainResult(model=model, desc=desc, config=cfg), task, quant, q["qat_epochs"], scan=d["scan"])
+        else:
+            r = ptq(model, task, quant, cfg.classify_by, scan=d["scan"])
+    trial.timings["integer_model"] = r.integer_seconds
+    result.accuracy["integer"] = {**_accuracy(r.metrics, task.kind),
+                                  "mean_cycles": r.metrics.get("cycles", {}).get(d["scan"])}
+    result.accuracy["quantization"] = dict(r.quant.to_dict())
+    trial.write_json(NETWORK_FILE, network_to_dict(r.net), kind="integer_network")
+
+    with trial.phase("lower"):
+        inputs = encode_inputs(desc.encoding, task.test)
+        hw = SNNHardware(r.net, inputs, cache_dir=str(Path(spec.build_cache_dir) / "synthesis"))
+        hw.write(trial.work / "hdl")
+        trial.artifact("hdl_project", trial.work / "hdl")
+    hwd = d["hardware"]
+    with trial.phase("cost"):
+        report = get_backend(hwd["backend"]).cost(hw, part=hwd["part"], clock_ns=hwd["clock_ns"],
+                                                  output_dir=str(trial.work / "synthesis"))
+    result.cache["synthesis"] = bool(report.details.get("cached"))
+    trial.finish(_accuracy(r.metrics, task.kind), report)
+
+
+def export(req: Any, out: Path) -> list[str]:
+    """The VHDL project of a trial: sources, weight memories, testbench with input and expected-output
+    files, a Yosys script, a Vivado TCL, the trained model and a README (dse.families.snn.hdl_project)."""
+    import shutil
+
+    from dse.errors import ConfigError
+    from dse.families.snn.hdl_project import build_project
+    from dse.families.snn.train import encode_inputs
+
+    art = {a.kind: a for a in req.result.artifacts}
+    if "integer_network" not in art or not Path(art["integer_network"].path).is_file():
+        raise ConfigError(req.source, f"trial {req.number}: its integer network is gone", "--trial")
+    net = network_from_dict(json.loads(Path(art["integer_network"].path).read_text()))
+    task = load_task(req.design, req.data)
+    inputs = encode_inputs(description(req.design, task).encoding, task.test)[:4]
+    build_project(net, inputs, out, part=req.design["hardware"]["part"])
+    written = [p.name for p in out.iterdir()]
+    if "model" in art and Path(art["model"].path).is_file():
+        (out / "model").mkdir(exist_ok=True)
+        shutil.copy2(art["model"].path, out / "model" / MODEL_FILE)
+        written.append("model/" + MODEL_FILE)
+    return written
