@@ -59,9 +59,9 @@ def test_core_names_no_family():
 
 
 def test_registry_lists_the_built_in_families_and_the_test_family_is_a_worked_example():
-    from dse.families import BUILT_IN, family_names, get_family
-
     import importlib
+
+    from dse.families import BUILT_IN, family_names, get_family
 
     assert family_names() == sorted(importlib.import_module(m).FAMILY.name for m in BUILT_IN)
     tiny = get_family("tiny")
