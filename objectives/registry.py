@@ -80,6 +80,8 @@ OBJECTIVES: dict[str, Objective] = _objectives(
         "accuracy",
     ),
     # hardware (dse.cost)
+    Objective("accuracy", "maximize", "", "classification accuracy on held-out samples (bit-exact model)",
+              "accuracy"),
     Objective("latency_us", "minimize", "us", "worst-case latency of one inference", "hardware"),
     Objective(
         "latency_cycles",

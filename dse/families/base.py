@@ -53,6 +53,8 @@ class Family(ABC):
     default_backend: ClassVar[str]
     default_part: ClassVar[str] = "xcu55c"
     default_clock_ns: ClassVar[float] = 5.0
+    #: Whether the model decodes causally (bin t from inputs up to t only), as a closed loop needs.
+    causal: ClassVar[bool] = False
     #: Python packages whose versions every trial records (its libraries and tool wrappers).
     packages: ClassVar[tuple[str, ...]] = ()
 

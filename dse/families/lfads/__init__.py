@@ -33,6 +33,7 @@ class LFADSFamily(Family):
     params = _params.PARAMS
     metrics = ("behavior_r2", "behavior_r2_bin", "npll", "bits_per_spike", "rate_r2")
     lowering = "hls4ml"
+    causal = False  # the bidirectional encoder reads the whole trial before the generator starts
     default_backend = "estimate"
     default_part = "xcu55c"
     default_clock_ns = 5.0

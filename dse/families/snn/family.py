@@ -25,9 +25,9 @@ from search_spaces.params import ParamDef, above, at_least, at_most, below
 from search_spaces.specs import Spec
 
 TASKS = ("decode", "digits", "digits28")
-NEURONS = ("IF", "LIF", "LIF2")
+NEURONS = ("if", "lif", "lif2")  # study files are case-insensitive; the model names are IF, LIF, LIF2
 ENCODINGS = ("binary", "current", "substeps", "rate", "latency")
-LEAKY = (("model.neuron", ("LIF", "LIF2")),)
+LEAKY = (("model.neuron", ("lif", "lif2")),)
 QAT = (("quantization.mode", ("qat",)),)
 
 PARAMS: tuple[ParamDef, ...] = (
@@ -36,12 +36,12 @@ PARAMS: tuple[ParamDef, ...] = (
     ParamDef("model", "hidden_layers", int, 1, "spiking hidden layers", (at_least(1), at_most(4))),
     ParamDef("model", "hidden_units", int, 128, "neurons per hidden layer", (at_least(1),)),
     ParamDef("model", "recurrent", bool, True, "hidden layers feed their own spikes back"),
-    ParamDef("model", "neuron", str, "LIF", "IF (no leak) | LIF (1st order) | LIF2 (synaptic current + membrane)",
+    ParamDef("model", "neuron", str, "lif", "if (no leak) | lif (1st order) | lif2 (synaptic current + membrane)",
              allowed=NEURONS),
     ParamDef("model", "k_beta", int, 2, "membrane leak shift k: beta = 1 - 2^-k", (at_least(1), at_most(16)),
              when=LEAKY),
     ParamDef("model", "k_alpha", int, 3, "LIF2 synaptic-current leak shift", (at_least(1), at_most(16)),
-             when=(("model.neuron", ("LIF2",)),)),
+             when=(("model.neuron", ("lif2",)),)),
     ParamDef("model", "reset", str, "subtract", "after a spike: subtract the threshold | zero | none",
              allowed=("subtract", "zero", "none")),
     ParamDef("model", "threshold", float, 1.0, "firing threshold (float units)", (above(0.0),)),
@@ -78,7 +78,7 @@ PARAMS: tuple[ParamDef, ...] = (
 
 def _network(p: Mapping[str, Any]) -> dict[str, Any]:
     """The float description (without n_inputs and the output size, which the task decides)."""
-    neuron = p["model.neuron"]
+    neuron = p["model.neuron"].upper()
     hidden = {"size": p["model.hidden_units"], "neuron": neuron, "reset": p["model.reset"],
               "threshold": p["model.threshold"], "recurrent": p["model.recurrent"]}
     if neuron != "IF":
@@ -102,6 +102,7 @@ class SNNFamily(Family):
     params = PARAMS
     metrics = ("behavior_r2", "behavior_r2_bin", "accuracy")
     lowering = "hdl"
+    causal = True
     default_backend = "yosys"
     default_part = "xc7a35t"
     default_clock_ns = 10.0

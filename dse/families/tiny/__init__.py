@@ -66,6 +66,7 @@ class TinyFamily(Family):
     params = PARAMS
     metrics = ("behavior_r2", "behavior_r2_bin")
     lowering = "analytic"
+    causal = True
     default_backend = "analytic"
     default_part = "xc7z020"
     default_clock_ns = 10.0
