@@ -48,6 +48,19 @@ def _section(name: str, **changes: Any) -> str:
     return yaml.safe_dump(d, sort_keys=False)
 
 
+def _snn(**changes: Any) -> str:
+    """A valid tiny SNN study with keys of its sections replaced: ``_snn(model={"neuron": "x"})``."""
+    d: dict[str, Any] = {
+        "name": "bad", "family": "snn",
+        "data": {"source": "synthetic", "options": {"n_trials": 30, "n_bins": 12, "n_neurons": 8, "seed": 0}},
+        "model": {"hidden_units": 4}, "train": {"epochs": 1}, "quantization": {"weight_bits": 6},
+        "objectives": ["behavior_r2_bin", "lut"], "n_trials": 1, "sampler": {"name": "random", "seed": 0},
+    }
+    for k, v in changes.items():
+        d[k] = {**d.get(k, {}), **v} if isinstance(v, dict) and isinstance(d.get(k), dict) else v
+    return yaml.safe_dump(d, sort_keys=False)
+
+
 def _data(source: str, **options: Any) -> str:
     return _yaml(data={"source": source, **({"options": options} if options else {})})
 
@@ -191,6 +204,33 @@ CASES = [
     Case("plot_without_complete_trials", ("trials", "no complete trials"), _yaml(),
          ("plot", "study.yaml", "-o", "plots"), setup=_existing_study),
     Case("dashboard_before_any_run", ("storage", "no results yet"), _yaml(), ("dashboard", "study.yaml")),
+    # --- the SNN family's parameters (checked when the file is loaded or against the data: nothing written)
+    Case("snn_unknown_neuron", ("model.neuron", "must be one of if, lif, lif2", "izhikevich"),
+         _snn(model={"neuron": "izhikevich"})),
+    Case("snn_leak_shift_zero", ("model.k_beta", ">= 1"), _snn(model={"k_beta": 0})),
+    Case("snn_leak_not_a_shift", ("model.k_beta", "valid integer", "0.75"), _snn(model={"k_beta": 0.75})),
+    Case("snn_lif2_alpha_zero", ("model.k_alpha", ">= 1"), _snn(model={"neuron": "lif2", "k_alpha": 0})),
+    Case("snn_threshold_does_not_fit", ("model.threshold", "bits cannot hold the threshold"),
+         _snn(quantization={"membrane_bits": 4, "frac_bits": 6})),
+    Case("snn_threshold_negative", ("model.threshold", "> 0"), _snn(model={"threshold": -1.0})),
+    Case("snn_unknown_encoding", ("model.encoding", "poisson"), _snn(model={"encoding": "poisson"})),
+    Case("snn_dense_encoding_for_counts", ("model.encoding", "spike counts"), _snn(model={"encoding": "rate"})),
+    Case("snn_counts_encoding_for_digits", ("model.encoding", "dense pixel features"),
+         _snn(model={"task": "digits", "encoding": "binary"}, objectives=["accuracy", "lut"])),
+    Case("snn_input_bits_too_wide", ("model.input_bits", "<= 8"), _snn(model={"input_bits": 12})),
+    Case("snn_substeps_one", ("model.substeps", ">= 2"), _snn(model={"encoding": "substeps", "substeps": 1})),
+    Case("snn_weight_bits_one", ("quantization.weight_bits", ">= 2"), _snn(quantization={"weight_bits": 1})),
+    Case("snn_unknown_task", ("model.task", "mnist"), _snn(model={"task": "mnist"})),
+    Case("snn_zero_hidden_units", ("model.hidden_units", ">= 1"), _snn(model={"hidden_units": 0})),
+    Case("snn_too_many_layers", ("model.hidden_layers", "<= 4"), _snn(model={"hidden_layers": 9})),
+    Case("snn_unknown_scan", ("hdl.scan", "sparse"), _snn(hdl={"scan": "sparse"})),
+    Case("snn_qat_epochs_zero", ("quantization.qat_epochs", ">= 1"),
+         _snn(quantization={"mode": "qat", "qat_epochs": 0})),
+    Case("snn_hls_section_unknown", ("hls", "unknown key"), _snn(hls={"reuse_factor": 2})),
+    Case("snn_hls4ml_backend", ("hardware.backend", "lowers to hdl"), _snn(hardware={"backend": "estimate"})),
+    Case("snn_lfads_metric", ("objectives[0]", "family 'snn' does not measure 'npll'"),
+         _snn(objectives=["npll", "lut"])),
+    Case("snn_unknown_part", ("hardware.part", "unknown FPGA part 'ep4ce22'"), _snn(hardware={"part": "ep4ce22"})),
     Case("estimate_model_missing", ("nomodel.h5", "file not found"), None, ("estimate", "nomodel.h5")),
     Case("estimate_unknown_part", ("--part", "bogus"), None, ("estimate", "m.h5", "--part", "bogus"),
          files={"m.h5": b"not read"}),
