@@ -300,11 +300,15 @@ def trial_note(number: int, result: TrialResult, *, objectives: Sequence[str] = 
         lines += _table(("parameter", "value"), [(f"`{k}`", _fmt(v)) for k, v in result.params.items()])
     if result.objectives:
         dirs = dict(zip(objectives, directions, strict=False))
-        order = [o for o in objectives if o in result.objectives] + \
-            [o for o in result.objectives if o not in objectives]
+        mine = [o for o in objectives if o in result.objectives]
         lines += ["### Objectives", ""]
-        lines += _table(("metric", "value", "goal"),
-                        [(f"**{o}**" if o in dirs else o, _fmt(result.objectives[o]), dirs.get(o, "")) for o in order])
+        lines += _table(("metric", "value", "goal"), [(f"**{o}**", _fmt(result.objectives[o]), dirs.get(o, ""))
+                                                      for o in mine])
+        also = [(o, _fmt(v)) for o, v in result.objectives.items() if o not in dirs]
+        if also:  # three metric/value pairs a row
+            rows = [sum(also[i:i + 3], ()) for i in range(0, len(also), 3)]
+            rows = [r + ("", "") * (3 - len(r) // 2) for r in rows]
+            lines += ["Also measured:", "", *_table(("metric", "value") * 3, rows)]
     if result.hardware:
         lines += _hardware(result.hardware)
     lines += _accuracy(result.accuracy or {})
