@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test test-fast lint bench clean
+.PHONY: venv browser demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,11 +17,22 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# OS packages of the dashboard's browser test (tests/test_dashboard.py): Debian's chromium and chromium-driver,
+# installed when missing and run as root with apt-get (on CI), otherwise the line to run is printed.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium chromium-driver (the dashboard's browser test)"; \
+		export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium chromium-driver; \
+	else \
+		echo "the dashboard's browser test needs chromium; as root run: apt-get update && apt-get install -y chromium chromium-driver"; \
+	fi
+
 demo: venv
 	$(BIN)/dse run examples/quick.yaml
 	$(BIN)/dse pareto examples/quick.yaml
 
-test: venv
+test: venv browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
