@@ -34,10 +34,13 @@ MODERATE = {"layer_reuse_factor": {"encoder": 10, "ic": 8, "generator": 8, "fact
             "recurrent_reuse_factor": {"encoder": 8, "generator": 8}}
 
 
-def spec(tmp: Path, n: int, quant: str, width: int, integer: int, rf: int, strategy: str, per_layer=None):
+def spec(tmp: Path, n: int, quant: str, width: int, integer: int, rf: int, strategy: str, per_layer=None,
+         qat_options: dict | None = None, name: str = "paper-scans"):
+    """One paper-size trial; ``qat_options`` adds QuantSpec fields (state_outputs, init, finetune_epochs)."""
     from dse.trial.spec import TrialSpec
 
-    qat = {"bits": width, "integer": integer - 1, "activations": "real"} if quant == "qat" else None
+    qat = ({"bits": width, "integer": integer - 1, "activations": "real", **(qat_options or {})}
+           if quant == "qat" else None)
     # QAT: values without a quantizer get 8 more bits, 4 integer (the rule of dse/families/lfads/params.py)
     prec = f"ap_fixed<{width + 8},{integer + 4}>" if quant == "qat" else f"ap_fixed<{width},{integer}>"
     design = {
@@ -50,7 +53,7 @@ def spec(tmp: Path, n: int, quant: str, width: int, integer: int, rf: int, strat
         "hardware": {"backend": "estimate", "part": "xcu55c", "clock_ns": 5.0},
         "params": {"quant": quant, "width": width, "integer": integer},
     }
-    return TrialSpec("paper-scans", n, design, {"source": "synthetic", "options": {}, "split_seed": 0},
+    return TrialSpec(name, n, design, {"source": "synthetic", "options": {}, "split_seed": 0},
                      ["behavior_r2", "npll"], str(tmp / f"t{n}"), str(tmp / "models"), str(tmp / "hls"), None,
                      pruning={"enabled": False})  # a scan measures every point
 

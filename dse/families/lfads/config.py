@@ -16,11 +16,29 @@ class QuantSpec:
     activations are quantized sigmoid/tanh of W bits. ``activations="hard"`` uses QKeras' hard
     (piece-wise linear) versions as in the paper; ``"real"`` uses the quantized real functions, which
     hls4ml 1.3.0 implements with lookup tables.
+
+    ``state_outputs``: pass each GRU's outputs through its state quantizer in the training graph and in
+    the Keras reference (issue 14 item 6). A QGRU quantizes h_{t-1} only where it reads it and outputs
+    the unquantized h_t, while hls4ml's GRU (nnet::gru) keeps h_t in one register of the state type
+    (``res_T``: the state quantizer's ap_fixed<W,I+1>, round half to even, saturating; see
+    dse/hls/workarounds.py ``qgru_state_precision``) and outputs that register, so the encoder's final
+    state and the generator's sequence are quantized on the hardware. With it on, the model trains on
+    (and is scored by) what the C simulation computes, up to the sigmoid/tanh lookup tables; ``False``
+    is the plain QKeras graph of the code before issue 14 (kept to measure the difference).
+
+    ``init``: ``"scratch"`` trains the QKeras model from a random initialisation; ``"float"`` (issue 13
+    item 1) starts it from the float model of the same data, architecture and training settings (the
+    model PTQ designs share, trained first if missing) and trains only ``finetune_epochs`` epochs of
+    quantized fine-tuning at ``finetune_lr_scale`` times the recipe's learning rate.
     """
 
     bits: int = 16
     integer: int = 5
     activations: Literal["hard", "real"] = "real"
+    state_outputs: bool = True
+    init: Literal["scratch", "float"] = "scratch"
+    finetune_epochs: int = 30
+    finetune_lr_scale: float = 0.1
 
     def __post_init__(self) -> None:
         if not 2 <= self.bits <= 32:
@@ -29,6 +47,12 @@ class QuantSpec:
             raise ValueError(f"QAT integer bits must be in 0..bits-1 ({self.bits - 1}), got {self.integer}")
         if self.activations not in ("hard", "real"):
             raise ValueError(f"QAT activations must be 'hard' or 'real', got {self.activations!r}")
+        if self.init not in ("scratch", "float"):
+            raise ValueError(f"QAT init must be 'scratch' or 'float', got {self.init!r}")
+        if self.finetune_epochs < 1:
+            raise ValueError(f"QAT fine-tuning epochs must be >= 1, got {self.finetune_epochs}")
+        if not self.finetune_lr_scale > 0:
+            raise ValueError(f"QAT fine-tuning learning-rate scale must be > 0, got {self.finetune_lr_scale}")
 
 
 @dataclass(frozen=True)

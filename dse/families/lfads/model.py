@@ -13,6 +13,13 @@ cannot convert ``Lambda`` layers. ``logrates`` are log expected counts per bin (
 Two models are built: the *training* model (dropout, VAE sampling + KL, output ``logrates`` only)
 and the *deploy* model (no dropout, IC = posterior mean, outputs ``[logrates, factors]``), which is
 what hls4ml converts. They share weights by layer name, so the VAE deploys the same graph as the AE.
+
+QAT with ``QuantSpec.state_outputs`` (the default): the training model passes each GRU's outputs
+through the GRU's state quantizer (``QActivation`` layers ``encoder_state_q``/``generator_state_q``,
+no weights), because the hardware's GRU outputs its quantized state register; a third model, the
+*reference*, is the deploy model with those layers, i.e. what the C simulation computes up to the
+sigmoid/tanh tables, and is what the Keras-side metrics score. The deploy model keeps the plain QGRU
+(hls4ml's QGRU already quantizes its state), so the generated hardware is the same as before.
 """
 
 from __future__ import annotations
@@ -36,6 +43,11 @@ class LFADSModels:
     train: keras.Model  # inputs [spikes, gen_input] -> logrates
     deploy: keras.Model  # inputs [spikes, gen_input] -> [logrates, factors]
     config: LFADSConfig
+    reference: keras.Model | None = None  # deploy + state-quantized GRU outputs (QAT), else the deploy model
+
+    def __post_init__(self) -> None:
+        if self.reference is None:
+            self.reference = self.deploy
 
 
 class SampleIC(keras.layers.Layer):
@@ -107,6 +119,14 @@ class _Layers:
             **kw,
         )
 
+    def state_q(self, x, name: str, on: bool):
+        """``x`` through the GRU state quantizer when ``on`` (what the hardware's state register holds)."""
+        if not on:
+            return x
+        from qkeras import QActivation
+
+        return QActivation(self._q(), name=name)(x)
+
     def dense(self, units: int, name: str, use_bias: bool = True) -> keras.layers.Layer:
         if self.quant is None:
             return keras.layers.Dense(units, use_bias=use_bias, name=name)
@@ -116,8 +136,13 @@ class _Layers:
                       bias_quantizer=self._q() if use_bias else None, name=name)
 
 
-def _build(cfg: LFADSConfig, training_graph: bool) -> keras.Model:
+def _build(cfg: LFADSConfig, training_graph: bool, state_outputs: bool | None = None) -> keras.Model:
+    """``state_outputs``: quantize the GRU outputs (default: in the training graph, for QAT with
+    ``QuantSpec.state_outputs``); the deploy graph never does (hls4ml's QGRU does it in the hardware)."""
     L = _Layers(cfg.quant, cfg.reset_after)
+    if state_outputs is None:
+        state_outputs = training_graph
+    state_outputs = bool(state_outputs and cfg.quant is not None and cfg.quant.state_outputs)
     spikes = keras.Input((cfg.n_bins, cfg.n_neurons), name=SPIKES)
     gen_input = keras.Input((cfg.n_bins, GEN_INPUT_DIM), name=GEN_INPUT)
 
@@ -129,6 +154,7 @@ def _build(cfg: LFADSConfig, training_graph: bool) -> keras.Model:
         merge_mode="concat",
         name=ENCODER,
     )(x)
+    enc = L.state_q(enc, "encoder_state_q", state_outputs)
     if training_graph and cfg.ic_dropout > 0:
         enc = keras.layers.Dropout(cfg.ic_dropout, name="ic_dropout")(enc)
     ic = L.dense(cfg.latent_units, name=IC)(enc)
@@ -145,19 +171,26 @@ def _build(cfg: LFADSConfig, training_graph: bool) -> keras.Model:
         return_sequences=True,
         recurrent_regularizer=keras.regularizers.l2(cfg.l2_gen_recurrent) if cfg.l2_gen_recurrent else None,
     )(gen_input, initial_state=ic)
+    gen = L.state_q(gen, "generator_state_q", state_outputs)
     factors = keras.layers.TimeDistributed(L.dense(cfg.factors, name="factors_dense", use_bias=False),
                                            name=FACTORS)(gen)
     logrates = keras.layers.TimeDistributed(L.dense(cfg.n_neurons, name="logrates_dense"), name=LOGRATES)(factors)
     outputs = logrates if training_graph else [logrates, factors]
-    return keras.Model([spikes, gen_input], outputs, name="lfads_train" if training_graph else "lfads")
+    name = "lfads_train" if training_graph else "lfads_reference" if state_outputs else "lfads"
+    return keras.Model([spikes, gen_input], outputs, name=name)
 
 
 def build_lfads(cfg: LFADSConfig) -> LFADSModels:
-    """Build the training and deploy models of ``cfg`` (weights shared by copying, see :func:`sync`)."""
+    """Build the training, deploy and reference models of ``cfg`` (weights shared by copying, see
+    :func:`sync_deploy_weights`)."""
     train = _build(cfg, training_graph=True)
     deploy = _build(cfg, training_graph=False)
-    sync_deploy_weights(train, deploy)
-    return LFADSModels(train=train, deploy=deploy, config=cfg)
+    reference = None
+    if cfg.quant is not None and cfg.quant.state_outputs:
+        reference = _build(cfg, training_graph=False, state_outputs=True)
+    models = LFADSModels(train=train, deploy=deploy, config=cfg, reference=reference)
+    sync_models(models)
+    return models
 
 
 def sync_deploy_weights(train: keras.Model, deploy: keras.Model) -> None:
@@ -165,6 +198,31 @@ def sync_deploy_weights(train: keras.Model, deploy: keras.Model) -> None:
     for layer in deploy.layers:
         if layer.weights:
             layer.set_weights(train.get_layer(layer.name).get_weights())
+
+
+def sync_models(models: LFADSModels) -> None:
+    """Copy the training model's weights into the deploy model and the reference model."""
+    sync_deploy_weights(models.train, models.deploy)
+    if models.reference is not models.deploy:
+        sync_deploy_weights(models.train, models.reference)
+
+
+def copy_weights(source: keras.Model, target: keras.Model) -> list[str]:
+    """Copy the weights of every ``target`` layer from the ``source`` layer of the same name (e.g. a
+    float deploy model into its QKeras training twin: QGRU/QDense hold the weights of GRU/Dense, same
+    names and shapes). Returns the names of the layers copied. A weighted target layer missing from
+    ``source`` is an error, except the training-only VAE layers (``ic_logvar``, ``ic_sample``), which a
+    deploy model does not have and which keep their initialisation."""
+    copied = []
+    names = {layer.name for layer in source.layers}
+    for layer in target.layers:
+        if not layer.weights or (layer.name in (IC_LOGVAR, "ic_sample") and layer.name not in names):
+            continue
+        if layer.name not in names:
+            raise KeyError(f"layer {layer.name!r} has no counterpart in {source.name!r}")
+        layer.set_weights(source.get_layer(layer.name).get_weights())
+        copied.append(layer.name)
+    return copied
 
 
 def zero_gen_input(n_trials: int, n_bins: int):

@@ -95,6 +95,12 @@ PARAMS: tuple[ParamDef, ...] = (
     ParamDef("quantization", "qat_activations", str, _QUANT_DEFAULT.activations,
              "QKeras sigmoid/tanh: hard (piece-wise linear) | real (lookup tables)",
              allowed=("hard", "real"), when=QAT),
+    ParamDef("quantization", "qat_init", str, _QUANT_DEFAULT.init,
+             "QAT start: scratch (train the QKeras model from random weights) | float (fine-tune the float model "
+             "PTQ designs share, trained first if missing)", allowed=("scratch", "float"), when=QAT),
+    ParamDef("quantization", "qat_finetune_epochs", int, _QUANT_DEFAULT.finetune_epochs,
+             "epochs of quantized fine-tuning from the float model", (at_least(1),),
+             when=QAT + (("quantization.qat_init", ("float",)),)),
     # --- hls4ml
     ParamDef("hls", "reuse_factor", int, 1, "model-wide reuse factor", (at_least(1),)),
     *(ParamDef("hls", f"reuse_factor_{layer}", int, None, f"reuse factor of layer {layer!r} (default: "
@@ -226,7 +232,10 @@ def build(point: dict[str, Any], hardware: Any) -> dict[str, Any]:
         quant = None
     else:
         qbits, qint = p["quantization.qat_total_bits"], p["quantization.qat_integer_bits"]
-        quant = {"bits": qbits, "integer": qint - 1, "activations": p["quantization.qat_activations"]}
+        quant = {"bits": qbits, "integer": qint - 1, "activations": p["quantization.qat_activations"],
+                 "init": p["quantization.qat_init"]}
+        if quant["init"] == "float":
+            quant["finetune_epochs"] = p["quantization.qat_finetune_epochs"]
         # For QAT, HLSDesign.precision only types the values that have no quantizer: accumulators and
         # the outputs of the Dense layers (factors, log-rates), which QKeras computes in float. Giving
         # them the quantizers' narrow width made log-rates below -2^(I-1) wrap around (C-sim NPLL

@@ -7,6 +7,7 @@ circuit produces. A design that the estimator shows too big is pruned before any
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 from contextlib import redirect_stdout
@@ -52,28 +53,49 @@ def _train(trial: TrialContext, split, model_cfg, train_cfg, data_fp: str, cache
     from dse.trial import model_cache
     from dse.trial.pruning import MedianRule, TrainingPruned, earlier_curves
 
-    hook = None
     p = trial.spec.pruning or {}
-    if p.get("enabled"):
-        rule = MedianRule(earlier_curves(cache_root, data_fp, model_cfg.to_dict()["quant"]), p.get("warmup_epochs", 15),
-                          p.get("min_curves", 4), p.get("margin", 0.01))
-        hook = lambda e, logs: rule.check(e, float(logs.get("val_nll", math.nan)))  # noqa: E731
 
-    def train(out_dir: Path) -> dict[str, Any]:
-        try:
-            r = train_lfads(model_cfg, split, train_cfg, epoch_hook=hook)
-        except TrainingPruned as e:
-            raise Pruned(f"training: {e}") from None
-        if r.stopped_reason == "non_finite_loss":
-            raise FloatingPointError(f"loss became NaN/inf in epoch {r.epochs}")
-        r.models.deploy.save(out_dir / "model.h5")
-        metrics = score(split, keras_predictor(r.models.deploy))
-        return {"data_fingerprint": data_fp, "model": model_cfg.to_dict(), "train": train_cfg.to_dict(),
-                "history": r.history, "epochs": r.epochs, "best_epoch": r.best_epoch,
-                "train_seconds": r.train_seconds, "stopped_reason": r.stopped_reason, "float_metrics": metrics}
+    def trainer(cfg, init_from: Path | None = None, extra: dict | None = None):
+        hook = None
+        if p.get("enabled"):
+            rule = MedianRule(earlier_curves(cache_root, data_fp, cfg.to_dict()["quant"]), p.get("warmup_epochs", 15),
+                              p.get("min_curves", 4), p.get("margin", 0.01))
+            hook = lambda e, logs: rule.check(e, float(logs.get("val_nll", math.nan)))  # noqa: E731
 
+        def train(out_dir: Path) -> dict[str, Any]:
+            try:
+                r = train_lfads(cfg, split, train_cfg, epoch_hook=hook,
+                                init_from=None if init_from is None else load_model(init_from))
+            except TrainingPruned as e:
+                raise Pruned(f"training: {e}") from None
+            if r.stopped_reason == "non_finite_loss":
+                raise FloatingPointError(f"loss became NaN/inf in epoch {r.epochs}")
+            r.models.deploy.save(out_dir / "model.h5")
+            # the Keras-side metrics score the reference: for QAT what the hardware computes (state-quantized
+            # GRU outputs, see QuantSpec.state_outputs); the plain QKeras deploy model's are kept beside them
+            metrics = score(split, keras_predictor(r.models.reference))
+            info = {"data_fingerprint": data_fp, "model": cfg.to_dict(), "train": train_cfg.to_dict(),
+                    "history": r.history, "epochs": r.epochs, "best_epoch": r.best_epoch,
+                    "train_seconds": r.train_seconds, "stopped_reason": r.stopped_reason, "float_metrics": metrics,
+                    **(extra or {})}
+            if r.models.reference is not r.models.deploy:
+                info["deploy_metrics"] = score(split, keras_predictor(r.models.deploy))
+            return info
+
+        return train
+
+    if model_cfg.quant is not None and model_cfg.quant.init == "float":
+        # QAT fine-tuned from the float model PTQ designs share (same data, architecture, training settings):
+        # trained first if missing, under its own key's lock, so concurrent trials train it once
+        float_cfg = dataclasses.replace(model_cfg, quant=None)
+        float_key = model_cache.model_key(data_fp, float_cfg.to_dict(), train_cfg.to_dict())
+        base = model_cache.get_or_train(cache_root, float_key, trainer(float_cfg))
+        extra = {"init_from": float_key, "float_model_trained_here": not base.hit,
+                 "float_train_seconds": base.info.get("train_seconds")}
+        key = model_cache.model_key(data_fp, model_cfg.to_dict(), train_cfg.to_dict())
+        return model_cache.get_or_train(cache_root, key, trainer(model_cfg, base.model_file, extra))
     key = model_cache.model_key(data_fp, model_cfg.to_dict(), train_cfg.to_dict())
-    return model_cache.get_or_train(cache_root, key, train)
+    return model_cache.get_or_train(cache_root, key, trainer(model_cfg))
 
 
 def load_model(path: Path):

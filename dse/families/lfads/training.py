@@ -18,7 +18,7 @@ from tensorflow import keras
 
 from dse.data.base import DataSplit, NeuralData
 from dse.families.lfads.config import LFADSConfig, TrainConfig
-from dse.families.lfads.model import LFADSModels, build_lfads, sync_deploy_weights, zero_gen_input
+from dse.families.lfads.model import LFADSModels, build_lfads, copy_weights, sync_models, zero_gen_input
 
 
 @dataclass
@@ -80,6 +80,26 @@ class _KLWarmup(keras.callbacks.Callback):
         self.layer.kl_scale.assign(min(1.0, epoch / self.epochs))
 
 
+class _KeepBest(keras.callbacks.Callback):
+    """Keep the weights of the best validation epoch and restore them at the end (Keras' EarlyStopping
+    restores them only when it stops early; a short fine-tuning usually runs all its epochs)."""
+
+    def __init__(self, monitor: str = "val_nll") -> None:
+        super().__init__()
+        self.monitor = monitor
+        self.best = np.inf
+        self.weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        v = (logs or {}).get(self.monitor)
+        if v is not None and np.isfinite(v) and v < self.best:
+            self.best, self.weights = float(v), self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self.weights is not None:
+            self.model.set_weights(self.weights)
+
+
 class _Progress(keras.callbacks.Callback):
     """A tqdm progress bar over epochs showing the validation NLL."""
 
@@ -99,6 +119,27 @@ class _Progress(keras.callbacks.Callback):
         self.bar.close()
 
 
+class _WeightsOnly:
+    """Layer weights by name, quacking like a Keras model for :func:`copy_weights`."""
+
+    name = "float model"
+
+    def __init__(self, weights: dict[str, list[np.ndarray]]) -> None:
+        self.layers = [_Named(n, w) for n, w in weights.items()]
+
+    def get_layer(self, name: str) -> _Named:
+        return next(layer for layer in self.layers if layer.name == name)
+
+
+@dataclass
+class _Named:
+    name: str
+    w: list
+
+    def get_weights(self) -> list:
+        return self.w
+
+
 def train_lfads(
     cfg: LFADSConfig,
     split: DataSplit,
@@ -107,21 +148,41 @@ def train_lfads(
     progress: bool = False,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     epoch_hook: Callable[[int, dict], None] | None = None,
+    init_from: keras.Model | None = None,
 ) -> TrainResult:
     """Train an LFADS model of ``cfg`` on ``split.train``, early-stopping on ``split.valid``.
 
     ``epoch_hook(epoch, logs)`` is called after each epoch (e.g. to report to an Optuna pruner);
     it may raise to abort training.
+
+    QAT fine-tuning (``cfg.quant.init == "float"``): ``init_from`` is the float deploy model of the same
+    architecture and training settings; its weights start the QKeras model, which trains for
+    ``cfg.quant.finetune_epochs`` epochs at ``finetune_lr_scale`` times the learning rate and keeps
+    its best validation epoch. The rest of the recipe (clipping, reduce-on-plateau, early stopping,
+    seed) is ``tc``'s.
     """
     tc = tc or TrainConfig()
     configure_tensorflow(int(os.environ["DSE_TF_THREADS"]) if os.environ.get("DSE_TF_THREADS") else None)
+    finetune = cfg.quant is not None and cfg.quant.init == "float"
+    if finetune and init_from is None:
+        raise ValueError("QAT with init 'float' fine-tunes a float model: pass init_from")
+    if init_from is not None and not finetune:
+        raise ValueError("init_from is only for QAT with init 'float'")
+    source = None
+    if finetune:
+        # the float model outlives clear_session as weights only
+        source = {layer.name: layer.get_weights() for layer in init_from.layers if layer.weights}
     keras.backend.clear_session()
     keras.utils.set_random_seed(tc.seed)
 
     models = build_lfads(cfg)
     model = models.train
+    epochs, learning_rate = tc.epochs, tc.learning_rate
+    if finetune:
+        copy_weights(_WeightsOnly(source), model)
+        epochs, learning_rate = cfg.quant.finetune_epochs, tc.learning_rate * cfg.quant.finetune_lr_scale
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=tc.learning_rate, clipnorm=tc.clipnorm),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=tc.clipnorm),
         loss=poisson_nll,
         metrics=[keras.metrics.MeanMetricWrapper(poisson_nll, name="nll")],
     )
@@ -139,15 +200,17 @@ def train_lfads(
         cbs.append(_KLWarmup(model.get_layer("ic_sample"), cfg.kl_warmup_epochs))
     if epoch_hook is not None:
         cbs.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: epoch_hook(e, logs or {})))
+    if finetune:
+        cbs.append(_KeepBest())
     if progress:
-        cbs.append(_Progress(tc.epochs))
+        cbs.append(_Progress(epochs))
 
     t0 = time.perf_counter()
     hist = model.fit(
         model_inputs(split.train),
         split.train.spikes.astype(np.float32),
         validation_data=(model_inputs(split.valid), split.valid.spikes.astype(np.float32)),
-        epochs=tc.epochs,
+        epochs=epochs,
         batch_size=tc.batch_size,
         shuffle=True,
         callbacks=cbs,
@@ -164,7 +227,7 @@ def train_lfads(
         reason = "early_stopping"
     else:
         reason = "max_epochs"
-    sync_deploy_weights(model, models.deploy)
+    sync_models(models)
     return TrainResult(
         models=models,
         history=history,

@@ -1,0 +1,166 @@
+"""QAT at the paper size: the Keras model against its bit-accurate C simulation (issue 14 item 6), and
+QAT fine-tuned from the float model against QAT from scratch (issue 13 item 1).
+
+Each run is one real trial of dse's pipeline at the paper size (synthetic 170 x 73 x 70, E=Z=64, F=4,
+the default recipe, seed 0, ``bench/paper_scans.py``'s design: QAT integer bits 3 incl. sign, real
+sigmoid/tanh tables, reuse factor 2, Latency): train (or fine-tune) -> hls4ml -> g++ -> C simulation.
+
+A run is ``VARIANT:INIT:BITS``:
+
+- ``before``: the QKeras graph of the code before issue 14 (``QuantSpec.state_outputs=False``): the GRUs
+  output their unquantized state, the hardware its quantized state register.
+- ``after``: the training graph and the Keras reference pass the GRU outputs through the state
+  quantizer (``state_outputs=True``, the default).
+- INIT ``scratch`` trains the QKeras model from random weights; ``float`` fine-tunes the float model
+  (``--finetune-epochs``, trained first into the same cache if missing).
+
+For every run the table gives the Keras-side metrics (for ``before`` also those of the same weights
+with state-quantized GRU outputs, ``dse.families.lfads.testing.state_quantized_reference``), the
+C-simulation metrics, the gap, and the seconds. Rows accumulate in bench/results/qat_gap.json (a
+later run of the same VARIANT:INIT:BITS replaces its row); bench/results/qat_gap.md is rebuilt from
+all rows each time.
+
+Usage: python bench/qat_gap.py --workdir /tmp/qat-gap before:scratch:12 after:scratch:12 after:float:12
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import RESULTS, header, load_average, write_result  # noqa: E402
+from paper_scans import spec  # noqa: E402
+
+ROWS = RESULTS / "qat_gap.json"
+METRICS = ("behavior_r2", "npll", "rate_r2")
+VARIANTS = {"before": False, "after": True}
+
+
+def parse_run(text: str) -> tuple[str, str, int]:
+    variant, init, bits = text.split(":")
+    if variant not in VARIANTS or init not in ("scratch", "float"):
+        raise SystemExit(f"bad run {text!r}: VARIANT (before|after):INIT (scratch|float):BITS")
+    return variant, init, int(bits)
+
+
+def keras_metrics(model_file: Path, state_quantized: bool) -> dict:
+    """Metrics of a cached model in Keras: the plain QKeras deploy model or its state-quantized twin."""
+    from dse.data import load_data, split_data
+    from dse.families.lfads.evaluate import keras_predictor, score
+    from dse.families.lfads.pipeline import load_model
+    from dse.families.lfads.testing import state_quantized_reference
+
+    split = split_data(load_data("synthetic"), seed=0)
+    model = load_model(model_file)
+    return score(split, keras_predictor(state_quantized_reference(model) if state_quantized else model))
+
+
+def run_one(work: Path, variant: str, init: str, bits: int, finetune_epochs: int, integer: int) -> dict:
+    from dse.trial import model_cache
+    from dse.trial.runner import run_trial
+
+    opts = {"state_outputs": VARIANTS[variant], "init": init}
+    if init == "float":
+        opts["finetune_epochs"] = finetune_epochs
+    n = {"before": 0, "after": 1000}[variant] + {"scratch": 0, "float": 100}[init] + bits
+    t0 = time.perf_counter()
+    r = run_trial(spec(work, n, "qat", bits, integer, 2, "Latency", qat_options=opts, name="qat-gap"))
+    wall = time.perf_counter() - t0
+    row = {"variant": variant, "init": init, "bits": bits, "integer": integer, "status": r.status,
+           "reason": r.fail_reason, "wall_s": wall, "model_cached": r.cache.get("model"),
+           "timings": r.timings, "csim": r.accuracy.get("csim", {}), "keras": r.accuracy.get("float", {}),
+           "finetune_epochs": finetune_epochs if init == "float" else None, "load": load_average(),
+           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    model_art = next((a.path for a in r.artifacts if a.kind == "model"), None)
+    if model_art:
+        info = json.loads((Path(model_art).parent / "train.json").read_text())
+        row.update({"train_seconds": info["train_seconds"], "epochs": info["epochs"], "best_epoch": info["best_epoch"],
+                    "float_train_seconds": info.get("float_train_seconds"),
+                    "float_model_trained_here": info.get("float_model_trained_here"),
+                    "deploy_keras": info.get("deploy_metrics")})
+        if variant == "before":  # the same weights with the hardware's quantized state outputs, in Keras
+            row["state_quantized_keras"] = keras_metrics(Path(model_art), state_quantized=True)
+        if init == "float":
+            base = model_cache.lookup(work / "models", info["init_from"])
+            row["float_model"] = base.info["float_metrics"] if base else None
+    return row
+
+
+def store(row: dict) -> list[dict]:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS / ".qat_gap.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rows = json.loads(ROWS.read_text()) if ROWS.exists() else []
+        key = (row["variant"], row["init"], row["bits"])
+        rows = [r for r in rows if (r["variant"], r["init"], r["bits"]) != key] + [row]
+        rows.sort(key=lambda r: (r["init"], r["bits"], r["variant"]))
+        ROWS.write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+def _f(v, nd: int = 3) -> str:
+    return "n/a" if v is None else f"{v:.{nd}f}"
+
+
+def _gap(k: dict, c: dict, m: str) -> float | None:
+    return k[m] - c[m] if k.get(m) is not None and c.get(m) is not None else None
+
+
+def report(rows: list[dict], command: str) -> None:
+    md = header("QAT at the paper size: Keras model vs C simulation, fine-tuned vs from-scratch QAT", command)
+    md += ("\nSynthetic 170 x 73 x 70, E=Z=64, F=4, default recipe, seed 0 (one seed per point: the machine "
+           "allows no more; differences of a few 0.01 in behaviour R2 between single trainings are within "
+           "seed noise), QAT integer bits 3 incl. sign, real sigmoid/tanh (hls4ml lookup tables, 1024 entries), "
+           "reuse factor 2, Latency. The machine is the shared 2-core one, with up to 3 other agents' jobs "
+           "beside these runs (load average per row, 1/5/15 min), so seconds are noisy and inflated.\n\n")
+    md += ("`before`: plain QKeras graph (GRU outputs unquantized); `after`: training graph and Keras reference "
+           "with state-quantized GRU outputs (what the hardware's GRU outputs). Gap = Keras - C sim. For "
+           "`before` rows, *SQ Keras* is the same trained weights with state-quantized outputs, in Keras.\n\n")
+    md += ("| variant | init | W | Keras R2 | C-sim R2 | R2 gap | SQ Keras R2 | Keras NPLL | C-sim NPLL | NPLL gap "
+           "| C-sim rate R2 | epochs (best) | train s | trial s | status | load |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+    for r in rows:
+        k, c, sq = r.get("keras") or {}, r.get("csim") or {}, r.get("state_quantized_keras") or {}
+        init = r["init"] + (f" ({r['finetune_epochs']} ep)" if r["init"] == "float" else "")
+        md += (f"| {r['variant']} | {init} | {r['bits']} | {_f(k.get('behavior_r2'))} | {_f(c.get('behavior_r2'))} | "
+               f"{_f(_gap(k, c, 'behavior_r2'))} | {_f(sq.get('behavior_r2'))} | {_f(k.get('npll'), 4)} | "
+               f"{_f(c.get('npll'), 4)} | {_f(_gap(k, c, 'npll'), 4)} | {_f(c.get('rate_r2'))} | "
+               f"{r.get('epochs')} ({r.get('best_epoch')}) | {_f(r.get('train_seconds'), 0)} | "
+               f"{_f(r['timings'].get('total'), 0)} | {r['status']}{' ' + str(r['reason'])[:50] if r['reason'] else ''} "
+               f"| {r.get('load')} |\n")
+    floats = [r for r in rows if r.get("float_model")]
+    if floats:
+        f, r = floats[0]["float_model"], floats[0]
+        md += (f"\nThe float model the fine-tunings start from: behaviour R2 {_f(f.get('behavior_r2'))}, NPLL "
+               f"{_f(f.get('npll'), 4)}; its training took {_f(r.get('float_train_seconds'), 0)} s (once, shared with "
+               "every PTQ design of the same data and recipe; a fine-tuned QAT point pays only its own seconds when "
+               "the float model is cached).\n")
+    write_result("qat_gap", md)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("runs", nargs="*", type=parse_run)
+    ap.add_argument("--workdir", type=Path, required=True)
+    ap.add_argument("--finetune-epochs", type=int, default=30)
+    ap.add_argument("--qat-integer", type=int, default=3)
+    ap.add_argument("--report-only", action="store_true")
+    args = ap.parse_args()
+    work = args.workdir.resolve()
+    rows = json.loads(ROWS.read_text()) if ROWS.exists() else []
+    for variant, init, bits in [] if args.report_only else args.runs:
+        row = run_one(work, variant, init, bits, args.finetune_epochs, args.qat_integer)
+        print(json.dumps(row), flush=True)
+        rows = store(row)
+    report(rows, f"python bench/qat_gap.py --workdir {args.workdir} --finetune-epochs {args.finetune_epochs} "
+                 "VARIANT:INIT:BITS ... (one invocation per row group; rows accumulate)")
+
+
+if __name__ == "__main__":
+    main()
