@@ -64,14 +64,17 @@ def test_xilinx_synthesis_checked_and_cached(tmp_path):
     assert again.cached and again.lut == res.lut and again.hdl_hash == res.hdl_hash
 
 
-def test_large_rom_becomes_bram(tmp_path):
-    ghdl.require_tools_for_tests(("yosys",))
-    net = random_network([256, 64, 2], time_steps=2, seed=2, weight_bits=6, membrane_bits=8)
-    res = synth.synthesize(net, "xc7a35t", check_inputs=synth.check_samples(net, samples=1), work_dir=tmp_path)
-    assert res.bram >= 1 and res.dsp == 0
-
-
 @pytest.mark.slow
+def test_large_rom_becomes_bram_and_its_netlist_simulates(tmp_path):
+    """A weight memory mapped to RAMB18E1: checked with dse's behavioural BRAM models (~40 s)."""
+    ghdl.require_tools_for_tests(("yosys",))
+    net = random_network([256, 64, 2], time_steps=3, seed=2, weight_bits=6, membrane_bits=8, theta=12)
+    res = synth.synthesize(net, "xc7a35t", check_inputs=synth.check_samples(net, samples=2), work_dir=tmp_path)
+    assert res.bram >= 1 and res.dsp == 0
+    assert res.checks["netlist_sim_equal_reference"] is True
+    assert (tmp_path / "netlist_sim" / "rams_sim.v").exists()
+
+
 def test_ecp5_place_and_route_gives_max_clock(tmp_path):
     ghdl.require_tools_for_tests(("yosys",))
     net = _net("LIF", "full", recurrent=False, readout=False, sizes=(8, 5, 3))

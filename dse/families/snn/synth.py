@@ -218,25 +218,47 @@ def check_samples(net: QuantizedSNN, samples: int = 2, seed: int = 0, density: f
     return rng.integers(1, net.input_max + 1, size=shape) * (rng.random(shape) < density)
 
 
+def _netlist_cell_types(netlist: Path) -> set[str]:
+    """Module names instantiated in a Yosys-written netlist (`NAME #(` or `NAME name (` at a line start)."""
+    types = set()
+    for m in re.finditer(r"^\s*([A-Za-z_]\w*)\s+(?:#\s*\(|\\?[\w$.\\\[\]]+\s*\()", netlist.read_text(), re.M):
+        types.add(m.group(1))
+    return types - {"module", "input", "output", "wire", "reg", "assign", "always", "initial", "if", "else"}
+
+
 def simulate_netlist(net: QuantizedSNN, directory: Path, netlist: Path, family: str, yosys: list[str],
                      x: np.ndarray, timeout: float | None) -> tuple[dict, float]:
     """iverilog simulation of the synthesized netlist with the Verilog testbench; compares with the reference."""
-    models = yosys_share(yosys) / {"xilinx": "xilinx", "ecp5": "ecp5", "ice40": "ice40"}[family] / "cells_sim.v"
+    lib = yosys_share(yosys) / family / "cells_sim.v"
     sim_dir = directory / "netlist_sim"
     sim_dir.mkdir(exist_ok=True)
-    if family == "xilinx":
-        # Yosys' RAMB18E1/RAMB36E1 are timing-only black boxes: replace them by behavioural models.
-        local = sim_dir / "cells_sim_dse.v"
-        local.write_text(sim_models.strip_modules(models.read_text(), ("RAMB18E1", "RAMB36E1"))
-                         + sim_models.xilinx_bram_models())
-        models = local
     (sim_dir / f"{hdl.TB}.v").write_text(hdl.generate_testbench(net)[f"{hdl.TB}.v"])
     (sim_dir / hdl.INPUT_FILE).write_text(hdl.format_inputs(net, x))
     t0 = time.perf_counter()
-    inc = ["-I", str(models.parent)]
-    defines = ["-DNO_ICE40_DEFAULT_ASSIGNMENTS"] if family == "ice40" else []
-    run_tool([_tool("iverilog"), "-g2012", *defines, *inc, "-o", "sim.vvp", "-s", hdl.TB, f"{hdl.TB}.v",
-              str(netlist.resolve()), str(models)], sim_dir, timeout, "iverilog")
+    # iverilog is ~10x slower on a netlist of thousands of cell instances than on the same netlist with
+    # every cell replaced by its Yosys simulation model and flattened, which is what is simulated here.
+    # Yosys' RAMB18E1/RAMB36E1 models are timing-only black boxes: they stay instances and get dse's
+    # behavioural models (sim_models) instead.
+    text = re.sub(r'^\s*`include\s+"([^"]+)"', lambda m: (lib.parent / m.group(1)).read_text(), lib.read_text(),
+                  flags=re.M)
+    preamble = text[: re.search(r"^(\(\*.*\*\)\s*)?module\s", text, re.M).start()]
+    rams = ("RAMB18E1", "RAMB36E1") if family == "xilinx" else ()
+    # Only the models the netlist uses (and what they instantiate): parsing all of a family's
+    # cells_sim.v costs Yosys minutes for iCE40.
+    used = sim_models.module_closure(text, _netlist_cell_types(netlist)) - set(rams)
+    (sim_dir / "cells_logic.v").write_text(preamble + "\n".join(sim_models.only_modules(text, tuple(sorted(used)))))
+    script = [f"read_verilog -I {lib.parent} cells_logic.v"]
+    if rams:
+        (sim_dir / "cells_rams_bb.v").write_text("\n".join(sim_models.only_modules(text, rams)))
+        script.append("read_verilog -lib cells_rams_bb.v")
+        (sim_dir / "rams_sim.v").write_text(sim_models.xilinx_bram_models())
+    script += [f"read_verilog {netlist.resolve()}", f"hierarchy -top {hdl.TOP}", "flatten", "proc",
+               "opt_clean -purge", "write_verilog -noattr netlist_flat.v"]
+    (sim_dir / "flatten.ys").write_text("\n".join(script) + "\n")
+    run_tool([*yosys, "-q", "-s", "flatten.ys"], sim_dir, timeout, "yosys (flatten for simulation)")
+    sim_files = ["netlist_flat.v"] + (["rams_sim.v"] if rams else [])
+    run_tool([_tool("iverilog"), "-g2012", "-o", "sim.vvp", "-s", hdl.TB, f"{hdl.TB}.v", *sim_files], sim_dir,
+             timeout, "iverilog")
     run_tool([_tool("vvp"), "-n", "sim.vvp"], sim_dir, timeout, "vvp (netlist simulation)")
     secs = time.perf_counter() - t0
     spikes, mem, cycles = hdl.parse_outputs((sim_dir / hdl.OUTPUT_FILE).read_text(), net, x.shape[0])

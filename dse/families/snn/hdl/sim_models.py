@@ -146,3 +146,29 @@ def strip_modules(verilog: str, names: tuple[str, ...]) -> str:
     for name in names:
         verilog = re.sub(rf"(?ms)^module {name}\b.*?^endmodule\s*$", "", verilog)
     return verilog
+
+
+def only_modules(verilog: str, names: tuple[str, ...]) -> list[str]:
+    """The `module NAME ... endmodule` blocks of the named modules (black-box declarations for Yosys)."""
+    out = []
+    for name in names:
+        m = re.search(rf"(?ms)^module {name}\b.*?^endmodule\s*$", verilog)
+        if m:
+            out.append(m.group(0))
+    return out
+
+
+def module_closure(verilog: str, roots: set[str]) -> set[str]:
+    """The modules of `verilog` among `roots`, plus every module of `verilog` they instantiate."""
+    bodies = {m.group(1): m.group(0) for m in re.finditer(r"(?ms)^module (\w+)\b.*?^endmodule\s*$", verilog)}
+    todo = [r for r in roots if r in bodies]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for other in bodies:
+            if other not in seen and re.search(rf"^\s*{other}\s*(#|\w)", bodies[name], re.M):
+                todo.append(other)
+    return seen
