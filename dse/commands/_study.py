@@ -36,9 +36,31 @@ def open_study(cfg) -> tuple[Any, Any]:
     return st, study
 
 
+#: The estimator's uncertainty keys (``HardwareReport.details["uncertainty"]``) -> the metrics they qualify.
+UNCERTAINTY_METRICS = {"latency": ("latency_us", "latency_cycles"), "dsp": ("dsp",), "lut": ("lut",), "ff": ("ff",),
+                       "bram": ("bram_18k",)}
+
+
+def uncertainty_columns(hardware: dict[str, Any] | None) -> dict[str, float]:
+    """``{metric}_err``: the relative error (a fraction, e.g. 0.24 for +-24 %) the cost backend states for
+    each hardware metric (the estimator's cross-validated error of the design's layer mix); empty when
+    the stored report has none (a synthesis report, or a trial stored before issue 14)."""
+    unc = ((hardware or {}).get("details") or {}).get("uncertainty")
+    if not isinstance(unc, dict):
+        return {}
+    out = {}
+    for key, value in unc.items():
+        if value is None:
+            continue
+        for metric in UNCERTAINTY_METRICS.get(key, (key,)):
+            out[f"{metric}_err"] = float(value)
+    return out
+
+
 def trial_rows(cfg, st, study, trials) -> list[dict[str, Any]]:
-    """One plain dict per trial: number, state, params, every metric by name, and the trials that
-    repeated its design point (``same_design``)."""
+    """One plain dict per trial: number, state, params, every metric by name, the estimator's relative
+    uncertainty of each hardware metric (``{metric}_err``, where the stored report has one) and the
+    trials that repeated its design point (``same_design``)."""
     from objectives.designs import shared_by
 
     sharing = shared_by(study.get_trials(deepcopy=False))
@@ -48,6 +70,7 @@ def trial_rows(cfg, st, study, trials) -> list[dict[str, Any]]:
         metrics: dict[str, Any] = {}
         if result is not None:
             metrics.update({k: v for k, v in result.objectives.items()})
+            metrics.update(uncertainty_columns(result.hardware))
             for src, vals in result.accuracy.items():
                 for k, v in (vals or {}).items():
                     metrics[f"{src}_{k}"] = v

@@ -1,4 +1,9 @@
-"""``dse pareto study.yaml``: the feasible Pareto front with parameters and every metric."""
+"""``dse pareto study.yaml``: the feasible Pareto front with parameters and every metric.
+
+Each hardware objective whose stored report states an uncertainty (the estimator's, issue 14) has a
+``<metric>_err`` column beside it: the relative error (0.24 = +-24 %), so a user sees which numbers are
+solid; csv/json/parquet carry every ``*_err`` column.
+"""
 
 from __future__ import annotations
 
@@ -43,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
         flat.to_parquet(args.output, index=False)
         print(f"written {len(flat)} rows to {args.output}", file=sys.stderr)
         return 0
-    cols = ["number", *cfg.objective_names] + [c for c in flat.columns if c.startswith("param_")]
+    objectives = [c for name in cfg.objective_names for c in (name, f"{name}_err") if c == name or c in flat.columns]
+    cols = ["number", *objectives] + [c for c in flat.columns if c.startswith("param_")]
     if len(flat) and flat["same_design"].str.len().any():
         cols.append("same_design")  # trials that repeated the design point (not evaluated again)
     text = flat[cols].to_string(index=False) if len(flat) else "(the Pareto front is empty)"
