@@ -123,6 +123,7 @@ class Driver:
         self.space_size = self.space.grid_size() if self.space.is_finite else None
         self.last_beat = 0.0
         self.last_recover = time.monotonic()
+        self._watched: dict[int, float] = {}
         self._sigint = False
         from dse.driver.dashboard_notes import DashboardWriter
 
@@ -210,17 +211,23 @@ class Driver:
         if n:
             log.warning("marked %d trial(s) of a dead driver failed and re-queued them", n)
 
-    def _wait_for_others(self, idle_since: float) -> bool:
-        """Nothing left to ask here: True while this driver should wait for other drivers' RUNNING trials
-        (one grace period at most), so that one that died elsewhere is recovered and re-run here."""
-        if self.summary.timed_out or time.monotonic() - idle_since > GRACE_PERIOD_S + 4 * HEARTBEAT_INTERVAL_S:
+    def _wait_for_others(self) -> bool:
+        """Nothing left to ask here: True while this driver should wait for other drivers' RUNNING trials,
+        so that one whose driver died elsewhere is recovered and re-run here. Each such trial is watched
+        for one grace period (plus a few heartbeats) at most: had its driver died, it would be stale by
+        then; if it is still beating, its driver is alive and finishes it."""
+        if self.summary.timed_out:
             return False
-        others = [t for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        now = time.monotonic()
+        watch = GRACE_PERIOD_S + 4 * HEARTBEAT_INTERVAL_S
+        others = [t.number for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
                   if t.user_attrs.get(DRIVER_ATTR) not in (None, self.driver_id)]
-        if others:
-            time.sleep(1.0)
-            self._recover_now()
-        return bool(others)
+        self._watched = {n: self._watched.get(n, now) for n in others}  # trial -> since when it is watched
+        if not [n for n, since in self._watched.items() if now - since <= watch]:
+            return False
+        time.sleep(1.0)
+        self._recover_now()
+        return True
 
     # -- counting --------------------------------------------------------------------------------
 
@@ -263,7 +270,6 @@ class Driver:
             executor = RayExecutor(address=self.ray_address, cpus_per_trial=self.cfg.execution.cpus_per_trial,
                                    resources=resources)
             self._catch_sigint()  # ray.init installs its own SIGTERM handler (sys.exit): ours again
-            idle_since: float | None = None
             workers = min(self.cfg.execution.workers, executor.capacity())
             deadline = time.monotonic() + self.cfg.timeout_s if self.cfg.timeout_s else math.inf
             with RunProgress(self, enabled=self.progress) as bar:
@@ -279,15 +285,13 @@ class Driver:
                     self._resolve_deferred()
                     self._recover_now()
                     if not self.inflight and not self.deferred:
-                        idle_since = idle_since or time.monotonic()
-                        if self._wait_for_others(idle_since):
+                        if self._wait_for_others():
                             continue
                         if self.dup_streak >= MAX_DUPLICATE_STREAK:
                             log.warning("the sampler proposed %d evaluated points in a row; stopping",
                                         MAX_DUPLICATE_STREAK)
                             self.summary.exhausted = True
                         break
-                    idle_since = None
                     for h in executor.wait([v[0] for v in self.inflight.values()], timeout=1.0):
                         self._collect(executor, h)
                     self._check_timeouts(executor)
