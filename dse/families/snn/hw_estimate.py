@@ -1,0 +1,152 @@
+"""Fast analytic estimate of cycles, LUT, FF and BRAM of a generated SNN design on Xilinx 7-series.
+
+For preflight and for sizes Yosys is too slow for. Cycles are exact (the reference's cycle model; for the
+event-driven scan the mean over given inputs, or an expectation from input density and spike rates).
+Resources come from structural counts of the generated VHDL with a few constants fitted by least squares
+to Yosys synth_xilinx results of checked designs (bench/snn_hardware.py --calibrate, which prints the
+constants pasted below and the estimator's error on every calibration design; the error bounds below
+are the largest relative errors found there, and a test checks them on designs synthesized in the test).
+
+Weight memory: Yosys 0.23 maps a layer's ROM to block RAM when it has more than BRAM_MIN_ROWS rows
+(observed: 128 rows stay in LUTs, 196 and more go to RAMB18), else to LUTs (about one LUT6 per 64 bits
+plus the output multiplexers, a fitted constant). RAMB18 count: the cheapest RAMB18E1 aspect ratio
+(512x36 ... 16Kx1) for rows x (n_out * weight_bits) bits; reported in RAMB36 equivalents.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from dse.families.snn import reference
+from dse.families.snn.network import QuantizedSNN
+
+BRAM_MIN_ROWS = 160
+# Fitted on the calibration designs (bench/snn_hardware.py --calibrate); see the module docstring.
+LUT_COEF = {"adder_bits": 2.6, "rom_lut_bits": 0.098, "scan_event": 1.6, "scan_full": 0.25, "const": 40.0}
+FF_COEF = {"struct": 1.0, "const": 0.0}
+# Largest relative error on the calibration set (|estimate - yosys| / yosys).
+ERROR = {"lut": 0.30, "ff": 0.15, "bram": 0.0}
+
+_RAMB18_MODES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
+
+
+@dataclass
+class HwEstimate:
+    cycles_full: int
+    cycles_event: float | None  # mean over the given inputs (or expectation); None when unknown
+    lut: float
+    ff: float
+    bram: float  # RAMB36 equivalents
+    dsp: int
+    features: dict
+
+
+def ramb18_count(rows: int, width: int) -> int:
+    return min(math.ceil(rows / d) * math.ceil(width / w) for d, w in _RAMB18_MODES)
+
+
+def _bits(n: int) -> int:
+    return max(1, math.ceil(math.log2(max(n, 2))))
+
+
+def features(net: QuantizedSNN) -> dict:
+    """Structural counts of the generated design (see hdl.__init__ for what each layer contains)."""
+    mb, wb = net.membrane_bits, net.weight_bits
+    f = {"adder_bits": 0.0, "rom_lut_bits": 0.0, "scan_event": 0.0, "scan_full": 0.0, "struct_ff": 0.0,
+         "ramb18": 0}
+    for li, lay in enumerate(net.layers):
+        rows, width = lay.fan_in, lay.n_out * wb
+        vb = net.input_bits if li == 0 else 1
+        # accumulate (sat add of a (wb+vb)-bit product into mb bits) + update (compare, reset, leak)
+        per_neuron = mb + max(0, vb - 1) * (wb + vb) + mb * (2 if lay.neuron == "LIF2" else 1)
+        f["adder_bits"] += lay.n_out * per_neuron
+        if rows > BRAM_MIN_ROWS:
+            f["ramb18"] += ramb18_count(rows, width)
+            rom_ff = 0
+        else:
+            f["rom_lut_bits"] += rows * width
+            rom_ff = width  # the ROM's output register is made of flip-flops
+        pend = (lay.n_out if lay.recurrent else 0) if li == 0 else lay.fan_in
+        f["scan_event" if net.scan == "event" else "scan_full"] += pend + (_bits(net.n_in) if li == 0 else 0)
+        regs = lay.n_out * (mb * (2 if lay.neuron == "LIF2" else 1) + (mb if not lay.spiking else 1))
+        f["struct_ff"] += regs + rom_ff + pend + _bits(max(lay.fan_in, lay.n_out)) + vb + 1 + 3
+    f["struct_ff"] += _bits(net.time_steps + len(net.layers)) + 3
+    return f
+
+
+def estimate(net: QuantizedSNN, x: np.ndarray | None = None, *, input_density: float | None = None,
+             spike_rates: list[float] | None = None) -> HwEstimate:
+    """Estimate a design. Event-scan cycles: exact mean over x when given, else an expectation from the
+    input density (fraction of nonzero inputs per step) and per-layer spike rates, else None."""
+    f = features(net)
+    lut = sum(LUT_COEF[k] * f[k] for k in ("adder_bits", "rom_lut_bits", "scan_event", "scan_full")) + LUT_COEF[
+        "const"]
+    ff = FF_COEF["struct"] * f["struct_ff"] + FF_COEF["const"]
+    full = reference.full_scan_cycles(net)
+    event = None
+    if x is not None:
+        ref = reference.simulate(net, x)
+        event = float(ref.cycles["event"].mean())
+    elif input_density is not None and spike_rates is not None:
+        n_l, t = len(net.layers), net.time_steps
+        lengths = []
+        for li, lay in enumerate(net.layers):
+            src = input_density * net.n_in if li == 0 else spike_rates[li - 1] * net.layers[li - 1].n_out
+            rec = spike_rates[li] * lay.n_out if lay.recurrent else 0.0
+            lengths.append(max(src + rec, 1.0))
+        total = reference.RUN_OVERHEAD
+        for stage in range(t + n_l - 1):
+            total += max(lengths[li] for li in range(n_l) if 0 <= stage - li < t) + reference.STAGE_OVERHEAD
+        event = float(total)
+    return HwEstimate(cycles_full=full, cycles_event=event, lut=float(lut), ff=float(ff), bram=f["ramb18"] / 2,
+                      dsp=0, features=f)
+
+
+def fit(designs: list[tuple[QuantizedSNN, dict]]) -> tuple[dict, dict, dict]:
+    """Fit LUT and FF constants to [(net, {"lut", "ff", "bram"})] by non-negative least squares.
+    Returns (lut_coef, ff_coef, max relative errors)."""
+    from scipy.optimize import nnls
+
+    keys = ["adder_bits", "rom_lut_bits", "scan_event", "scan_full"]
+    feats = [features(n) for n, _ in designs]
+    a = np.array([[f[k] for k in keys] + [1.0] for f in feats])
+    y = np.array([r["lut"] for _, r in designs], dtype=float)
+    # relative least squares: weight each design by 1/y so small designs count as much as large ones
+    coef, _ = nnls(a / y[:, None], np.ones_like(y))
+    lut_coef = dict(zip([*keys, "const"], (float(c) for c in coef), strict=True))
+    af = np.array([[f["struct_ff"], 1.0] for f in feats])
+    yf = np.array([r["ff"] for _, r in designs], dtype=float)
+    cf, _ = nnls(af / yf[:, None], np.ones_like(yf))
+    ff_coef = {"struct": float(cf[0]), "const": float(cf[1])}
+    err_lut = np.abs(a @ coef - y) / y
+    err_ff = np.abs(af @ cf - yf) / yf
+    err_bram = [abs(f["ramb18"] / 2 - r["bram"]) / max(r["bram"], 1.0) for f, (_, r) in zip(feats, designs,
+                                                                                           strict=True)]
+    return lut_coef, ff_coef, {"lut": float(err_lut.max()), "ff": float(err_ff.max()),
+                               "bram": float(max(err_bram))}
+
+
+def calibration_designs() -> list[tuple[str, QuantizedSNN]]:
+    """The designs the constants are fitted on (small enough to synthesize and check in about a minute
+    each on 2 cores): LUT-ROM and BRAM-ROM layers, both scans, LIF2, recurrence, integer-current input."""
+    from dse.families.snn.network import random_network
+
+    spec = [
+        ("64-32-10 LIF full", dict(sizes=[64, 32, 10])),
+        ("64-32-10 LIF event", dict(sizes=[64, 32, 10], scan="event")),
+        ("48-24-6 LIF2 rec full", dict(sizes=[48, 24, 6], neuron="LIF2", recurrent=[True, False])),
+        ("32-16-4 IF/readout event in3", dict(sizes=[32, 16, 4], neuron=["IF", "readout"], scan="event",
+                                              input_bits=3)),
+        ("96-48-10 LIF event", dict(sizes=[96, 48, 10], scan="event")),
+        ("196-64-10 LIF full", dict(sizes=[196, 64, 10])),
+        ("256-32-10 LIF event", dict(sizes=[256, 32, 10], scan="event")),
+    ]
+    out = []
+    for i, (name, kw) in enumerate(spec):
+        sizes = kw.pop("sizes")
+        out.append((name, random_network(sizes, time_steps=3, weight_bits=6, membrane_bits=8, theta=12, seed=i,
+                                         **kw)))
+    return out
