@@ -148,3 +148,36 @@ def test_hdl_hash_changes_with_the_design():
     assert synth.hdl_hash(a) == synth.hdl_hash(b)
     b.layers[0].weights[0, 0] ^= 1
     assert synth.hdl_hash(a) != synth.hdl_hash(b)
+
+
+def test_project_folder_simulates_and_synthesizes_on_its_own(tmp_path):
+    """build_project writes a folder that GHDL and Yosys handle with nothing but its own files."""
+    import shutil
+
+    from dse.families.snn import hdl_project
+
+    ghdl.require_tools_for_tests(("yosys",))
+    net = _net("LIF", "event", recurrent=True, readout=True, input_bits=2)
+    x = synth.check_samples(net, samples=3, seed=9)
+    res = hdl_project.build_project(net, x, tmp_path / "proj", part="xc7a35t")
+    assert res.ghdl_equal_reference is True
+    for key in ("hdl/snn_top.vhd", "tb/snn_tb.vhd", "weights/layer0.mem", "run_ghdl.sh", "run_yosys.sh",
+                "vivado.tcl", "README.md", "sim/expected"):
+        assert res.paths[key].exists(), key
+    assert len(res.paths["weights/layer0.mem"].read_text().splitlines()) == 1 + net.layers[0].fan_in
+    moved = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(tmp_path / "proj", moved)
+    shutil.rmtree(tmp_path / "proj")
+    shutil.rmtree(moved / "sim" / "ghdl_work")
+    (moved / "sim" / hdl.OUTPUT_FILE).unlink()
+    sim = subprocess.run(["bash", str(moved / "run_ghdl.sh")], capture_output=True, text=True, cwd=tmp_path)
+    assert sim.returncode == 0 and "equal the integer reference" in sim.stdout, sim.stderr[-2000:]
+    syn = subprocess.run(["bash", str(moved / "run_yosys.sh")], capture_output=True, text=True, cwd=tmp_path)
+    assert syn.returncode == 0, syn.stderr[-2000:]
+    stat = (moved / "synth" / "stat.txt").read_text()
+    assert "LUT" in stat and "LDCE" not in stat
+    # A wrong expectation is reported as a difference, not as success.
+    exp = moved / "sim" / "expected_outputs.txt"
+    exp.write_text(exp.read_text().replace("C ", "C 1", 1))
+    bad = subprocess.run(["bash", str(moved / "run_ghdl.sh")], capture_output=True, text=True, cwd=tmp_path)
+    assert bad.returncode == 1 and "DIFFER" in bad.stderr

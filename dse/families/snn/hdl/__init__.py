@@ -683,3 +683,18 @@ module {TB};
   end
 endmodule
 """
+
+
+def format_outputs(net: QuantizedSNN, spikes: np.ndarray | None, readout: np.ndarray | None,
+                   cycles: np.ndarray) -> str:
+    """The testbench's output file for given results, byte for byte (expected outputs from the reference)."""
+    lines = []
+    n_s = len(cycles)
+    for smp in range(n_s):
+        for t in range(net.time_steps):
+            if net.layers[-1].spiking:
+                lines.append("O " + "".join(str(int(b)) for b in spikes[smp, t]))
+            else:
+                lines.append("O " + "".join(f" {int(v)}" for v in readout[smp, t]))
+        lines.append(f"C {int(cycles[smp])}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,39 @@
+"""The analytic estimate: cycles exact, resources within the stated error of Yosys on designs synthesized here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dse.families.snn import ghdl, hw_estimate, reference, synth
+from dse.families.snn.network import random_network
+
+
+def test_cycles_are_the_exact_model():
+    net = random_network([30, 12, 4], time_steps=5, scan="event", seed=1)
+    x = (np.random.default_rng(0).random((3, 5, 30)) < 0.2).astype(int)
+    est = hw_estimate.estimate(net, x=x)
+    ref = reference.simulate(net, x)
+    assert est.cycles_full == int(ref.cycles["full"][0])
+    assert est.cycles_event == pytest.approx(ref.cycles["event"].mean())
+    exp = hw_estimate.estimate(net, input_density=0.2, spike_rates=[0.3, 0.3])
+    assert exp.cycles_event < exp.cycles_full
+
+
+def test_bram_count_model():
+    assert hw_estimate.ramb18_count(784, 768) == 43  # 1Kx18: 43 RAMB18 = 21.5 RAMB36
+    assert hw_estimate.ramb18_count(256, 384) == 11  # 512x36
+    big = hw_estimate.estimate(random_network([784, 128, 10], time_steps=2))
+    assert big.bram == 21.5 and big.dsp == 0
+
+
+@pytest.mark.hdl
+@pytest.mark.parametrize("sizes, kw", [([40, 20, 5], {}), ([24, 16, 4], {"scan": "event", "neuron": "LIF2"})])
+def test_estimate_within_stated_error_of_yosys(tmp_path, sizes, kw):
+    ghdl.require_tools_for_tests(("ghdl", "yosys", "iverilog"))
+    net = random_network(sizes, time_steps=3, weight_bits=6, membrane_bits=8, theta=12, seed=5, **kw)
+    res = synth.synthesize(net, "xc7a35t", work_dir=tmp_path, check_inputs=synth.check_samples(net, samples=1))
+    est = hw_estimate.estimate(net)
+    assert abs(est.lut - res.lut) <= hw_estimate.ERROR["lut"] * res.lut, (est.lut, res.lut)
+    assert abs(est.ff - res.ff) <= hw_estimate.ERROR["ff"] * res.ff, (est.ff, res.ff)
+    assert est.bram == res.bram
