@@ -199,8 +199,10 @@ def is_retry(t: optuna.trial.FrozenTrial) -> bool:
 
 
 def design_points(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    """Trials that are first tries of a design point (not retries, not waiting)."""
-    return [t for t in study.get_trials(deepcopy=False) if not is_retry(t) and t.state != TrialState.WAITING]
+    """Trials that are first tries of a design point (not retries, not waiting, not a repeat of an earlier
+    trial's point: a resumed sampler with the same seed proposes its first points again)."""
+    return [t for t in study.get_trials(deepcopy=False) if not is_retry(t) and t.state != TrialState.WAITING
+            and t.user_attrs.get("duplicate_of") is None]
 
 
 def final_state(study: optuna.Study, number: int) -> TrialState:

@@ -1,0 +1,101 @@
+"""The SNN family as a study: dse run with real training, the integer reference and real GHDL + Yosys
+(+ nextpnr) synthesis, status/pareto/export, and the shared training and synthesis caches."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+from reliability_helpers import dse, write_study
+
+pytestmark = pytest.mark.hdl
+
+STUDY = {
+    "name": "snnfam", "family": "snn",
+    "data": {"source": "synthetic", "options": {"n_trials": 30, "n_bins": 10, "n_neurons": 6, "seed": 0}},
+    "model": {"hidden_units": 4, "encoding": "current", "input_bits": 2},
+    "train": {"epochs": 2, "batch_size": 8},
+    "quantization": {"weight_bits": {"choices": [4, 6]}},
+    "hdl": {"scan": {"choices": ["full", "event"]}},
+    "objectives": ["behavior_r2_bin", "latency_us", "lut"],
+    "constraints": {"max_utilisation": 1.0},
+    "sampler": {"name": "grid"}, "n_trials": 4,
+    "execution": {"workers": 2, "cpus_per_trial": 1},
+    "hardware": {"backend": "yosys", "part": "lfe5u-25f", "clock_ns": 20.0},
+}
+
+
+def _require_tools():
+    from dse.families.snn.ghdl import require_tools_for_tests
+
+    require_tools_for_tests(("ghdl", "iverilog"))
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    _require_tools()
+    d = tmp_path_factory.mktemp("snnfam")
+    write_study(d, STUDY)
+    r = dse("run", "study.yaml", "--no-progress", cwd=d, timeout=1200)
+    assert r.returncode == 0, r.stdout + r.stderr[-4000:]
+    return d
+
+
+def _trials(d: Path):
+    return optuna.load_study(study_name="snnfam", storage=f"sqlite:///{d / 'snnfam.db'}").get_trials()
+
+
+def test_every_point_is_synthesized_checked_and_stored(study):
+    trials = _trials(study)
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 4
+    from storage import open_storage
+
+    with open_storage(f"sqlite:///{study / 'snnfam.db'}") as st:
+        for t in trials:
+            r = st.project.load_result("snnfam", t.number)
+            hw = r.hardware
+            assert hw["backend"] == "yosys" and hw["lut"] > 0 and hw["ff"] > 0 and hw["dsp"] == 0
+            assert hw["details"]["checks"]["latch_free"] and hw["details"]["checks"]["netlist_sim_equal_reference"]
+            assert hw["clock_est_ns"], "nextpnr's achieved clock (ECP5)"
+            assert "behavior_r2_bin" in r.accuracy["integer"] and "behavior_r2_bin" in r.accuracy["float"]
+            assert r.objectives["lut"] == hw["lut"] and r.objectives["latency_cycles"] == hw["latency_cycles"]
+            assert {a.kind for a in r.artifacts} >= {"model", "integer_network", "hdl_project", "hardware_report"}
+        results = {t.number: st.project.load_result("snnfam", t.number) for t in trials}
+    # one float training serves every point of the network
+    assert sum(not r.cache["model"] for r in results.values()) == 1
+    # the scan changes cycles, never a result bit
+    by = {(t.params["quantization.weight_bits"], t.params["hdl.scan"]): results[t.number] for t in trials}
+    for wb in (4, 6):
+        full, event = by[wb, "full"], by[wb, "event"]
+        assert full.accuracy["integer"]["behavior_r2_bin"] == event.accuracy["integer"]["behavior_r2_bin"]
+        assert event.hardware["latency_cycles"] < full.hardware["latency_cycles"]
+
+
+def test_status_pareto_and_compare_read_the_study(study):
+    assert dse("status", "study.yaml", cwd=study).returncode == 0
+    rows = json.loads(dse("pareto", "study.yaml", "--format", "json", cwd=study).stdout)
+    assert rows and all(row["lut"] > 0 for row in rows)
+
+
+def test_export_builds_from_its_folder_alone(study, tmp_path):
+    rows = json.loads(dse("pareto", "study.yaml", "--format", "json", cwd=study).stdout)
+    out = tmp_path / "pkg"
+    r = dse("export", "study.yaml", "--trial", str(rows[0]["number"]), "-o", str(out), cwd=study)
+    assert r.returncode == 0, r.stderr[-3000:]
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(out, moved)  # nothing may point back into the study
+    readme = (moved / "README.md").read_text()
+    assert "ghdl" in readme.lower() and "yosys" in readme.lower()
+    scripts = {p.name for p in moved.rglob("*")}
+    assert {"design.json", "reports"} <= scripts
+    # the package's own scripts: GHDL simulation to the expected outputs, Yosys synthesis
+    for script in ("simulate.sh", "synthesize.sh"):
+        found = list(moved.rglob(script))
+        assert found, f"the package has no {script}: {sorted(scripts)}"
+        p = subprocess.run(["bash", str(found[0])], cwd=found[0].parent, capture_output=True, text=True, timeout=900)
+        assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
