@@ -98,7 +98,7 @@ def test_note_and_artifacts_of_a_trial(tmp_path, monkeypatch):
                    "| dense | 64 | 3 | 4 |", "Fallback layers", "lambda_1",
                    "| metric | float | csim (bit-accurate) | bit-accurate − float |", "| acc | 0.93 | 0.91 | -0.02 |",
                    "| train | 1.500 |", "**Cache:** model: hit, hls: miss", "host `node-a`",
-                   "- `hardware.json` (hardware_report", "- `project.tar.gz` (hls_project",
+                   "- `hardware.json` (hardware_report", "- `hls_project.tar.gz` (hls_project",
                    "- `model.bin` (model): 4.0 kB, over the 2.0 kB limit (DSE_DASHBOARD_MAX_ARTIFACT_MB)",
                    "- `gone.png` (plot): missing on the driver's machine"):
         assert needle in note, f"{needle!r} not in the note:\n{note}"
@@ -106,12 +106,12 @@ def test_note_and_artifacts_of_a_trial(tmp_path, monkeypatch):
     frozen = study.trials[0]
     metas = optuna.artifacts.get_all_artifact_meta(frozen, storage=study._storage)
     by_name = {m.filename: m for m in metas}
-    assert sorted(by_name) == ["hardware.json", "project.tar.gz"]
+    assert sorted(by_name) == ["hardware.json", "hls_project.tar.gz"]
     store = artifact_store(tmp_path / "runs" / "s", create=False)
     optuna.artifacts.download_artifact(artifact_store=store, artifact_id=by_name["hardware.json"].artifact_id,
                                        file_path=str(tmp_path / "hw.json"))
     assert (tmp_path / "hw.json").read_bytes() == (tmp_path / "trial" / "hardware.json").read_bytes()
-    optuna.artifacts.download_artifact(artifact_store=store, artifact_id=by_name["project.tar.gz"].artifact_id,
+    optuna.artifacts.download_artifact(artifact_store=store, artifact_id=by_name["hls_project.tar.gz"].artifact_id,
                                        file_path=str(tmp_path / "p.tar.gz"))
     with tarfile.open(tmp_path / "p.tar.gz") as tar:
         assert tar.extractfile("project/firmware/top.cpp").read() == b"// generated\n" * 50

@@ -112,9 +112,10 @@ def _folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def _archive(folder: Path, out_dir: Path) -> Path:
-    """``folder`` as ``out_dir/<folder name>.tar.gz`` (links stored as links, never followed)."""
-    out = out_dir / f"{folder.name}.tar.gz"
+def _archive(folder: Path, out_dir: Path, name: str) -> Path:
+    """``folder`` as ``out_dir/<name>.tar.gz`` holding ``<folder name>/...`` (links stored as links, never
+    followed)."""
+    out = out_dir / f"{name}.tar.gz"
     with tarfile.open(out, "w:gz") as tar:
         tar.add(folder, arcname=folder.name)
     return out
@@ -150,7 +151,10 @@ def upload_artifacts(store: Any, trial: optuna.trial.Trial, result: TrialResult,
                         continue
                     sub = Path(tmp) / str(len(seen))
                     sub.mkdir()
-                    path, mimetype = _archive(p, sub), ARCHIVE_MIMETYPE
+                    # named by kind (a cache folder's name is a hash), made unique within the trial
+                    name = a.kind if not any(u.filename == f"{a.kind}.tar.gz" for u in out.uploaded) \
+                        else f"{a.kind}-{len(seen)}"
+                    path, mimetype = _archive(p, sub, name), ARCHIVE_MIMETYPE
                 else:
                     path = p
                 size = path.stat().st_size
@@ -180,6 +184,8 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         if math.isnan(v) or math.isinf(v):
             return str(v)
+        if v.is_integer() and abs(v) >= 10:  # counts stored as floats (LUT 31700.0)
+            return f"{int(v):,}"
         if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-3):
             return f"{v:.4g}"
         return f"{v:.4f}".rstrip("0").rstrip(".") if abs(v) < 1000 else f"{v:,.1f}"
