@@ -4,7 +4,8 @@
   private temp dir and with their own token so that no other Ray on the machine joins or is joined);
   ``dse run --address`` spreads the trials over both, the worker node is SIGKILLed mid-trial, and its
   trial is failed with the reason, re-run on the surviving node, with nothing lost;
-- SIGTERM to the driver (what a cluster scheduler sends on preemption) is a clean stop like Ctrl-C;
+- SIGTERM to the driver or its process group (what a cluster scheduler sends on preemption) is a clean stop
+  like Ctrl-C;
 - two drivers on one PostgreSQL study, one playing a driver on another host (``DSE_DRIVER_HOST``) and
   SIGKILLed mid-trial: the other finishes its trials and, once the heartbeat grace period
   (``DSE_HEARTBEAT_GRACE_S``) has passed, fails the dead driver's trial with the reason and re-runs it.
@@ -220,13 +221,19 @@ def test_two_node_ray_cluster_survives_losing_a_node(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_is_a_clean_stop_and_the_next_run_completes(tmp_path, sessions):
+@pytest.mark.parametrize("to", ["driver", "group"])
+def test_sigterm_is_a_clean_stop_and_the_next_run_completes(tmp_path, sessions, to):
+    """SIGTERM to the driver alone (a container's PID 1, ``kill PID``) or to its whole process group, Ray's
+    local processes included (a batch scheduler cancelling a job step)."""
     write_study(tmp_path, tiny_study_dict("term", n_trials=2, train_seconds=6))
     p = start_dse("run", "study.yaml", "--no-progress", cwd=tmp_path)
     sessions.append(p.pid)
     wait_for("a worker running trial 0", lambda: trial_workers(p.pid), timeout=300, proc=p)
     time.sleep(1)
-    os.kill(p.pid, signal.SIGTERM)  # to the driver only, as a scheduler preempting a job does
+    if to == "driver":
+        os.kill(p.pid, signal.SIGTERM)
+    else:
+        os.killpg(p.pid, signal.SIGTERM)
     rc = p.wait(timeout=120)
     err = (tmp_path / "driver.err").read_text()
     assert rc in (130, 143), err[-3000:]
