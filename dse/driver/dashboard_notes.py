@@ -379,13 +379,13 @@ class DashboardWriter:
     def record(self, trial: optuna.trial.Trial, result: TrialResult, *, worker: dict[str, Any] | None = None,
                duplicate_of: int | None = None) -> None:
         """Upload the trial's artifacts and write its note; call before ``tell``. Never raises."""
-        uploads = None
+        uploads, work = None, None
         try:
             if duplicate_of is None and result.artifacts:
                 uploads = upload_artifacts(self.store, trial, result)
+            work = next((str(Path(a.path).parent) for a in result.artifacts if a.kind == "hardware_report"), None)
         except Exception as e:
             log.warning("trial %s: artifacts not uploaded: %s: %s", trial.number, type(e).__name__, e)
-        work = next((str(Path(a.path).parent) for a in result.artifacts if a.kind == "hardware_report"), None)
         self.note(trial, result, uploads=uploads, worker=worker, duplicate_of=duplicate_of, artifact_root=work)
 
     def note(self, trial: optuna.trial.Trial, result: TrialResult, **kw: Any) -> None:
