@@ -178,13 +178,13 @@ def digits_bench(name: str, epochs: int | None) -> tuple[str, dict]:
     out = {"float": f["accuracy"], "epochs": res.epochs, "train_seconds": res.train_seconds, "bits": {}}
     for wb, mb in ((4, None), (6, None), (8, None), (6, 8)):
         t0 = time.perf_counter()
-        q = resolve_quant(res.model, task, wb, mb)
+        q = resolve_quant(res.model, task, wb, mb, classify_by=recipe.train.classify_by)
         cal = time.perf_counter() - t0
         p = ptq(res.model, task, q)
         qa = qat(res, task, q, recipe.qat_epochs)
         out["bits"][f"{wb}/{mb}"] = {"ptq": p.metrics["accuracy"], "qat": qa.metrics["accuracy"], **q.to_dict()}
         c = p.metrics["cycles"]
-        label = f"{wb}" if mb is None else f"{wb} (membrane fixed at {mb}: Spiker+'s widths)"
+        label = f"{wb}" if mb is None else f"{wb} (membrane fixed at {mb}, Spiker+'s widths; F chosen on validation)"
         md.append(f"| {label} | {q.membrane_bits} / {q.frac_bits} | {p.metrics['accuracy']:.4f} | "
                   f"{qa.metrics['accuracy']:.4f} | {p.quantize_seconds + cal:.2f} | {p.integer_seconds:.2f} | "
                   f"{qa.quantize_seconds:.1f} | {c['full']:.0f} / {c['event']:.0f} |")

@@ -118,10 +118,9 @@ def test_frac_and_membrane_bits_are_calibrated():
 
 
 def test_given_membrane_width_caps_the_fractional_bits():
-    from dse.families.snn.quantize import resolve_quant
+    from dse.families.snn.quantize import frac_bits_cap
 
     model = _net("LIF", "subtract", False, readout=True, gain=0.05)  # tiny weights: many fractional bits
     assert choose_frac_bits(model, 6) > 6
-    q = resolve_quant(model, None, 6, membrane_bits=8)  # type: ignore[arg-type]
-    assert q.frac_bits == 6 and q.theta_int(1.0) == 64  # theta 1.0 * 2**6 fits in 8 bits, 2**7 would not
-    to_quantized(model, q, time_steps=3)
+    assert frac_bits_cap(model, 8) == 6  # theta 1.0 * 2**6 = 64 fits in 8 bits, 2**7 would not
+    to_quantized(model, QuantSpec(6, 8, 6), time_steps=3)

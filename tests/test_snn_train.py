@@ -72,10 +72,22 @@ def test_ptq_integer_accuracy_is_the_exact_quantized_forward(trained, digits):
     assert res.net.weight_bits == 6 and res.net.frac_bits == q.frac_bits
 
 
+def test_fixed_membrane_width_selects_frac_bits_on_validation(trained, digits):
+    from dse.families.snn.quantize import choose_frac_bits, frac_bits_cap
+
+    q = resolve_quant(trained.model, digits, 6, membrane_bits=8)
+    hi = min(frac_bits_cap(trained.model, 8), choose_frac_bits(trained.model, 6))
+    assert q.membrane_bits == 8 and q.frac_bits <= hi
+    valid = {f: ptq(trained.model, digits, QuantSpec(6, 8, f), on="valid").metrics["accuracy"]
+             for f in range(max(0, q.frac_bits - 2), hi + 1)}
+    assert valid[q.frac_bits] == max(valid.values())
+
+
 def test_qat_model_forward_equals_the_integer_reference(trained, digits):
     q = QuantSpec(weight_bits=4, membrane_bits=16, frac_bits=3)
     res = qat(trained, digits, q, epochs=1)
     assert res.mode == "qat" and res.train is not None and res.train.config.qat == q
+    assert res.train.best_epoch in (0, 1)  # epoch 0 = the float weights, a candidate of fine-tuning
     model = res.train.model
     x = encode_inputs(model.desc.encoding, digits.test)
     mem_f, _ = float_outputs(model, x, q)  # vectorised QAT forward, integer-valued float arithmetic

@@ -105,7 +105,7 @@ def train_and_report(args: argparse.Namespace) -> dict[str, Any]:
     nets = {}
     for wb in args.weight_bits:
         t0 = time.perf_counter()
-        q = resolve_quant(result.model, task, wb, args.membrane_bits, args.frac_bits)
+        q = resolve_quant(result.model, task, wb, args.membrane_bits, args.frac_bits, classify_by=by)
         calibrate_s = time.perf_counter() - t0
         runs = [ptq(result.model, task, q, by)]
         runs[0].quantize_seconds += calibrate_s  # choosing the bits is part of PTQ

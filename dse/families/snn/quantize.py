@@ -101,20 +101,47 @@ class QuantResult:
 
 
 def resolve_quant(model: SNN, task: Task, weight_bits: int, membrane_bits: int | None = None,
-                  frac_bits: int | None = None, headroom: int = 1) -> QuantSpec:
-    """A full QuantSpec from the weight width, filling fractional and membrane bits by calibration.
+                  frac_bits: int | None = None, headroom: int = 1, classify_by: str = "max") -> QuantSpec:
+    """A full QuantSpec from the weight width, filling the unset fractional and membrane bits.
 
-    Unset fractional bits: the most the weight width allows (:func:`choose_frac_bits`), capped so that a
-    given membrane width holds the thresholds. Unset membrane bits: calibrated on the training inputs."""
-    f = choose_frac_bits(model, weight_bits) if frac_bits is None else frac_bits
+    * neither given: fractional bits = the most the weight width allows (:func:`choose_frac_bits`),
+      membrane bits calibrated on the training inputs so nothing the float model reaches saturates;
+    * membrane bits given: fractional bits chosen on the *validation* split by the integer model
+      (:func:`select_frac_bits`): a narrow membrane trades weight resolution against saturation, which
+      only the integer model shows (Spiker+'s grid over fractional bits, done per network);
+    * fractional bits given: membrane bits calibrated (unless given too)."""
     if frac_bits is None and membrane_bits is not None:
-        # a given membrane width must hold every threshold: fewer fractional bits if needed
-        theta = max((layer.threshold for layer in model.desc.layers if layer.spiking), default=0.0)
-        if theta > 0:
-            f = max(0, min(f, int(math.floor(math.log2((2 ** (membrane_bits - 1) - 1) / theta)))))
+        f = select_frac_bits(model, task, weight_bits, membrane_bits, classify_by)
+    else:
+        f = choose_frac_bits(model, weight_bits) if frac_bits is None else frac_bits
     if membrane_bits is None:
         membrane_bits = calibrate_membrane_bits(model, encode_inputs(model.desc.encoding, task.train), f, headroom)
     return QuantSpec(weight_bits=weight_bits, membrane_bits=membrane_bits, frac_bits=f)
+
+
+def frac_bits_cap(model: SNN, membrane_bits: int) -> int:
+    """The most fractional bits with which ``membrane_bits`` still hold every threshold."""
+    theta = max((layer.threshold for layer in model.desc.layers if layer.spiking), default=0.0)
+    if theta <= 0:
+        return 30
+    return max(0, int(math.floor(math.log2((2 ** (membrane_bits - 1) - 1) / theta))))
+
+
+def select_frac_bits(model: SNN, task: Task, weight_bits: int, membrane_bits: int, classify_by: str = "max",
+                     span: int = 5) -> int:
+    """Fractional bits (of the ``span`` largest that fit the threshold and the weights) with the best
+    integer-model score on the validation split; ties go to more fractional bits."""
+    hi = min(frac_bits_cap(model, membrane_bits), max(choose_frac_bits(model, weight_bits), 0))
+    best_f, best = hi, -math.inf
+    for f in range(hi, max(-1, hi - span), -1):
+        net = to_quantized(model, QuantSpec(weight_bits, membrane_bits, f), time_steps_of(model, task))
+        from dse.families.snn.scoring import score_integer
+
+        m = score_integer(net, model.desc, task, classify_by, on="valid")
+        val = m.get("accuracy", m.get("behavior_r2"))
+        if val is not None and val > best:
+            best_f, best = f, val
+    return best_f
 
 
 def time_steps_of(model: SNN, task: Task) -> int:
@@ -142,7 +169,7 @@ def ptq_grid(model: SNN, task: Task, weight_bits: Iterable[int], membrane_bits: 
         for fb in frac_bits:
             for mb in membrane_bits:
                 try:
-                    q = resolve_quant(model, task, wb, mb, fb)
+                    q = resolve_quant(model, task, wb, mb, fb, classify_by=classify_by)
                     out.append(ptq(model, task, q, classify_by, on))
                 except SNNConfigError:
                     continue
@@ -165,4 +192,4 @@ def qat(float_result: TrainResult, task: Task, quant: QuantSpec, epochs: int, lr
 
 
 __all__ = ["QuantResult", "TrainConfig", "calibrate_membrane_bits", "choose_frac_bits", "ptq", "ptq_grid", "qat",
-           "resolve_quant", "time_steps_of", "to_quantized"]
+           "resolve_quant", "select_frac_bits", "time_steps_of", "to_quantized"]

@@ -202,6 +202,23 @@ def train_snn(desc: SNNDescription, task: Task, cfg: TrainConfig, init: SNN | No
     best_score, best_state, stale = -math.inf, None, 0
     t0 = time.perf_counter()
     n = len(task.train)
+
+    def validate(epoch: int, rec: dict[str, float]) -> float:
+        model.eval()
+        with torch.no_grad():
+            v_loss, v_pred, _ = loss_of(x_valid, y_valid)
+        rec["val_loss"] = float(v_loss)
+        if regression:
+            return -rec["val_loss"]
+        rec["val_accuracy"] = float((v_pred.argmax(dim=1) == y_valid).float().mean())
+        return rec["val_accuracy"] - 1e-6 * rec["val_loss"]
+
+    if init is not None:
+        # Fine-tuning (QAT): the starting weights, in this forward, are the first candidate, so that
+        # fine-tuning can only keep or improve the validation score.
+        start: dict[str, float] = {"epoch": 0}
+        best_score = validate(0, start)
+        best_state = (copy.deepcopy(model.state_dict()), None if head is None else copy.deepcopy(head.state_dict()))
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         x_train = x_train_fixed if x_train_fixed is not None else torch.as_tensor(
@@ -227,16 +244,8 @@ def train_snn(desc: SNNDescription, task: Task, cfg: TrainConfig, init: SNN | No
             rate_sum += float(rate.detach()) * len(idx)
             count += len(idx)
         sched.step()
-        model.eval()
-        with torch.no_grad():
-            v_loss, v_pred, _ = loss_of(x_valid, y_valid)
-        v_loss_f = float(v_loss)
-        rec = {"epoch": epoch, "loss": tot / count, "val_loss": v_loss_f, "rate": rate_sum / count}
-        if regression:
-            score = -v_loss_f
-        else:
-            rec["val_accuracy"] = float((v_pred.argmax(dim=1) == y_valid).float().mean())
-            score = rec["val_accuracy"] - 1e-6 * v_loss_f
+        rec = {"epoch": epoch, "loss": tot / count, "rate": rate_sum / count}
+        score = validate(epoch, rec)
         result.history.append(rec)
         if log is not None:
             log(rec)
