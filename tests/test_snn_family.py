@@ -10,7 +10,6 @@ from pathlib import Path
 
 import optuna
 import pytest
-import yaml
 from reliability_helpers import dse, write_study
 
 pytestmark = pytest.mark.hdl
@@ -94,7 +93,7 @@ def test_export_builds_from_its_folder_alone(study, tmp_path):
     scripts = {p.name for p in moved.rglob("*")}
     assert {"design.json", "reports"} <= scripts
     # the package's own scripts: GHDL simulation to the expected outputs, Yosys synthesis
-    for script in ("simulate.sh", "synthesize.sh"):
+    for script in ("run_ghdl.sh", "run_yosys.sh"):
         found = list(moved.rglob(script))
         assert found, f"the package has no {script}: {sorted(scripts)}"
         p = subprocess.run(["bash", str(found[0])], cwd=found[0].parent, capture_output=True, text=True, timeout=900)

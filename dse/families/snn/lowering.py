@@ -53,12 +53,29 @@ class SNNHardware:
                             "pnr_utilisation": r.pnr_utilisation}}
 
     def estimate(self, part: str) -> dict[str, Any]:
-        from dse.families.snn import hw_estimate
-
-        return hw_estimate.as_counts(hw_estimate.estimate(self.net, part))
+        """The calibrated analytic model (:mod:`dse.families.snn.hw_estimate`): Xilinx 7-series only."""
+        return estimate_counts(self.net, part)
 
     def write(self, out: Path) -> list[Path]:
         """The VHDL sources (and testbench) into ``out``."""
         from dse.families.snn.ghdl import write_design
 
         return write_design(self.net, out)
+
+
+def estimate_counts(net: QuantizedSNN, part: str) -> dict[str, Any]:
+    """``hw_estimate`` as the counts the HDL cost backends take, with its calibration error as uncertainty."""
+    from dse.families.snn import hw_estimate
+    from dse.families.snn.synth import parse_part
+
+    if parse_part(part)["family"] != "xilinx":
+        raise ValueError(f"the SNN estimate is calibrated on Yosys synth_xilinx results; {part!r} is not a Xilinx "
+                         "part (use the yosys backend)")
+    est = hw_estimate.estimate(net)
+    return {"lut": round(est.lut), "ff": round(est.ff), "dsp": est.dsp,
+            "bram_18k": int(np.ceil(est.bram * BRAM_18K_PER_UNIT["xilinx"])), "max_clock_mhz": None,
+            "tool_version": "dse snn hw_estimate (fitted to Yosys 0.23 synth_xilinx)",
+            "details": {"uncertainty": {"lut": hw_estimate.ERROR["lut"], "ff": hw_estimate.ERROR["ff"],
+                                        "bram_18k": hw_estimate.ERROR["bram"]},
+                        "uncertainty_basis": "largest relative error on the calibration designs",
+                        "features": est.features}}

@@ -83,6 +83,33 @@ def network_from_dict(d: dict[str, Any]):
     return QuantizedSNN(layers=layers, **{k: v for k, v in d.items() if k != "layers"})
 
 
+def _preflight(trial: TrialContext, desc, cfg, d: dict[str, Any]) -> None:
+    """Estimate the untrained network (resources depend on sizes and bits, not on weight values); prune
+    a design that cannot fit the part before training. Only where the estimate is calibrated (Xilinx)."""
+    from dse.cost.parts import get_part
+    from dse.families.snn.lowering import estimate_counts
+    from dse.families.snn.model import SNN, QuantSpec
+    from dse.families.snn.quantize import choose_frac_bits, to_quantized
+    from dse.families.snn.synth import parse_part
+    from dse.trial.context import Pruned
+
+    limit, part = trial.spec.max_utilisation, d["hardware"]["part"]
+    if limit is None or parse_part(part)["family"] != "xilinx":
+        return
+    q = d["quantization"]
+    model = SNN(desc)
+    frac = q["frac_bits"] if q["frac_bits"] is not None else choose_frac_bits(model, q["weight_bits"])
+    quant = QuantSpec(q["weight_bits"], q["membrane_bits"] or 16, frac)  # 16: wider than calibration picks
+    steps = desc.encoding.time_steps(1)  # cycles do not matter here, only resources
+    counts = estimate_counts(to_quantized(model, quant, steps, d["scan"]), part)
+    totals = get_part(part).resources
+    util = {r: counts[r] / totals[r] for r in ("lut", "ff", "bram_18k") if totals[r]}
+    worst = max(util, key=util.get)
+    if util[worst] > limit:
+        raise Pruned(f"estimate: the network needs {util[worst]:.0%} of the {part} {worst} (limit {limit:.0%}); "
+                     "not trained")
+
+
 def run(trial: TrialContext) -> None:
     from dse.cost.registry import get_backend
     from dse.families.snn.lowering import SNNHardware
@@ -109,6 +136,9 @@ def run(trial: TrialContext) -> None:
                 "best_epoch": r.best_epoch, "train_seconds": r.train_seconds, "stopped_reason": r.stopped_reason,
                 "float_metrics": _accuracy(score_float(r.model, task, cfg.classify_by), task.kind)}
 
+    if model_cache.lookup(Path(spec.model_cache_dir), key, MODEL_FILE) is None:
+        with trial.phase("preflight"):
+            _preflight(trial, desc, cfg, d)
     with trial.phase("train"):
         cached = model_cache.get_or_train(Path(spec.model_cache_dir), key, train, MODEL_FILE)
         model = _load_model(cached.model_file, desc, cfg)
@@ -158,7 +188,7 @@ def export(req: Any, out: Path) -> list[str]:
     net = network_from_dict(json.loads(Path(art["integer_network"].path).read_text()))
     task = load_task(req.design, req.data)
     inputs = encode_inputs(description(req.design, task).encoding, task.test)[:4]
-    build_project(net, inputs, out, part=req.design["hardware"]["part"])
+    build_project(net, inputs, out, part=req.design["hardware"]["part"], run_ghdl=False)
     written = [p.name for p in out.iterdir()]
     if "model" in art and Path(art["model"].path).is_file():
         (out / "model").mkdir(exist_ok=True)
