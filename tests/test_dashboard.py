@@ -248,10 +248,12 @@ def test_dashboard_in_a_browser(tmp_path):
 
         # the study page: objectives by name (the metric names), not "Objective 0"
         driver.get(f"{base}/dashboard/studies/{study._study_id}")
-        text = _wait_text(driver, ["Pareto Front", "Objective X:", "behavior_r2", "latency_us",
-                                   "Hyperparameter Importance"])
-        assert "Objective 0" not in text and "lut" in text.splitlines(), text[:3000]  # lut: importance legend
-        seen = {"study page": [n for n in ("behavior_r2", "latency_us", "lut") if n in text]}
+        text = _wait_text(driver, ["Pareto Front", "Objective X:\nbehavior_r2", "Objective Y:\nlatency_us"])
+        assert "Objective 0" not in text, text[:3000]
+        driver.get(f"{base}/dashboard/studies/{study._study_id}/analytics")  # one plot per objective, by name
+        text = _wait_text(driver, ["EDF for behavior_r2", "EDF for latency_us", "EDF for lut"])
+        assert "Objective 0" not in text and "EDF for Objective" not in text, text[:3000]
+        seen = {"metric names": [line for line in text.splitlines() if line.startswith("EDF for")]}
 
         # trial 0's page: the note and the artifacts
         driver.get(f"{base}/dashboard/studies/{study._study_id}/trials?numbers={first.number}")
