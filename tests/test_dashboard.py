@@ -147,7 +147,8 @@ def test_a_broken_artifact_store_fails_neither_the_trial_nor_the_note(tmp_path, 
 
 
 def test_metric_names_set_on_a_study_of_an_older_dse(tmp_path):
-    """A study created without metric names (dse before issue 15) gets them when a driver opens it."""
+    """A study created without metric names (dse before issue 15) gets them, and a study note, when a driver
+    opens it."""
     from dse.driver.loop import Driver
     from dse.study import load_study
 
@@ -159,6 +160,12 @@ def test_metric_names_set_on_a_study_of_an_older_dse(tmp_path):
     Driver(load_study(str(path)), progress=False)
     reopened = optuna.load_study(study_name="old", storage=f"sqlite:///{tmp_path / 'old.db'}")
     assert reopened.metric_names == ["behavior_r2", "latency_us", "lut"]
+    from optuna_dashboard import get_note
+
+    note = get_note(reopened)  # and a study note
+    for needle in ("## old", "Family **tiny** · cost backend **analytic** on `xc7z020` at 10 ns",
+                   "| **latency_us** | minimize |", "- `lut_util <= 1`", "| `model.lags` | {1, 2, 3} |"):
+        assert needle in note, f"{needle!r} not in the study note:\n{note}"
 
 
 # ------------------------------------------------------------------------------------------- the browser

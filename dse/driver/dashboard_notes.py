@@ -4,7 +4,8 @@ The driver calls :class:`DashboardWriter` from ``_record`` (and ``_fail``), for 
 reads only the generic :class:`~dse.trial.result.TrialResult` fields.
 
 - **Metric names**: ``study.set_metric_names(objective names)`` on every study the driver opens, also
-  on studies created by an older dse (the dashboard then says ``latency_us`` instead of ``Objective 1``).
+  on studies created by an older dse (the dashboard then says ``latency_us`` instead of ``Objective 1``),
+  and a study note (family, backend and part, objectives, constraints, what is searched).
 - **A Markdown note** on every finished trial (complete, pruned, failed), written with optuna-dashboard's
   note API (:func:`optuna_dashboard.save_note`): status and failure reason, the design point, the
   objectives, a hardware table with utilisation bars, the estimator's uncertainty, reuse-factor
@@ -350,6 +351,28 @@ def trial_note(number: int, result: TrialResult, *, objectives: Sequence[str] = 
     return "\n".join(lines).rstrip() + "\n"
 
 
+def study_note(cfg: Any) -> str:
+    """The study's note: what is searched, for which objectives, under which constraints, on what."""
+    from search_spaces.specs import Fixed, describe
+
+    hw = cfg.hardware
+    lines = [f"## {cfg.name}", "", f"Family **{cfg.family}** · cost backend **{hw.backend}** on `{hw.part}` at "
+             f"{_fmt(float(hw.clock_ns))} ns · sampler {cfg.sampler.name} · "
+             f"{cfg.n_trials if cfg.n_trials is not None else 'unbounded'} design points", ""]
+    lines += ["### Objectives", "", *_table(("metric", "goal"), [(f"**{o}**", d) for o, d in
+                                                                  zip(cfg.objective_names, cfg.directions,
+                                                                      strict=True)])]
+    if cfg.constraint_labels:
+        lines += ["### Constraints", "", *[f"- `{c}`" for c in cfg.constraint_labels], ""]
+    searched = [(f"`{k}`", _cell(describe(v))) for k, v in cfg.params.items() if not isinstance(v, Fixed)]
+    if searched:
+        lines += ["### Searched", "", *_table(("parameter", "values"), searched)]
+    lines += ["Each trial's note has its design, hardware, accuracy and timings; its files are under "
+              "*Artifacts* on the trial's page.", "",
+              f"`dse status {cfg.source}` · `dse pareto {cfg.source}` · `dse export {cfg.source} --trial N -o DIR`"]
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def save_trial_note(trial: optuna.trial.Trial, body: str) -> None:
     from optuna_dashboard import save_note
 
@@ -394,6 +417,17 @@ class DashboardWriter:
             save_trial_note(trial, body)
         except Exception as e:
             log.warning("trial %s: dashboard note not written: %s: %s", trial.number, type(e).__name__, e)
+
+    def describe_study(self, cfg: Any) -> None:
+        """Write the study's note (only when it changed). Never raises."""
+        try:
+            from optuna_dashboard import get_note, save_note
+
+            body = study_note(cfg)
+            if get_note(self.study) != body:
+                save_note(self.study, body)
+        except Exception as e:
+            log.warning("study %s: dashboard note not written: %s: %s", self.study.study_name, type(e).__name__, e)
 
     def failed(self, trial_id: int, number: int, result: TrialResult) -> None:
         """The note of a trial the driver failed itself (worker died, interrupted, timeout, dead driver)."""

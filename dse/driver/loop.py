@@ -128,6 +128,7 @@ class Driver:
         from dse.driver.dashboard_notes import DashboardWriter
 
         self.dashboard = DashboardWriter(self.study, self.paths.root, cfg.objective_names, cfg.directions)
+        self.dashboard.describe_study(cfg)
 
     # -- setup -----------------------------------------------------------------------------------
 
