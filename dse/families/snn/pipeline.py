@@ -188,7 +188,7 @@ def export(req: Any, out: Path) -> list[str]:
     net = network_from_dict(json.loads(Path(art["integer_network"].path).read_text()))
     task = load_task(req.design, req.data)
     inputs = encode_inputs(description(req.design, task).encoding, task.test)[:4]
-    build_project(net, inputs, out, part=req.design["hardware"]["part"], run_ghdl=False)
+    build_project(net, inputs, out, part=(req.result.hardware or {}).get("part", "xc7a35t"), run_ghdl=False)
     written = [p.name for p in out.iterdir()]
     if "model" in art and Path(art["model"].path).is_file():
         (out / "model").mkdir(exist_ok=True)
