@@ -35,14 +35,20 @@ MODERATE = {"layer_reuse_factor": {"encoder": 10, "ic": 8, "generator": 8, "fact
 
 
 def spec(tmp: Path, n: int, quant: str, width: int, integer: int, rf: int, strategy: str, per_layer=None,
-         qat_options: dict | None = None, name: str = "paper-scans"):
+         qat_options: dict | None = None, name: str = "paper-scans", qat_precision: str = "new"):
     """One paper-size trial; ``qat_options`` adds QuantSpec fields (state_outputs, init, finetune_epochs)."""
+    from dse.families.lfads.params import qat_value_precision
     from dse.trial.spec import TrialSpec
 
     qat = ({"bits": width, "integer": integer - 1, "activations": "real", **(qat_options or {})}
            if quant == "qat" else None)
-    # QAT: values without a quantizer get 8 more bits, 4 integer (the rule of dse/families/lfads/params.py)
-    prec = f"ap_fixed<{width + 8},{integer + 4}>" if quant == "qat" else f"ap_fixed<{width},{integer}>"
+    # QAT: values without a quantizer get the headroom of dse/families/lfads/params.py's rule (the rule
+    # before issue 14, ap_fixed<W+8,I+4>, with qat_precision="old")
+    if quant == "qat":
+        w, i = (width + 8, integer + 4) if qat_precision == "old" else qat_value_precision(width, integer)
+        prec = f"ap_fixed<{w},{i}>"
+    else:
+        prec = f"ap_fixed<{width},{integer}>"
     design = {
         "family": "lfads",
         "model": {"encoder_units": 64, "latent_units": 64, "factors": 4, "quant": qat},

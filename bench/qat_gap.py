@@ -7,10 +7,14 @@ sigmoid/tanh tables, reuse factor 2, Latency): train (or fine-tune) -> hls4ml ->
 
 A run is ``VARIANT:INIT:BITS``:
 
-- ``before``: the QKeras graph of the code before issue 14 (``QuantSpec.state_outputs=False``): the GRUs
-  output their unquantized state, the hardware its quantized state register.
+- ``before``: the code before issue 14: the plain QKeras graph (``QuantSpec.state_outputs=False``: the
+  GRUs output their unquantized state, the hardware its quantized state register) and the old precision
+  of the values without a quantizer, ap_fixed<W+8, I+4>.
 - ``after``: the training graph and the Keras reference pass the GRU outputs through the state
-  quantizer (``state_outputs=True``, the default).
+  quantizer (``state_outputs=True``, the default), and those values get ap_fixed<W+12, I+8>
+  (``dse.families.lfads.params.qat_value_precision``).
+- ``graph-only`` (new graph, old precision) and ``precision-only`` (old graph, new precision) separate
+  the two changes; ``precision-only`` re-simulates the ``before`` model (cached: no training).
 - INIT ``scratch`` trains the QKeras model from random weights; ``float`` fine-tunes the float model
   (``--finetune-epochs``, trained first into the same cache if missing).
 
@@ -39,13 +43,14 @@ from paper_scans import spec  # noqa: E402
 
 ROWS = RESULTS / "qat_gap.json"
 METRICS = ("behavior_r2", "npll", "rate_r2")
-VARIANTS = {"before": False, "after": True}
+VARIANTS = {"before": (False, "old"), "after": (True, "new"), "graph-only": (True, "old"),
+            "precision-only": (False, "new")}  # variant -> (QuantSpec.state_outputs, precision rule)
 
 
 def parse_run(text: str) -> tuple[str, str, int]:
     variant, init, bits = text.split(":")
     if variant not in VARIANTS or init not in ("scratch", "float"):
-        raise SystemExit(f"bad run {text!r}: VARIANT (before|after):INIT (scratch|float):BITS")
+        raise SystemExit(f"bad run {text!r}: VARIANT ({'|'.join(VARIANTS)}):INIT (scratch|float):BITS")
     return variant, init, int(bits)
 
 
@@ -65,14 +70,17 @@ def run_one(work: Path, variant: str, init: str, bits: int, finetune_epochs: int
     from dse.trial import model_cache
     from dse.trial.runner import run_trial
 
-    opts = {"state_outputs": VARIANTS[variant], "init": init}
+    state_outputs, precision = VARIANTS[variant]
+    opts = {"state_outputs": state_outputs, "init": init}
     if init == "float":
         opts["finetune_epochs"] = finetune_epochs
-    n = {"before": 0, "after": 1000}[variant] + {"scratch": 0, "float": 100}[init] + bits
+    n = 1000 * list(VARIANTS).index(variant) + {"scratch": 0, "float": 100}[init] + bits
     t0 = time.perf_counter()
-    r = run_trial(spec(work, n, "qat", bits, integer, 2, "Latency", qat_options=opts, name="qat-gap"))
+    trial = spec(work, n, "qat", bits, integer, 2, "Latency", qat_options=opts, name="qat-gap", qat_precision=precision)
+    r = run_trial(trial)
     wall = time.perf_counter() - t0
     row = {"variant": variant, "init": init, "bits": bits, "integer": integer, "status": r.status,
+           "precision": trial.design["hls"]["precision"],
            "reason": r.fail_reason, "wall_s": wall, "model_cached": r.cache.get("model"),
            "timings": r.timings, "csim": r.accuracy.get("csim", {}), "keras": r.accuracy.get("float", {}),
            "finetune_epochs": finetune_epochs if init == "float" else None, "load": load_average(),
@@ -84,7 +92,7 @@ def run_one(work: Path, variant: str, init: str, bits: int, finetune_epochs: int
                     "float_train_seconds": info.get("float_train_seconds"),
                     "float_model_trained_here": info.get("float_model_trained_here"),
                     "deploy_keras": info.get("deploy_metrics")})
-        if variant == "before":  # the same weights with the hardware's quantized state outputs, in Keras
+        if not state_outputs:  # the same weights with the hardware's quantized state outputs, in Keras
             row["state_quantized_keras"] = keras_metrics(Path(model_art), state_quantized=True)
         if init == "float":
             base = model_cache.lookup(work / "models", info["init_from"])
@@ -119,16 +127,19 @@ def report(rows: list[dict], command: str) -> None:
            "seed noise), QAT integer bits 3 incl. sign, real sigmoid/tanh (hls4ml lookup tables, 1024 entries), "
            "reuse factor 2, Latency. The machine is the shared 2-core one, with up to 3 other agents' jobs "
            "beside these runs (load average per row, 1/5/15 min), so seconds are noisy and inflated.\n\n")
-    md += ("`before`: plain QKeras graph (GRU outputs unquantized); `after`: training graph and Keras reference "
-           "with state-quantized GRU outputs (what the hardware's GRU outputs). Gap = Keras - C sim. For "
-           "`before` rows, *SQ Keras* is the same trained weights with state-quantized outputs, in Keras.\n\n")
-    md += ("| variant | init | W | Keras R2 | C-sim R2 | R2 gap | SQ Keras R2 | Keras NPLL | C-sim NPLL | NPLL gap "
+    md += ("`before`: plain QKeras graph (GRU outputs unquantized) and the old precision ap_fixed<W+8,I+4> of the "
+           "values without a quantizer (accumulators, Dense outputs); `after`: training graph and Keras reference "
+           "with state-quantized GRU outputs (what the hardware's GRU outputs) and ap_fixed<W+12,I+8>; "
+           "`graph-only` / `precision-only`: one of the two changes. Gap = Keras - C sim. For rows of the old "
+           "graph, *SQ Keras* is the same trained weights with state-quantized outputs, in Keras.\n\n")
+    md += ("| variant | init | W | HLS precision | Keras R2 | C-sim R2 | R2 gap | SQ Keras R2 | Keras NPLL | C-sim NPLL | NPLL gap "
            "| C-sim rate R2 | epochs (best) | train s | trial s | status | load |\n"
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     for r in rows:
         k, c, sq = r.get("keras") or {}, r.get("csim") or {}, r.get("state_quantized_keras") or {}
         init = r["init"] + (f" ({r['finetune_epochs']} ep)" if r["init"] == "float" else "")
-        md += (f"| {r['variant']} | {init} | {r['bits']} | {_f(k.get('behavior_r2'))} | {_f(c.get('behavior_r2'))} | "
+        md += (f"| {r['variant']} | {init} | {r['bits']} | {r.get('precision', 'ap_fixed<W+8,I+4>')} | "
+               f"{_f(k.get('behavior_r2'))} | {_f(c.get('behavior_r2'))} | "
                f"{_f(_gap(k, c, 'behavior_r2'))} | {_f(sq.get('behavior_r2'))} | {_f(k.get('npll'), 4)} | "
                f"{_f(c.get('npll'), 4)} | {_f(_gap(k, c, 'npll'), 4)} | {_f(c.get('rate_r2'))} | "
                f"{r.get('epochs')} ({r.get('best_epoch')}) | {_f(r.get('train_seconds'), 0)} | "
