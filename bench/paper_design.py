@@ -184,7 +184,7 @@ def main() -> None:
     strict_better = [d for d in better if d in strict]
     md += (f"\nNo worse in NPLL as well ({paper['npll']:.4f}): {len(strict)} feasible designs, "
            f"{len(strict_better)} of them faster than published with fewer DSPs and LUTs.\n")
-    md += (f"\n{len(ok)} feasible grid designs are no worse than the paper's in behaviour R^2 "
+    md += (f"\n{len(ok)} feasible {'grid' if grid else 'candidate'} designs are no worse than the paper's in behaviour R^2 "
            f"({paper['behavior_r2']:.3f}); {len(better)} of them are also faster than the published "
            f"{PAPER_LATENCY_US} us and use fewer DSPs and LUTs than the paper's design point. The paper's design "
            "point itself does not fit the U55C by this estimate (hls4ml's fully parallel Latency strategy "

@@ -81,6 +81,7 @@ def run_one(work: Path, variant: str, init: str, bits: int, finetune_epochs: int
     wall = time.perf_counter() - t0
     row = {"variant": variant, "init": init, "bits": bits, "integer": integer, "status": r.status,
            "precision": trial.design["hls"]["precision"],
+           "hardware": {k: (r.hardware or {}).get(k) for k in ("latency_us", "dsp", "lut")},
            "reason": r.fail_reason, "wall_s": wall, "model_cached": r.cache.get("model"),
            "timings": r.timings, "csim": r.accuracy.get("csim", {}), "keras": r.accuracy.get("float", {}),
            "finetune_epochs": finetune_epochs if init == "float" else None, "load": load_average(),
@@ -133,15 +134,17 @@ def report(rows: list[dict], command: str) -> None:
            "`graph-only` / `precision-only`: one of the two changes. Gap = Keras - C sim. For rows of the old "
            "graph, *SQ Keras* is the same trained weights with state-quantized outputs, in Keras.\n\n")
     md += ("| variant | init | W | HLS precision | Keras R2 | C-sim R2 | R2 gap | SQ Keras R2 | Keras NPLL | C-sim NPLL | NPLL gap "
-           "| C-sim rate R2 | epochs (best) | train s | trial s | status | load |\n"
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+           "| C-sim rate R2 | DSP | LUT | epochs (best) | train s | trial s | status | load |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     for r in rows:
         k, c, sq = r.get("keras") or {}, r.get("csim") or {}, r.get("state_quantized_keras") or {}
+        hw = r.get("hardware") or {}
         init = r["init"] + (f" ({r['finetune_epochs']} ep)" if r["init"] == "float" else "")
         md += (f"| {r['variant']} | {init} | {r['bits']} | {r.get('precision', 'ap_fixed<W+8,I+4>')} | "
                f"{_f(k.get('behavior_r2'))} | {_f(c.get('behavior_r2'))} | "
                f"{_f(_gap(k, c, 'behavior_r2'))} | {_f(sq.get('behavior_r2'))} | {_f(k.get('npll'), 4)} | "
                f"{_f(c.get('npll'), 4)} | {_f(_gap(k, c, 'npll'), 4)} | {_f(c.get('rate_r2'))} | "
+               f"{_f(hw.get('dsp'), 0)} | {_f(hw.get('lut'), 0)} | "
                f"{r.get('epochs')} ({r.get('best_epoch')}) | {_f(r.get('train_seconds'), 0)} | "
                f"{_f(r['timings'].get('total'), 0)} | {r['status']}{' ' + str(r['reason'])[:50] if r['reason'] else ''} "
                f"| {r.get('load')} |\n")
