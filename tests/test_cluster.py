@@ -7,8 +7,8 @@
 - SIGTERM to the driver or its process group (what a cluster scheduler sends on preemption) is a clean stop
   like Ctrl-C;
 - two drivers on one PostgreSQL study, one playing a driver on another host (``DSE_DRIVER_HOST``) and
-  SIGKILLed mid-trial: the other finishes its trials and, once the heartbeat grace period
-  (``DSE_HEARTBEAT_GRACE_S``) has passed, fails the dead driver's trial with the reason and re-runs it.
+  SIGKILLed mid-trial while the other runs: the other finishes its trials and, once the heartbeat grace
+  period (``DSE_HEARTBEAT_GRACE_S``) has passed, fails the dead driver's trial with the reason and re-runs it.
 
 Every process a test starts runs in a session of its own and is SIGKILLed by session afterwards (never
 ``ray stop``, which would stop every Ray on the machine).
@@ -278,29 +278,31 @@ def test_a_dead_driver_on_another_host_is_recovered_by_the_heartbeat(tmp_path, s
     common = {"storage": {"url": plain, "password_env": "DSE_TEST_PG_PASSWORD"},
               "execution": {"workers": 1, "cpus_per_trial": 1, "max_retries": 1}}
     write_study(tmp_path, tiny_study_dict(name, n_trials=n, train_seconds=4, **common))
-    # the same study with another sampler seed: two seeded samplers would propose the same points
-    write_study(tmp_path, tiny_study_dict(name, n_trials=n, train_seconds=4, sampler={"name": "random", "seed": 7},
+    # The far driver reads the same study with another sampler seed (two samplers with one seed propose the
+    # same points) and trials that would last 10 minutes: it is killed in the middle of its first one.
+    write_study(tmp_path, tiny_study_dict(name, n_trials=n, train_seconds=600, sampler={"name": "random", "seed": 7},
                                           **common), "far.yaml")
     env = cli_env(DSE_TEST_PG_PASSWORD=u.password or "", DSE_HEARTBEAT_GRACE_S=str(grace))
     t0 = time.monotonic()
     try:
-        near = start_dse("run", "study.yaml", "--no-progress", cwd=tmp_path, log="near", env=env)
-        sessions.append(near.pid)
-        wait_for("the near driver running a trial", lambda: trial_workers(near.pid), timeout=300, proc=near)
         far = start_dse("run", "far.yaml", "--no-progress", cwd=tmp_path, log="far",
                         env={**env, "DSE_DRIVER_HOST": "far-away-host"})
         sessions.append(far.pid)
 
         def far_running():
-            with open_storage(url) as st:
-                s = optuna.load_study(study_name=name, storage=st.optuna)
-                running = [t for t in s.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-                           if str(t.user_attrs.get("dse_driver", "")).startswith("far-away-host:")
-                           and t.user_attrs.get("duplicate_of") is None]
+            try:
+                with open_storage(url) as st:
+                    s = optuna.load_study(study_name=name, storage=st.optuna)
+                    running = [t for t in s.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+                               if str(t.user_attrs.get("dse_driver", "")).startswith("far-away-host:")]
+            except KeyError:  # the study does not exist yet
+                return None
             return running if running and trial_workers(far.pid) else None
 
         (victim,) = wait_for("a trial of the far driver running", far_running, timeout=300, proc=far, interval=0.5)
-        time.sleep(0.5)
+        near = start_dse("run", "study.yaml", "--no-progress", cwd=tmp_path, log="near", env=env)
+        sessions.append(near.pid)
+        wait_for("the near driver running a trial", lambda: trial_workers(near.pid), timeout=300, proc=near)
         t_kill = time.monotonic()
         end_session(far.pid)  # SIGKILL: the far driver and its Ray vanish without a word
         assert near.wait(timeout=600) == 0, (tmp_path / "near.err").read_text()[-4000:]
