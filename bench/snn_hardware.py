@@ -130,9 +130,11 @@ def main() -> None:
 def calibrate(args) -> None:
     """Synthesize (checked) the calibration designs, fit the estimator, write snn_hw_calibration.json."""
     designs, rows = [], []
-    for name, net in hw_estimate.calibration_designs():
+    # + Spiker+'s 784-128-10 (full scan, T=25): the BRAM-sized end of the range (about 8 min, cached)
+    for name, net in [*hw_estimate.calibration_designs(), ("784-128-10 LIF full T=25", network(25, "full"))]:
         t0 = time.perf_counter()
-        res = synth.synthesize(net, PART, cache_dir=args.cache, check_inputs=synth.check_samples(net, samples=1))
+        res = synth.synthesize(net, PART, cache_dir=args.cache, check_inputs=synth.check_samples(net, samples=1),
+                               timeout=7200)
         r = {"name": name, "lut": res.lut, "ff": res.ff, "bram": res.bram, "dsp": res.dsp,
              "checks": res.checks, "seconds": time.perf_counter() - t0}
         print(r, flush=True)
