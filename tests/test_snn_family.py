@@ -98,3 +98,40 @@ def test_export_builds_from_its_folder_alone(study, tmp_path):
         assert found, f"the package has no {script}: {sorted(scripts)}"
         p = subprocess.run(["bash", str(found[0])], cwd=found[0].parent, capture_output=True, text=True, timeout=900)
         assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+
+
+def test_a_killed_worker_is_retried_on_the_snn_family(tmp_path):
+    """The reliability behaviour of the driver holds for SNN trials: SIGKILL of the worker running trial 0
+    fails it with the reason and re-runs it; the study completes with its design points."""
+    import os
+    import signal
+    import time
+
+    from optuna.trial import TrialState
+    from reliability_helpers import (
+        check_consistent,
+        end_session,
+        load_study,
+        start_dse,
+        trial_workers,
+        wait_for,
+    )
+
+    _require_tools()
+    study = {**STUDY, "name": "snnkill", "n_trials": 2, "quantization": {"weight_bits": 6},
+             "train": {"epochs": 40, "batch_size": 8}, "execution": {"workers": 1, "max_retries": 1}}
+    write_study(tmp_path, study)
+    p = start_dse("run", "study.yaml", "--no-progress", cwd=tmp_path)
+    try:
+        worker = wait_for("a worker running trial 0", lambda: trial_workers(p.pid), timeout=300, proc=p)[0]
+        time.sleep(3)  # inside the training
+        os.kill(worker, signal.SIGKILL)
+        assert p.wait(timeout=900) == 0, (tmp_path / "driver.err").read_text()[-4000:]
+    finally:
+        end_session(p.pid)
+    s = load_study(tmp_path, "snnkill")
+    check_consistent(s, 2)
+    t0 = s.trials[0]
+    assert t0.state == TrialState.FAIL and t0.user_attrs["fail_reason"].startswith("worker died: ")
+    retry = next(t for t in s.trials if t.system_attrs.get("failed_trial") == 0)
+    assert retry.state == TrialState.COMPLETE and retry.params == t0.params
