@@ -83,6 +83,12 @@ def _random(opts: dict[str, Any], ctx: BuildContext) -> BaseSampler:
     return optuna.samplers.RandomSampler(seed=ctx.seed)
 
 
+def _cost_aware(opts: dict[str, Any], ctx: BuildContext) -> BaseSampler:
+    from search_spaces.cost_aware import CostAwareSampler
+
+    return CostAwareSampler(SAMPLERS[opts.get("base", "tpe")].build({}, ctx), ctx.space, opts.get("cheap_per_model"))
+
+
 def _qmc(opts: dict[str, Any], ctx: BuildContext) -> BaseSampler:
     return optuna.samplers.QMCSampler(seed=ctx.seed, warn_independent_sampling=False, **opts)
 
@@ -106,6 +112,11 @@ SAMPLERS: dict[str, SamplerDef] = {
         SamplerDef("random", "independent uniform sampling", {}, _random),
         SamplerDef("grid", "every point of a finite space once (enqueued), then random", {}, _random,
                    needs_finite_space=True),
+        SamplerDef(
+            "cost-aware", "cheap points of trained models first, then the base sampler (search_spaces.cost_aware)",
+            {"base": Literal["tpe", "nsga2", "random"], "cheap_per_model": Annotated[int, Field(ge=1)]},
+            _cost_aware, supports_constraints=True,
+        ),
         SamplerDef(
             "qmc", "quasi-Monte Carlo (Sobol/Halton) for numeric parameters, random for the rest",
             {"qmc_type": Literal["sobol", "halton"], "scramble": bool},

@@ -369,6 +369,10 @@ class Driver:
         with study_lock(self.st.project.engine, self.cfg.name):
             if not self._may_ask():
                 return False
+            propose = getattr(self.study.sampler, "next_point", None)  # a cost-aware sampler's cheap point
+            cheap = propose(self.study) if propose is not None else None
+            if cheap is not None:
+                self.study.enqueue_trial(cheap, skip_if_exists=True)
             with warnings.catch_warnings():  # "heartbeat is supposed to be used with optimize": we beat
                 warnings.simplefilter("ignore", UserWarning)
                 trial = self.study.ask()

@@ -55,6 +55,9 @@ class Family(ABC):
     default_clock_ns: ClassVar[float] = 5.0
     #: Whether the model decodes causally (bin t from inputs up to t only), as a closed loop needs.
     causal: ClassVar[bool] = False
+    #: Parameters that change no training (precisions of PTQ, reuse factors, scan architecture, ...): the
+    #: points that differ only in them share one trained model (the cost-aware sampler's cheap points).
+    cheap_params: ClassVar[tuple[str, ...]] = ()
     #: Python packages whose versions every trial records (its libraries and tool wrappers).
     packages: ClassVar[tuple[str, ...]] = ()
 
@@ -98,6 +101,13 @@ class Family(ABC):
         """A complete flat design point (every active parameter by Optuna name) and the study's
         hardware settings (``backend``, ``part``, ``clock_ns``) -> the plain, picklable design dict
         :meth:`run` consumes. It must hold ``"params"`` (the point itself) and ``"hardware"``."""
+
+    def training_key(self, point: Mapping[str, Any]) -> str:
+        """What decides the training a point needs: equal keys share one trained model."""
+        import json
+
+        return json.dumps({k: v for k, v in point.items() if k not in self.cheap_params}, sort_keys=True,
+                          default=str)
 
     def summary(self, design: dict[str, Any]) -> dict[str, Any]:
         """What the driver stores with the trial to describe its design (default: all but params)."""

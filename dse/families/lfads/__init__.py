@@ -38,6 +38,9 @@ class LFADSFamily(Family):
     default_part = "xcu55c"
     default_clock_ns = 5.0
     packages = ("hls4ml", "tensorflow-cpu", "qkeras")
+    # PTQ precisions and every hls4ml setting reuse the trained model (and reuse factors even the C-sim)
+    cheap_params = ("quantization.ptq_integer_bits", "quantization.ptq_fractional_bits",
+                    *(p.name for p in _params.PARAMS if p.section == "hls"))
 
     def cross_checks(self, specs: Mapping[str, Spec]) -> Problems:
         return _params.check_qat_bits(specs)

@@ -107,6 +107,13 @@ class SNNFamily(Family):
     default_part = "xc7a35t"
     default_clock_ns = 10.0
     packages = ("torch", "snntorch")
+    cheap_params = ("quantization.weight_bits", "quantization.membrane_bits", "quantization.frac_bits", "hdl.scan")
+
+    def training_key(self, point: Mapping[str, Any]) -> str:
+        """PTQ points of one network share its float training; a QAT point fine-tunes for its own bits."""
+        if point.get("quantization.mode") == "qat":
+            return json.dumps(dict(point), sort_keys=True, default=str)
+        return super().training_key(point)
 
     def cross_checks(self, specs: Mapping[str, Spec]) -> Problems:
         from search_spaces.specs import kind_of

@@ -70,6 +70,7 @@ class TinyFamily(Family):
     default_backend = "analytic"
     default_part = "xc7z020"
     default_clock_ns = 10.0
+    cheap_params = ("quantization.weight_bits", "quantization.frac_bits", "hardware_model.parallel_macs")
 
     def cross_checks(self, specs: Any) -> list[tuple[str, str]]:
         from search_spaces.specs import kind_of
