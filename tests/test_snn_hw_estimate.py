@@ -28,6 +28,7 @@ def test_bram_count_model():
 
 
 @pytest.mark.hdl
+@pytest.mark.slow
 @pytest.mark.parametrize("sizes, kw", [([40, 20, 5], {}), ([24, 16, 4], {"scan": "event", "neuron": "LIF2"})])
 def test_estimate_within_stated_error_of_yosys(tmp_path, sizes, kw):
     ghdl.require_tools_for_tests(("ghdl", "yosys", "iverilog"))
