@@ -186,7 +186,10 @@ def write_md(path, rows, phases, notes, started, load_before, ecp5, args) -> Non
         "Cycles are the exact cycle model of the generated design (dse.families.snn.reference; equal to GHDL "
         "where simulated, and a test checks the model against GHDL on every configuration). Spiker+'s scan "
         "formula, (T+1)·(fan-in + width + ~3), gives (T+1)·915 here; its published 780 µs at 100 MHz is 78,000 "
-        "cycles. dse's full scan is (T+1)·(784+4)+1.",
+        "cycles. dse's full scan is (T+1)·(784+4)+1 = 78,933 at T=100: 1.2 % above the published 78,000, which is "
+        "below one clock per input (78,000 / 101 stages = 772 < 784), so the published figure cannot come from a "
+        "plain one-input-per-clock scan of all 784 inputs every step; dse's full scan is 15 % below Spiker+'s own "
+        "formula.",
     ]
     ev = {r["T"]: r for r in rows if r["scan"] == "event"}
     fu = {r["T"]: r for r in rows if r["scan"] == "full"}
@@ -195,17 +198,29 @@ def write_md(path, rows, phases, notes, started, load_before, ecp5, args) -> Non
                      f"than the full scan ({ev[t]['cycles_mean']:.0f} vs {fu[t]['cycles_mean']:.0f}), for "
                      f"{ev[t]['lut'] - fu[t]['lut']:+d} LUT, {ev[t]['ff'] - fu[t]['ff']:+d} FF.")
     if full25:
-        lines.append(f"- LUTs vs Spiker+'s logic cells: {full25['lut']} vs {SPIKER['logic_cells']} "
-                     "(a Xilinx 'logic cell' is 1/1.6 of a LUT6 in Xilinx's own counting, so 7,612 logic cells "
-                     "are about 4,760 LUT6; both numbers are given, judge with that in mind).")
+        lines.append(f"- LUTs vs Spiker+'s logic cells: {full25['lut']} LUT6 (Yosys) vs {SPIKER['logic_cells']} "
+                     "published logic cells. If those are Xilinx's marketing unit (1.6 logic cells per LUT6) they "
+                     "are about 4,760 LUT6, else 7,612 LUTs; Vivado's own LUT counts would differ from Yosys'.")
+        lines.append("- Logic depth = cells on the longest combinational path (LUTs, CARRY4s, MUXFs); the event "
+                     "scan's lowest-set-bit finder is a 128-bit carry chain (32 CARRY4 in a row).")
+    if any(r["netlist_check"] == "not run" for r in rows):
+        lines.append("- 'not run': the T=100 netlists (which differ from the T=25 ones only in the stage counter's "
+                     "width and end value) were not simulated at gate level, to save time "
+                     "(--no-netlist-check-t100); every T=25 netlist was, on one digit sample, and equalled the "
+                     "integer reference in every output bit and in cycles.")
     lines += ["", "Measured:"] + [f"- {n}" for n in notes]
     if ecp5 is not None:
         lines += ["", f"ECP5 (LFE5U-85F, Yosys synth_ecp5 + nextpnr-ecp5): LUT4 {ecp5.lut}, FF {ecp5.ff}, "
                   f"DP16KD {ecp5.bram:g}, DSP {ecp5.dsp}, max clock {ecp5.max_clock_mhz} MHz, checks {ecp5.checks}."]
-    lines += ["", "Seconds per phase:", "", "| phase | s |", "|---|---|"]
+    lines += ["", "Seconds per phase:" + (
+        " synthesis results marked (cached) come from an earlier run of this command on the identical HDL "
+        "and tools (cache key: HDL hash, part, flow, tool versions); their 'of which' lines are that run's "
+        "measured seconds." if any("(cached)" in k for k in phases) else ""), "", "| phase | s |", "|---|---|"]
     lines += [f"| {k} | {v:.1f} |" for k, v in phases.items()]
-    lines += ["", "Estimator (dse.families.snn.hw_estimate) error on its calibration set: see "
-              "`hw_estimate.CALIBRATION` (stated in the module and in the last column above).", ""]
+    lines += ["", f"Estimator (dse.families.snn.hw_estimate, last column of the table): constants fitted on 8 checked "
+              f"Yosys designs (`bench/snn_hardware.py --calibrate`, bench/results/snn_hw_calibration.json: max "
+              f"error LUT 16 %, FF 3 %, BRAM 0); stated bounds {hw_estimate.ERROR}. No ECP5/iCE40 run of this "
+              "network here (the Lattice flows with nextpnr are exercised on small designs by the tests).", ""]
     path.write_text("\n".join(lines))
     (path.with_suffix(".json")).write_text(json.dumps({"rows": rows, "phases": phases, "notes": notes}, indent=1,
                                                       default=str))
