@@ -174,7 +174,8 @@ def main() -> None:
            "under each of bench/search_grid.py's presets itself (same trial pipeline and caches); precisions "
            "outside that list were not evaluated this time.") + " Hardware numbers are estimates with ± the "
            "estimator's stated uncertainty (leave-one-repository-out relative error of the design's layer mix, "
-           "`details[\"uncertainty\"]`); the published 41.97 us is a measurement.\n")
+           "`details[\"uncertainty\"]`); the published 41.97 us is a measurement. The machine is the shared 2-core "
+           "one (up to 3 other agents' jobs beside this run; load average above): seconds are inflated.\n")
     md += ("\n| design | behaviour R^2 | NPLL | latency (us) | DSP | LUT | FF | BRAM_18K | worst utilisation |\n"
            "|---|---|---|---|---|---|---|---|---|\n")
     md += f"| paper, as published (U55C, measured) | - | - | {PAPER_LATENCY_US} | - | - | - | - | - |\n"

@@ -42,6 +42,7 @@ from common import RESULTS, header, load_average, write_result  # noqa: E402
 from paper_scans import spec  # noqa: E402
 
 ROWS = RESULTS / "qat_gap.json"
+SWEEP_FILE = RESULTS / "qat_gap_sweep.json"
 METRICS = ("behavior_r2", "npll", "rate_r2")
 VARIANTS = {"before": (False, "old"), "after": (True, "new"), "graph-only": (True, "old"),
             "precision-only": (False, "new")}  # variant -> (QuantSpec.state_outputs, precision rule)
@@ -101,6 +102,45 @@ def run_one(work: Path, variant: str, init: str, bits: int, finetune_epochs: int
     return row
 
 
+#: HLS variants of the precision sweep (``--sweep``): fields of HLSDesign over the trial's own design.
+SWEEP = {"base": {}, "tsize": {"table_size": 65536},
+         "tprec": {"table_precision": "ap_fixed<24,2,AP_RND_CONV,AP_SAT>"},
+         "wideacc": {"precision": "ap_fixed<40,16>"}, "int11": {"precision": "ap_fixed<24,11>"},
+         "frac": {"precision": "ap_fixed<28,7>"}, "rnd": {"precision": "ap_fixed<20,7,AP_RND,AP_WRAP>"},
+         "p2011": {"precision": "ap_fixed<20,11>"}, "p2211": {"precision": "ap_fixed<22,11>"}}
+
+
+def sweep(model_file: Path, bits: int, variants: list[str]) -> list[dict]:
+    """C-simulate one cached QAT model under HLS variants of the old design (table size/precision,
+    accumulator precision): which hardware approximation makes the C simulation differ from QKeras."""
+    import numpy as np
+
+    from dse.data import load_data, split_data
+    from dse.families.lfads.pipeline import load_model
+    from dse.hls.cache import compile_model
+    from dse.hls.csim import run_csim
+    from dse.hls.design import HLSDesign
+    from objectives import evaluate
+
+    split = split_data(load_data("synthetic"), seed=0)
+    model = load_model(model_file)
+    base = dict(quantization="qat", precision=f"ap_fixed<{bits + 8},7>", reuse_factor=2, strategy="Latency",
+                zero_inputs=("gen_input",), part="xcu55c-fsvh2892-2L-e", clock_period=5.0, backend="Vitis")
+    n_train = split.train.spikes.shape[0]
+    spikes = np.concatenate([split.train.spikes, split.test.spikes])
+    out = []
+    for v in variants:
+        d = HLSDesign.from_dict({**base, **SWEEP[v]})
+        sim = run_csim(compile_model(model, d, model_file.parent.parent.parent / "sweep-hls").hls_model, spikes)
+        tr, te = sim.rows(slice(None, n_train)), sim.rows(slice(n_train, None))
+        m = evaluate(split.test.spikes, te["logrates"], te["factors"], split.test.behavior, split.test.bin_width_s,
+                     tr["factors"], split.train.behavior, true_rates=split.test.rates,
+                     null_rates=split.train.spikes.mean(axis=(0, 1)))
+        out.append({"variant": v, "design": {**base, **SWEEP[v]}, "behavior_r2": m["behavior_r2"], "npll": m["npll"]})
+        print(json.dumps(out[-1]), flush=True)
+    return out
+
+
 def store(row: dict) -> list[dict]:
     RESULTS.mkdir(parents=True, exist_ok=True)
     with open(RESULTS / ".qat_gap.lock", "w") as lock:
@@ -148,6 +188,16 @@ def report(rows: list[dict], command: str) -> None:
                f"{r.get('epochs')} ({r.get('best_epoch')}) | {_f(r.get('train_seconds'), 0)} | "
                f"{_f(r['timings'].get('total'), 0)} | {r['status']}{' ' + str(r['reason'])[:50] if r['reason'] else ''} "
                f"| {r.get('load')} |\n")
+    if SWEEP_FILE.exists():
+        sw = json.loads(SWEEP_FILE.read_text())
+        md += (f"\nWhere the `before` gap comes from: the 12-bit `before` model (old graph) C-simulated under variants of "
+               f"its hardware design (`{sw['command']}`; {sw.get('note', '')}). QKeras: behaviour R2 "
+               f"{_f(sw.get('keras_behavior_r2'))}, NPLL {_f(sw.get('keras_npll'), 4)}.\n\n"
+               "| variant | change from the trial's design (ap_fixed<20,7>, 1024-entry tables of ap_fixed<18,8>) "
+               "| C-sim R2 | C-sim NPLL |\n|---|---|---|---|\n")
+        for v in sw["rows"]:
+            change = ", ".join(f"{k} {val}" for k, val in SWEEP[v["variant"]].items()) or "none"
+            md += f"| {v['variant']} | {change} | {_f(v['behavior_r2'])} | {_f(v['npll'], 4)} |\n"
     floats = [r for r in rows if r.get("float_model")]
     if floats:
         f, r = floats[0]["float_model"], floats[0]
@@ -165,8 +215,20 @@ def main() -> None:
     ap.add_argument("--finetune-epochs", type=int, default=30)
     ap.add_argument("--qat-integer", type=int, default=3)
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--sweep", nargs=2, metavar=("MODEL_H5", "BITS"),
+                    help="C-simulate a cached QAT model under the SWEEP variants (writes qat_gap_sweep.json)")
+    ap.add_argument("--variants", nargs="*", default=list(SWEEP))
     args = ap.parse_args()
     work = args.workdir.resolve()
+    if args.sweep:
+        model_file = Path(args.sweep[0])
+        sw_rows = sweep(model_file, int(args.sweep[1]), args.variants)
+        info = json.loads((model_file.parent / "train.json").read_text())
+        SWEEP_FILE.write_text(json.dumps({
+            "command": f"python bench/qat_gap.py --workdir {args.workdir} --sweep {args.sweep[0]} {args.sweep[1]}",
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load": load_average(),
+            "keras_behavior_r2": info["float_metrics"]["behavior_r2"], "keras_npll": info["float_metrics"]["npll"],
+            "rows": sw_rows}, indent=1))
     rows = json.loads(ROWS.read_text()) if ROWS.exists() else []
     for variant, init, bits in [] if args.report_only else args.runs:
         row = run_one(work, variant, init, bits, args.finetune_epochs, args.qat_integer)
