@@ -188,6 +188,26 @@ def report(rows: list[dict], command: str) -> None:
                f"{r.get('epochs')} ({r.get('best_epoch')}) | {_f(r.get('train_seconds'), 0)} | "
                f"{_f(r['timings'].get('total'), 0)} | {r['status']}{' ' + str(r['reason'])[:50] if r['reason'] else ''} "
                f"| {r.get('load')} |\n")
+    by = {(r["variant"], r["init"], r["bits"]): r for r in rows}
+    pairs = []
+    for bits in sorted({r["bits"] for r in rows}):
+        ft = by.get(("after", "float", bits))
+        sc = by.get(("after", "scratch", bits)) or by.get(("precision-only", "scratch", bits))
+        if ft or sc:
+            pairs.append((bits, sc, ft))
+    if pairs:
+        md += ("\nFine-tuned from the float model vs from scratch (C simulation, the new precision; the scratch "
+               "model is `after` where it was trained, else the `precision-only` one: the old graph's weights, "
+               "whose outputs differ from the new graph's by under 0.001 R2, see *SQ Keras*). Seconds are the "
+               "QAT training's own (the float model's training, shared with every PTQ point, is extra once):\n\n"
+               "| W | scratch C-sim R2 | fine-tuned C-sim R2 | scratch C-sim NPLL | fine-tuned C-sim NPLL "
+               "| scratch train s (epochs) | fine-tuned train s (epochs) |\n|---|---|---|---|---|---|---|\n")
+        for bits, sc, ft in pairs:
+            sc, ft = sc or {}, ft or {}
+            cs, cf = sc.get("csim") or {}, ft.get("csim") or {}
+            md += (f"| {bits} | {_f(cs.get('behavior_r2'))} | {_f(cf.get('behavior_r2'))} | {_f(cs.get('npll'), 4)} | "
+                   f"{_f(cf.get('npll'), 4)} | {_f(sc.get('train_seconds'), 0)} ({sc.get('epochs', 'n/a')}) | "
+                   f"{_f(ft.get('train_seconds'), 0)} ({ft.get('epochs', 'n/a')}) |\n")
     if SWEEP_FILE.exists():
         sw = json.loads(SWEEP_FILE.read_text())
         md += (f"\nWhere the `before` gap comes from: the 12-bit `before` model (old graph) C-simulated under variants of "

@@ -157,8 +157,8 @@ def train_lfads(
 
     QAT fine-tuning (``cfg.quant.init == "float"``): ``init_from`` is the float deploy model of the same
     architecture and training settings; its weights start the QKeras model, which trains for
-    ``cfg.quant.finetune_epochs`` epochs at ``finetune_lr_scale`` times the learning rate and keeps
-    its best validation epoch. The rest of the recipe (clipping, reduce-on-plateau, early stopping,
+    ``cfg.quant.finetune_epochs`` epochs (at most ``tc.epochs``) at ``finetune_lr_scale`` times the
+    learning rate and keeps its best validation epoch. The rest of the recipe (clipping, reduce-on-plateau, early stopping,
     seed) is ``tc``'s.
     """
     tc = tc or TrainConfig()
@@ -180,7 +180,8 @@ def train_lfads(
     epochs, learning_rate = tc.epochs, tc.learning_rate
     if finetune:
         copy_weights(_WeightsOnly(source), model)
-        epochs, learning_rate = cfg.quant.finetune_epochs, tc.learning_rate * cfg.quant.finetune_lr_scale
+        # at most the recipe's epochs: a fine-tuning never trains longer than a from-scratch training would
+        epochs, learning_rate = min(cfg.quant.finetune_epochs, tc.epochs), tc.learning_rate * cfg.quant.finetune_lr_scale
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=tc.clipnorm),
         loss=poisson_nll,
