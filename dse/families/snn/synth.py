@@ -246,6 +246,11 @@ def simulate_netlist(net: QuantizedSNN, directory: Path, netlist: Path, family: 
     # Only the models the netlist uses (and what they instantiate): parsing all of a family's
     # cells_sim.v costs Yosys minutes for iCE40.
     used = sim_models.module_closure(text, _netlist_cell_types(netlist)) - set(rams)
+    no_model = sorted(n for n in used if re.search(rf"\(\*\s*blackbox\s*\*\)\s*module {n}\b", text))
+    if no_model:
+        raise SynthesisCheckError(
+            f"netlist check impossible: the {family} netlist uses {', '.join(no_model)}, for which Yosys ships only a "
+            "black box without simulation behaviour (dse models Xilinx block RAMs only); result rejected")
     (sim_dir / "cells_logic.v").write_text(preamble + "\n".join(sim_models.only_modules(text, tuple(sorted(used)))))
     script = [f"read_verilog -I {lib.parent} cells_logic.v"]
     if rams:
