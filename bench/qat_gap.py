@@ -189,6 +189,16 @@ def report(rows: list[dict], command: str) -> None:
                f"{_f(r['timings'].get('total'), 0)} | {r['status']}{' ' + str(r['reason'])[:50] if r['reason'] else ''} "
                f"| {r.get('load')} |\n")
     by = {(r["variant"], r["init"], r["bits"]): r for r in rows}
+    md += ("\nThe gap (Keras - C sim) before and after, per width (`after` from the from-scratch model where it was "
+           "trained, else the fine-tuned one, which trains with the same graph and runs on the same precision):\n\n"
+           "| W | before: R2 gap | before: NPLL gap | after: R2 gap | after: NPLL gap | after from |\n"
+           "|---|---|---|---|---|---|\n")
+    for bits in sorted({r["bits"] for r in rows}):
+        b0 = by.get(("before", "scratch", bits)) or {}
+        a0 = by.get(("after", "scratch", bits)) or by.get(("after", "float", bits)) or {}
+        kb, cb, ka, ca = (b0.get("keras") or {}, b0.get("csim") or {}, a0.get("keras") or {}, a0.get("csim") or {})
+        md += (f"| {bits} | {_f(_gap(kb, cb, 'behavior_r2'))} | {_f(_gap(kb, cb, 'npll'), 4)} | "
+               f"{_f(_gap(ka, ca, 'behavior_r2'))} | {_f(_gap(ka, ca, 'npll'), 4)} | {a0.get('init', 'n/a')} |\n")
     pairs = []
     for bits in sorted({r["bits"] for r in rows}):
         ft = by.get(("after", "float", bits))
