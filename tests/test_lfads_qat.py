@@ -145,6 +145,7 @@ def test_study_parameters_build_the_quant_spec():
 
     hw = SimpleNamespace(backend="estimate", part="xcu55c", clock_ns=5.0)
     point = {p.name: p.default for p in params.PARAMS}
+    assert point["quantization.qat_init"] == "float"  # a study's QAT points fine-tune by default
     point.update({"quantization.mode": "qat", "quantization.qat_init": "float", "quantization.qat_finetune_epochs": 7})
     q = params.build(point, hw)["model"]["quant"]
     assert q["init"] == "float" and q["finetune_epochs"] == 7

@@ -280,7 +280,7 @@ def test_design_point_qat_and_per_layer_reuse() -> None:
     # QAT: the quantizers type weights/states; unquantized values get 12 more bits (8 integer, issue 14)
     assert dp["hls"]["precision"] == "ap_fixed<22,11>" and dp["hls"]["quantization"] == "qat"
     assert dp["model"]["quant"] == {"bits": 10, "integer": 2, "activations": "hard",  # QKeras: sign excluded
-                                    "init": "scratch"}
+                                    "init": "float", "finetune_epochs": 30}  # fine-tuned by default
     assert dp["hls"]["layer_reuse_factor"] == {"encoder": 4, "logrates": 5}
     assert dp["hls"]["recurrent_reuse_factor"] == {"generator": 8}
     assert dp["hls"]["backend"] == "Vivado" and dp["hls"]["part"] == "xc7z020-clg400-1"

@@ -8,7 +8,8 @@ that convention, so ``build`` converts). One convention in the file avoids a sil
 between the two modes.
 
 Defaults come from :class:`LFADSConfig`, :class:`TrainConfig` and :class:`QuantSpec` themselves,
-so a study that leaves a setting out trains exactly what ``dse train`` trains.
+so a study that leaves a setting out trains exactly what ``dse train`` trains -- except
+``quantization.qat_init``: a study's QAT points fine-tune the shared float model by default.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def _t(key: str, type_: type, doc: str, *checks, **kw) -> ParamDef:
 
 
 _QUANT_DEFAULT = QuantSpec()
+QAT_INIT_DEFAULT = "float"
 
 PARAMS: tuple[ParamDef, ...] = (
     # --- model (LFADSConfig; n_neurons and n_bins come from the data)
@@ -95,7 +97,10 @@ PARAMS: tuple[ParamDef, ...] = (
     ParamDef("quantization", "qat_activations", str, _QUANT_DEFAULT.activations,
              "QKeras sigmoid/tanh: hard (piece-wise linear) | real (lookup tables)",
              allowed=("hard", "real"), when=QAT),
-    ParamDef("quantization", "qat_init", str, _QUANT_DEFAULT.init,
+    # The one default that differs from QuantSpec's (scratch, what `dse train --qat-bits` trains, having no
+    # float model to start from): in a study QAT points fine-tune the float model PTQ points share, as good
+    # or better and several times faster at the paper size (bench/results/qat_gap.md).
+    ParamDef("quantization", "qat_init", str, QAT_INIT_DEFAULT,
              "QAT start: scratch (train the QKeras model from random weights) | float (fine-tune the float model "
              "PTQ designs share, trained first if missing)", allowed=("scratch", "float"), when=QAT),
     ParamDef("quantization", "qat_finetune_epochs", int, _QUANT_DEFAULT.finetune_epochs,
