@@ -72,11 +72,17 @@ def main() -> None:
     ap.add_argument("--no-synth", action="store_true", help="estimate only (no synthesis)")
     ap.add_argument("--json", default=str(RESULTS / "snn_tradeoffs.json"))
     ap.add_argument("--from-json", action="store_true", help="only rewrite the report and plot from --json")
+    ap.add_argument("--lines", nargs="+", default=None, help="cost only these hardware lines (and train only "
+                    "the networks they need, with no accuracy grid): a helper run beside the main one")
+    ap.add_argument("--merge-json", nargs="*", default=[],
+                    help="with --from-json: take Yosys rows from these helper JSONs where --json has estimates")
     args = ap.parse_args()
     command = "python bench/snn_tradeoffs.py " + " ".join(sys.argv[1:])
     name = "snn_tradeoffs" if not args.quick else "snn_tradeoffs_quick"
     if args.from_json:
         data = json.loads(Path(args.json).read_text())
+        for other in args.merge_json:
+            merge(data, json.loads(Path(other).read_text()))
         write_result(name, report(data, data.get("command", command)))
         plot(data, RESULTS / f"{name}.png")
         return
@@ -93,6 +99,8 @@ def main() -> None:
     t_all = time.perf_counter()
     task = load_task("digits", seed=0)
     settings = [(h, BASE_T) for h in hidden] + [(BASE_H, t) for t in TIME_STEPS if t != BASE_T]
+    if args.lines:
+        settings = [s for s in settings if any(ln in args.lines and (h, t) == s for ln, h, t, _, _ in hardware_lines())]
     models, quants, acc_rows = {}, {}, []
     for h, t in settings:
         rec = _recipe(task, h, t, epochs)
@@ -103,7 +111,7 @@ def main() -> None:
                "best_epoch": res.best_epoch, "train_seconds": res.train_seconds, "ptq": []}
         t0 = time.perf_counter()
         full = (h, t) == (BASE_H, BASE_T)  # the whole W x M grid on the base network only (time)
-        if args.quick:
+        if args.quick or args.lines:
             full = False
         grid = [(w, m) for w in WEIGHT_BITS for m in MEMBRANE_BITS] if full else \
             [(w, None) for w in (4, 6, 8)] + [(BASE_W, BASE_M)]
@@ -125,7 +133,7 @@ def main() -> None:
 
     hw_rows, synth_spent = [], 0.0
     for line, h, t, w, m in hardware_lines():
-        if (h, t) not in models:
+        if (h, t) not in models or (args.lines and line not in args.lines):
             continue
         model = models[(h, t)]
         q = quants.get((h, t, w, m)) or resolve_quant(model, task, w, m)
@@ -141,7 +149,7 @@ def main() -> None:
                 try:
                     s = synthesize(net, PART, cache_dir=args.cache_dir, check_inputs=x[:2],
                                    timeout=args.synth_timeout)
-                    row.update(source="yosys", lut=s.lut, ff=s.ff, bram=s.bram, cached=s.cached,
+                    row.update(source="yosys", lut=s.lut, ff=s.ff, bram=s.bram, cached=s.cached, hdl_hash=s.hdl_hash,
                                synth_seconds=sum(s.seconds.values()), checks=s.checks)
                 except Exception as e:  # noqa: BLE001 - a failed synthesis falls back to the estimate
                     row.update(source="estimate", synth_error=f"{type(e).__name__}: {str(e)[:200]}")
@@ -157,8 +165,23 @@ def main() -> None:
     data = {"command": command, "part": PART, "accuracy": acc_rows, "hardware": hw_rows, "wall_seconds": time.perf_counter() - t_all,
             "synthesis_seconds": synth_spent}
     Path(args.json).write_text(json.dumps(data, indent=1, default=str))
+    if args.lines:  # a helper run: its rows are merged into the main run's report (--from-json --merge-json)
+        print(f"helper rows written to {args.json}")
+        return
     write_result(name, report(data, command))
     plot(data, RESULTS / f"{name}.png")
+
+
+def merge(data: dict, other: dict) -> None:
+    """Yosys rows of a helper run replace the estimate rows of the same design point in ``data``."""
+    def key(r: dict) -> tuple:
+        return r["line"], r["hidden"], r["time_steps"], r["weight_bits"], r["membrane_bits"], r["scan"]
+
+    theirs = {key(r): r for r in other["hardware"] if r["source"] == "yosys"}
+    for i, r in enumerate(data["hardware"]):
+        if r["source"] == "estimate" and key(r) in theirs:
+            data["hardware"][i] = {**theirs[key(r)], "helper_run": True}
+    data["synthesis_seconds"] += other.get("synthesis_seconds", 0.0)
 
 
 def _acc(data: dict, h: int, t: int, w: int, m: int | None) -> dict | None:
