@@ -167,3 +167,29 @@ def test_default_recipes_fit_their_tasks(digits):
         default_recipe(digits, epochs=0)
     with pytest.raises(SNNConfigError, match="train.input_dropout"):
         TrainConfig(input_dropout=1.0)
+
+
+@pytest.mark.slow
+@pytest.mark.hdl
+def test_cli_builds_the_trained_network_into_a_checked_vhdl_project(tmp_path):
+    """``dse train --family snn --hdl-part PART -o DIR``: the trained integer network's VHDL project with the
+    GHDL check against the integer model and the checked Yosys report."""
+    import json
+
+    from dse.cli import main
+    from dse.families.snn.ghdl import require_tools_for_tests
+
+    require_tools_for_tests(("ghdl", "iverilog"))
+    out = tmp_path / "run"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["train", "--family", "snn", "--task", "digits", "--epochs", "1", "--hdl-part", "xc7a35t",
+                     "-o", str(out), "--json"]) == 0
+    report = json.loads(buf.getvalue().strip().splitlines()[-1])
+    hdl = report["hdl"]
+    assert hdl["ghdl_equal_reference"] is True and hdl["latches"] == 0 and hdl["lut"] > 0
+    assert hdl["checks"]["netlist_sim_equal_reference"] is True
+    assert (out / "hdl" / "run_ghdl.sh").is_file() and (out / "hdl" / "README.md").is_file()

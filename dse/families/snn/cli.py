@@ -48,6 +48,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baseline", action="store_true",
                    help="decode: also score the causal linear decoder (ridge on the last few bins)")
     p.add_argument("-o", "--output", type=Path, default=None, help="directory for model.pt, recipe and metrics")
+    p.add_argument("--hdl-part", default=None, metavar="PART",
+                   help="also build the headline integer network's VHDL project into OUTPUT/hdl for PART "
+                        "(e.g. xc7a35t, lfe5u-25f), with the GHDL check against the integer model and the "
+                        "checked Yosys synthesis report")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object on the last line")
 
 
@@ -74,6 +78,15 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ConfigError("command line", "the linear baseline is for the decode task", "--baseline")
     if args.output is not None and args.output.exists() and not args.output.is_dir():
         raise ConfigError(str(args.output), "exists and is not a directory", "--output")
+    if getattr(args, "hdl_part", None) is not None:
+        from dse.families.snn.synth import parse_part
+
+        if args.output is None:
+            raise ConfigError("command line", "needs -o/--output (the project goes to OUTPUT/hdl)", "--hdl-part")
+        try:
+            parse_part(args.hdl_part)
+        except ValueError as e:
+            raise ConfigError("command line", str(e).removeprefix("part: "), "--hdl-part") from None
 
 
 def train_and_report(args: argparse.Namespace) -> dict[str, Any]:
@@ -127,8 +140,28 @@ def train_and_report(args: argparse.Namespace) -> dict[str, Any]:
         report["linear_behavior_r2"] = base["behavior_r2"]
         report["linear_lags"] = base["lags"]
     if args.output is not None:
+        if getattr(args, "hdl_part", None) is not None:
+            report["hdl"] = _build_hdl(args, task, recipe, nets[f"{head['mode']}_w{head['weight_bits']}"].net)
         _save(args.output, result, recipe, nets, report)
     return report
+
+
+def _build_hdl(args: argparse.Namespace, task, recipe, net) -> dict[str, Any]:
+    """The VHDL project of ``net`` with the GHDL check and the checked Yosys synthesis (hdl_project)."""
+    from dse.families.snn.hdl_project import build_project
+    from dse.families.snn.synth import SynthesisCheckError
+    from dse.families.snn.train import encode_inputs
+
+    inputs = encode_inputs(recipe.description.encoding, task.test)[:4]
+    t0 = time.perf_counter()
+    try:
+        r = build_project(net, inputs, args.output / "hdl", part=args.hdl_part, run_ghdl=True, run_yosys=True)
+    except SynthesisCheckError as e:  # e.g. a block RAM without a simulation model: no unchecked netlist
+        raise ConfigError("command line", f"{args.hdl_part}: {e}", "--hdl-part") from None
+    s = r.synth
+    return {"dir": str(r.out_dir), "part": args.hdl_part, "ghdl_equal_reference": r.ghdl_equal_reference,
+            "lut": s.lut, "ff": s.ff, "bram": s.bram, "dsp": s.dsp, "latches": s.latches,
+            "max_clock_mhz": s.max_clock_mhz, "checks": s.checks, "seconds": round(time.perf_counter() - t0, 1)}
 
 
 def _save(out: Path, result, recipe, nets: dict, report: dict) -> None:
