@@ -33,6 +33,7 @@ import argparse
 import fcntl
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -143,7 +144,7 @@ def sweep(model_file: Path, bits: int, variants: list[str]) -> list[dict]:
 
 def store(row: dict) -> list[dict]:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    with open(RESULTS / ".qat_gap.lock", "w") as lock:
+    with open(Path(tempfile.gettempdir()) / "dse-qat-gap.lock", "w") as lock:  # the runs of one machine
         fcntl.flock(lock, fcntl.LOCK_EX)
         rows = json.loads(ROWS.read_text()) if ROWS.exists() else []
         key = (row["variant"], row["init"], row["bits"])
