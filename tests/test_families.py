@@ -170,6 +170,9 @@ def test_a_database_written_before_the_redesign_opens_and_resumes(tmp_path):
     import optuna
 
     s = optuna.load_study(study_name="oldschema", storage=f"sqlite:///{tmp_path / 'oldschema.db'}")
-    assert [t.state.name for t in s.trials] == ["COMPLETE"] * 3
+    assert all(t.state.name == "COMPLETE" for t in s.trials)
+    # 3 design points; the resumed sampler (same seed) may first re-propose the old points: those repeats
+    # take the old trials' results and are not counted (objectives.designs)
+    assert len([t for t in s.trials if t.user_attrs.get("duplicate_of") is None]) == 3
     old = {row["number"]: row["behavior_r2"] for row in before}
     assert all(s.trials[n].values[0] == v for n, v in old.items())  # the old trials kept as they were
