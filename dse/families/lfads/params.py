@@ -99,7 +99,7 @@ PARAMS: tuple[ParamDef, ...] = (
              allowed=("hard", "real"), when=QAT),
     # The one default that differs from QuantSpec's (scratch, what `dse train --qat-bits` trains, having no
     # float model to start from): in a study QAT points fine-tune the float model PTQ points share, as good
-    # or better in 6-9x fewer epochs at the paper size (bench/results/qat_gap.md).
+    # or better in 6-10x fewer epochs at the paper size (bench/results/qat_gap.md).
     ParamDef("quantization", "qat_init", str, QAT_INIT_DEFAULT,
              "QAT start: scratch (train the QKeras model from random weights) | float (fine-tune the float model "
              "PTQ designs share, trained first if missing)", allowed=("scratch", "float"), when=QAT),
