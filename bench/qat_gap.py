@@ -169,6 +169,12 @@ def report(rows: list[dict], command: str) -> None:
            "seed noise), QAT integer bits 3 incl. sign, real sigmoid/tanh (hls4ml lookup tables, 1024 entries), "
            "reuse factor 2, Latency. The machine is the shared 2-core one, with up to 3 other agents' jobs "
            "beside these runs (load average per row, 1/5/15 min), so seconds are noisy and inflated.\n\n")
+    md += ("The rows of 2026-11-29 came from these invocations (each `DSE_TF_THREADS=1 python bench/qat_gap.py "
+           "--workdir /tmp/qat-gap ...`, two or three at a time): `before:scratch:12 before:scratch:16 "
+           "before:scratch:8`; `after:scratch:12` by the script's first version, before the precision rule changed "
+           "(its row relabelled `graph-only`); `precision-only:scratch:12`; `after:scratch:12 after:float:12 "
+           "after:float:16 after:float:8 after:float:4` (the 12-bit scratch model cached: re-simulated only); "
+           "`precision-only:scratch:16 precision-only:scratch:8`; `after:scratch:16`.\n\n")
     md += ("`before`: plain QKeras graph (GRU outputs unquantized) and the old precision ap_fixed<W+8,I+4> of the "
            "values without a quantizer (accumulators, Dense outputs); `after`: training graph and Keras reference "
            "with state-quantized GRU outputs (what the hardware's GRU outputs) and ap_fixed<W+12,I+8>; "
