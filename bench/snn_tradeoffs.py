@@ -207,6 +207,17 @@ def report(data: dict, command: str) -> str:
           "latch-free, gate-level netlist simulation equal to the integer reference on 2 test images); "
           "`estimate` = calibrated analytic estimate (hw_estimate; calibration error LUT <= 16 %, FF 3 %); "
           "BRAM in RAMB36 equivalents\n"]
+    ys = [r for r in data["hardware"] if r["source"] == "yosys"]
+    if any(r.get("helper_run") for r in data["hardware"]):
+        md.append("- rows marked by the merge came from a helper run beside the main one (`python bench/snn_tradeoffs.py "
+                  "--lines 'membrane bits' 'time steps' --synth-budget 1200 --json H`, same seeds: its base design "
+                  "hit the main run's synthesis cache, i.e. identical HDL), merged with `--from-json --merge-json H`")
+    if ys:
+        err = [r["est_lut"] / r["lut"] - 1 for r in ys]
+        ferr = [r["est_ff"] / r["ff"] - 1 for r in ys]
+        md.append(f"- estimate vs Yosys on the {len(ys)} synthesized rows: LUT {min(err):+.0%} to {max(err):+.0%}, "
+                  f"FF {min(ferr):+.0%} to {max(ferr):+.0%} (the estimate is pessimistic on these digits designs, "
+                  "beyond its stated calibration error)\n")
     md += ["### Float and integer accuracy per network (PTQ, membrane calibrated)\n",
            "| H | T | float | " + " | ".join(f"W{w} (M/F)" for w in WEIGHT_BITS) + " | train s | cycles full / event |",
            "|---" * (5 + len(WEIGHT_BITS)) + "|"]
