@@ -37,6 +37,8 @@ def main() -> None:
     ap.add_argument("--run", action="store_true", help="run the LFADS study (dse run) first")
     ap.add_argument("--lfads-wall-seconds", type=float, default=None)
     ap.add_argument("--out", default="/tmp/bench-snn/compare")
+    ap.add_argument("--linear-json", default=None,
+                    help="the causal linear decoder's result (JSON) from an earlier run: it takes minutes")
     args = ap.parse_args()
     wall = args.lfads_wall_seconds
     if args.run:
@@ -61,8 +63,12 @@ def main() -> None:
     from dse.families.snn.baselines import causal_linear_decoder
     from dse.families.snn.tasks import decode_task
 
-    task = decode_task("synthetic", seed=0)
-    lin = causal_linear_decoder(task)
+    if args.linear_json:
+        import json
+
+        lin = json.loads(Path(args.linear_json).read_text())
+    else:
+        lin = causal_linear_decoder(decode_task("synthetic", seed=0))
     _, _, snn = load(SNN)
     _, _, lf = load(LFADS)
     snn_done = [r for r in snn.values() if r and r.status == "complete"]
