@@ -136,6 +136,10 @@ def caching(results: dict) -> list[str]:
             f"- trials with a synthesis-cache hit: {len(s_hits)} of {len(done)}; synthesis avoided ≈ {saved_s:.0f} s "
             f"(per hit: the cost phase of the trial that synthesized the same design, else the median cost phase "
             f"of all synthesizing trials); the hits' own cost phases sum to {waited_s:.0f} s",
+            *(["- no synthesis-cache hit is possible within this grid: every point (network x weight bits x scan) "
+               "is a different HDL design; the synthesis cache pays off when a study is resumed, re-run or "
+               "repeats a design (`--rerun` measures that; it was not run for this report for lack of time)"]
+              if not s_hits else []),
             f"- sum of the trials' own seconds: {total:.0f} s; without the caches ≈ "
             f"{total + saved_t - waited_t + saved_s - waited_s:.0f} s"]
 
@@ -144,6 +148,8 @@ def study_wall(df) -> float:
     import pandas as pd
 
     s = pd.to_datetime(df["started_at"]).min()
+    if pd.isna(s):
+        s = pd.to_datetime(df["created_at"]).min()
     f = pd.to_datetime(df["finished_at"]).max()
     return (f - s).total_seconds()
 
@@ -179,7 +185,7 @@ def main() -> None:
           "(GHDL -> Yosys synth_xilinx, latch check, gate-level netlist simulated = integer reference), "
           "xc7a35t at 10 ns; 2 workers (Ray), 1 CPU each",
           f"- wall time of `dse run`: {f'{wall:.0f} s' if wall else '–'} (first trial start to last trial end "
-          f"in the database: {study_wall(df):.0f} s); {n_done} of {len(df)} trials complete\n",
+          f"in the database: {study_wall(df):.0f} s; it includes Ray's start); {n_done} of {len(df)} trials complete\n",
           "- latency: cycles of one whole test trial (73 bins; the worst of the 17 test trials) at 100 MHz — the "
           "network answers every bin as it arrives, so the per-bin latency is about 1/73 of it; cycles of the "
           "event scan depend on the input spikes (the column `cycles` is the worst trial)\n",
