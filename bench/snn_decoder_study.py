@@ -110,11 +110,12 @@ def phase_table(results: dict, title: str) -> tuple[list[str], dict]:
     return md, stats
 
 
-def caching(results: dict) -> list[str]:
+def caching(results: dict, base: dict | None = None) -> list[str]:
+    """``base``: the study whose trials did the work (for a re-run whose every trial hit the caches)."""
     done = [r for r in results.values() if r and r.status == "complete"]
     train_by_net: dict[tuple, list[float]] = {}
     cost_by_design: dict[tuple, list[float]] = {}
-    for r in done:
+    for r in [r for r in (base or results).values() if r and r.status == "complete"]:
         if not r.cache.get("model"):
             train_by_net.setdefault(network_key(r), []).append(r.timings.get("train", 0.0))
         if not r.cache.get("synthesis"):
@@ -128,7 +129,7 @@ def caching(results: dict) -> list[str]:
     saved_s = sum(statistics.median(cost_by_design.get(design_key(r)) or all_cost or [0.0]) for r in s_hits)
     waited_s = sum(r.timings.get("cost", 0.0) for r in s_hits)
     total = sum(r.timings.get("total", 0.0) for r in done)
-    return [f"- trials with a model-cache hit: {len(m_hits)} of {len(done)} ({len(train_by_net)} float trainings "
+    return [f"- trials with a model-cache hit: {len(m_hits)} of {len(done)} ({len(train_by_net)} float trainings in the study that trained "
             f"for {len(done)} trials); training avoided ≈ {saved_t:.0f} s (per hit: the median train phase of the "
             f"trials that trained the same network); the hits' own train phases (loading the model, or waiting "
             f"for a concurrent trial that was training the same network) sum to {waited_t:.0f} s, so the net "
@@ -138,7 +139,7 @@ def caching(results: dict) -> list[str]:
             f"of all synthesizing trials); the hits' own cost phases sum to {waited_s:.0f} s",
             *(["- no synthesis-cache hit is possible within this grid: every point (network x weight bits x scan) "
                "is a different HDL design; the synthesis cache pays off when a study is resumed, re-run or "
-               "repeats a design (`--rerun` measures that; it was not run for this report for lack of time)"]
+               "repeats a design (`--rerun` measures that: see the re-run below)"]
               if not s_hits else []),
             f"- sum of the trials' own seconds: {total:.0f} s; without the caches ≈ "
             f"{total + saved_t - waited_t + saved_s - waited_s:.0f} s"]
@@ -214,7 +215,7 @@ def main() -> None:
         rtab, _ = phase_table(rres, f"#### The same grid re-run with a copy of the caches (study `{rerun.stem}`)")
         md += ["", f"Re-run: wall time {f'{rerun_wall:.0f} s' if rerun_wall else '–'} (database: "
                f"{study_wall(rdf):.0f} s) against {f'{wall:.0f} s' if wall else '–'} for the first run.", "",
-               *rtab, "", *caching(rres)]
+               *rtab, "", *caching(rres, base=results)]
     md += ["", "<details><summary>dse status</summary>\n", "```", status.strip(), "```", "</details>", ""]
     write_result("snn_decoder_study", "\n".join(md))
     _ = RESULTS
