@@ -75,7 +75,7 @@ def main() -> None:
     lf_done = [r for r in lf.values() if r and r.status == "complete"]
     md = [header("Cross-family table: LFADS vs SNN on the default synthetic data (dse compare)",
                  "python bench/snn_cross_family.py " + " ".join(_s.argv[1:])),
-          "- note: 2 cores shared with other agents' processes (load average 6-10 during the runs); seconds are "
+          "- note: 2 cores shared with other agents' processes (1-minute load average 7.9-17.7 in `uptime` samples during the runs); seconds are "
           "wall-clock under that load",
           f"- LFADS study `{files[0]}`: default LFADS (E=64, Z=64, F=4), one float training, PTQ ap_fixed<6+F,6> "
           f"F in {{6, 10}} x reuse factor {{1, 8}}, backend `estimate` (analytic hls4ml estimate), xcu55c at 5 ns; "

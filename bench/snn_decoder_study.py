@@ -179,7 +179,7 @@ def main() -> None:
     md = [header("SNN decoder study on the default synthetic data (dse run, Yosys synthesis)",
                  "python bench/snn_decoder_study.py " + " ".join(sys.argv[1:])),
           "- note: 2 cores shared with other agents' processes (other sessions' tests and benchmarks ran at the "
-          "same time, load average 6-10); seconds are wall-clock under that load",
+          "same time; 1-minute load average 7.9-17.7 in `uptime` samples during the run); the study ran as `DSE_RUNS_DIR=/tmp/bench-snn/runs dse run bench/snn_decoder_study.yaml` (wall time measured around it), the re-run with `--rerun`; seconds are wall-clock under that load",
           f"- study: `{study.relative_to(ROOT)}` — data: synthetic, default options (170 trials x 73 bins x 70 "
           "neurons), split_seed 0 (136/17/17); 1 recurrent LIF layer (k_beta=2), current input (2 bits), 100 "
           "epochs; grid hidden {32, 64} x PTQ weight bits {4, 6, 8} x scan {full, event}; backend `yosys` "

@@ -196,7 +196,8 @@ def _acc(data: dict, h: int, t: int, w: int, m: int | None) -> dict | None:
 def report(data: dict, command: str) -> str:
     md = [header("SNN trade-offs on digits (Spiker+'s analysis): accuracy, LUT, FF, BRAM, cycles", command),
           "- note: 2 cores shared with other agents' processes (several other sessions and a `dse run` study "
-          "running at the same time); seconds are wall-clock under that load",
+          "running at the same time; 1-minute load average 8.7-17.7 in `uptime` samples during the run); seconds "
+          "are wall-clock under that load",
           f"- total wall time {data['wall_seconds']:.0f} s, of it synthesis {data['synthesis_seconds']:.0f} s",
           "- task: scikit-learn digits 8x8, 1439/179/179 images; network 64 - H - 10, LIF k_beta=3 "
           "(feed-forward), leaky readout, rate coding, 30 epochs; accuracy on the 179 test images",
