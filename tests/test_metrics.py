@@ -234,7 +234,7 @@ def test_evaluate_matches_the_individual_metrics() -> None:
 
 
 def test_registry_names_and_directions() -> None:
-    accuracy = {"behavior_r2", "behavior_r2_bin", "npll", "bits_per_spike", "rate_r2"}
+    accuracy = {"behavior_r2", "behavior_r2_bin", "npll", "bits_per_spike", "rate_r2", "accuracy"}
     hardware = {
         "latency_us",
         "latency_cycles",
@@ -261,4 +261,4 @@ def test_registry_names_and_directions() -> None:
 
 def test_registry_unknown_name_lists_known() -> None:
     with pytest.raises(KeyError, match="behavior_r2.*latency_us"):
-        get_objective("accuracy")
+        get_objective("top5_accuracy")
