@@ -142,6 +142,13 @@ def kind_of(spec: Spec) -> SpecKind:
     return KINDS[spec.kind]
 
 
+def values_or_ends(spec: Spec) -> list[Any]:
+    """Every value ``spec`` can take, or the two ends of a continuous range: what a check across
+    parameters must hold for (checks are monotone in each value, see ``ParamDef``)."""
+    values = kind_of(spec).values(spec)
+    return list(values) if values is not None else [spec.low, spec.high]  # type: ignore[union-attr]
+
+
 def describe(spec: Spec) -> str:
     """A short human-readable form: ``8``, ``4..16``, ``1e-4..1e-2 (log)``, ``{ptq, qat}``."""
     if isinstance(spec, Fixed):

@@ -116,11 +116,10 @@ class SNNFamily(Family):
         return super().training_key(point)
 
     def cross_checks(self, specs: Mapping[str, Spec]) -> Problems:
-        from search_spaces.specs import kind_of
+        from search_spaces.specs import values_or_ends
 
         def values(name: str) -> list[Any]:
-            s = specs.get(name)
-            return (kind_of(s).values(s) or [s.low, s.high]) if s is not None else []
+            return values_or_ends(specs[name]) if name in specs else []
 
         out: Problems = []
         for mb in values("quantization.membrane_bits"):

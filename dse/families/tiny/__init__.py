@@ -73,15 +73,10 @@ class TinyFamily(Family):
     cheap_params = ("quantization.weight_bits", "quantization.frac_bits", "hardware_model.parallel_macs")
 
     def cross_checks(self, specs: Any) -> list[tuple[str, str]]:
-        from search_spaces.specs import kind_of
+        from search_spaces.specs import values_or_ends
 
-        def ends(name: str) -> list[Any]:
-            spec = specs.get(name)
-            values = kind_of(spec).values(spec) if spec is not None else None
-            return values or [getattr(spec, "low", None), getattr(spec, "high", None)]
-
-        if max(v for v in ends("quantization.frac_bits") if v is not None) >= min(
-                v for v in ends("quantization.weight_bits") if v is not None):
+        if max(values_or_ends(specs["quantization.frac_bits"])) >= min(
+                values_or_ends(specs["quantization.weight_bits"])):
             return [("quantization.frac_bits", "must be below quantization.weight_bits for every combination "
                                                "(one bit is the sign)")]
         return []
