@@ -1,18 +1,27 @@
-"""A sampler that knows what a design point costs: cheap points first, new trainings only when needed.
+"""A sampler that knows what a design point costs: free points first, then cheap ones, new trainings last.
 
-In a study most of the cost is training: every point of one trained model (another precision, reuse
-factor, scan architecture, part) costs a conversion and a cost evaluation -- seconds -- while a point
-that needs a new training costs minutes. :class:`CostAwareSampler` wraps one of Optuna's samplers (TPE by
-default) and adds the policy that is dse's own:
+In a study most of the cost is training, then simulation. The family says which parameters decide a
+training (:meth:`Family.training_key`) and which change no simulated output bit, only the hardware cost
+(:attr:`Family.free_params`, e.g. reuse factors: :meth:`Family.simulation_key`). So a point is
 
-- a point whose training a finished trial already did is *cheap*; a point that needs a new training is
-  *expensive* (the family says which parameters decide a training: :meth:`Family.training_key`);
-- while a trained model has unevaluated cheap neighbours (the points of a finite space with its training
-  key), the next trial is one of them (at most ``cheap_per_model`` per model, spread over the
-  neighbourhood: first the extremes of each cheap parameter, then the rest in grid order), so the
-  hardware side of every model is explored before another training is paid;
-- otherwise the wrapped sampler proposes the next point as usual -- it learns from all finished trials,
-  cheap ones included, so expensive trainings go where they can extend the front.
+- *free* when a finished or running trial already simulated its numbers (another reuse factor of an
+  evaluated precision): it costs a cost evaluation, about a second with the estimator;
+- *cheap* when a finished trial trained its model (itself, or as the base of a fine-tuning:
+  :meth:`Family.training_keys`) but nobody simulated its numbers (another PTQ precision): a conversion,
+  a g++ build and a C simulation, tens of seconds;
+- *expensive* when it needs a new training or fine-tuning: minutes.
+
+:class:`CostAwareSampler` wraps one of Optuna's samplers (TPE by default) and adds the policy that is
+dse's own:
+
+1. while an evaluated simulation has unevaluated free variants, the next trial is one of them (every
+   hardware variant of every simulated design is on the front's candidate list at once);
+2. else, while a trained model has fewer than ``cheap_per_model`` simulations (default 3), the next trial
+   is a cheap point of it, in a space-filling order over its neighbourhood (the centre first, then each
+   time the point farthest from those before);
+3. otherwise the wrapped sampler proposes as usual -- it learns from every finished trial, free and cheap
+   ones included, so the expensive trainings and the remaining simulations go where they can extend the
+   front. (``cheap_per_model: all`` runs every cheap point of a model before the wrapped sampler.)
 
 The policy works through Optuna's own queue (``study.enqueue_trial``): the driver asks
 :meth:`CostAwareSampler.next_point` before each ``ask``; everything else is the wrapped sampler's.
@@ -29,6 +38,9 @@ from optuna.trial import TrialState
 
 from objectives.designs import point_key
 
+#: How many simulations of one trained model the policy runs before the wrapped sampler proposes again.
+DEFAULT_CHEAP_PER_MODEL = 3
+
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
     from optuna.trial import FrozenTrial
@@ -39,45 +51,60 @@ if TYPE_CHECKING:
 class CostAwareSampler(BaseSampler):
     """``base`` with dse's cheap-points-first policy (see the module docstring)."""
 
-    def __init__(self, base: BaseSampler, space: SearchSpace, cheap_per_model: int | None = None) -> None:
+    def __init__(self, base: BaseSampler, space: SearchSpace, cheap_per_model: int | None = DEFAULT_CHEAP_PER_MODEL
+                 ) -> None:
         self.base = base
         self.space = space
         self.cheap_per_model = cheap_per_model
-        self._neighbourhoods: dict[str, list[dict[str, Any]]] | None = None
+        self._groups: tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]] | None = None
 
     # -- the policy ------------------------------------------------------------------------------
 
     def training_key(self, params: dict[str, Any]) -> str:
         return self.space.family.training_key(self.space.resolve(params))
 
-    def _by_training(self) -> dict[str, list[dict[str, Any]]]:
-        """Every point of the (finite) space, grouped by the training it needs, cheap order inside."""
-        if self._neighbourhoods is None:
-            groups: dict[str, list[dict[str, Any]]] = {}
+    def simulation_key(self, params: dict[str, Any]) -> str:
+        return self.space.family.simulation_key(self.space.resolve(params))
+
+    def _by_key(self) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
+        """Every point of the (finite) space grouped by its training and by its simulation, spread order."""
+        if self._groups is None:
+            training: dict[str, list[dict[str, Any]]] = {}
+            simulation: dict[str, list[dict[str, Any]]] = {}
             if self.space.is_finite:
                 for p in self.space.iter_grid_points():
-                    groups.setdefault(self.training_key(p), []).append(p)
-            self._neighbourhoods = {k: _spread(v) for k, v in groups.items()}
-        return self._neighbourhoods
+                    training.setdefault(self.training_key(p), []).append(p)
+                    simulation.setdefault(self.simulation_key(p), []).append(p)
+            self._groups = ({k: _spread(v) for k, v in training.items()},
+                            {k: _spread(v) for k, v in simulation.items()})
+        return self._groups
 
     def next_point(self, study: optuna.Study) -> dict[str, Any] | None:
-        """A cheap unevaluated point of a model that a finished trial trained, or None."""
-        trials = study.get_trials(deepcopy=False)
+        """A free, else a cheap unevaluated point (see the module docstring), or None."""
+        trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
         taken = {point_key(t.params) for t in trials if t.state != TrialState.FAIL or t.params}
         taken |= {point_key(t.system_attrs.get("fixed_params", {})) for t in trials if t.state == TrialState.WAITING}
-        trained: list[str] = []
-        for t in sorted(trials, key=lambda t: t.number):
+        by_training, by_simulation = self._by_key()
+        # 1. free: the other hardware variants of a simulation that a finished or running trial does
+        for t in trials:
+            if t.params and t.state in (TrialState.COMPLETE, TrialState.RUNNING):
+                for p in by_simulation.get(self.simulation_key(t.params), []):
+                    if point_key(p) not in taken:
+                        return p
+        # 2. cheap: another simulation of a model a finished trial trained, up to cheap_per_model of them
+        trained: list[str] = []  # every training a finished trial did or reused (a fine-tuning's base too)
+        for t in trials:
             if t.state == TrialState.COMPLETE:
-                key = self.training_key(t.params)
-                if key not in trained:
-                    trained.append(key)
-        groups = self._by_training()
+                for key in self.space.family.training_keys(self.space.resolve(t.params)):
+                    if key not in trained:
+                        trained.append(key)
         for key in trained:
-            done = sum(1 for t in trials if t.params and self.training_key(t.params) == key)
-            if self.cheap_per_model is not None and done >= self.cheap_per_model:
+            simulated = {self.simulation_key(t.params) for t in trials if t.params and self.training_key(t.params)
+                         == key}
+            if self.cheap_per_model is not None and len(simulated) >= self.cheap_per_model:
                 continue
-            for p in groups.get(key, []):
-                if point_key(p) not in taken:
+            for p in by_training.get(key, []):
+                if self.simulation_key(p) not in simulated and point_key(p) not in taken:
                     return p
         return None
 
@@ -106,18 +133,37 @@ class CostAwareSampler(BaseSampler):
 
 
 def _spread(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Points of one neighbourhood in an order that covers it early: each point that holds an extreme
-    (smallest or largest value) of some parameter first, then the rest in grid order."""
+    """Points of one neighbourhood in a space-filling order: the one nearest its centre first, then each
+    next one the farthest from all before it (numeric parameters scaled to [0, 1], a differing category
+    counts 1); ties keep grid order. The first few cheap points then cover the neighbourhood instead of
+    one corner of it."""
     if len(points) <= 2:
         return points
-    first: list[dict[str, Any]] = []
     names = sorted({k for p in points for k in p})
+    spans: dict[str, tuple[float, float]] = {}
     for name in names:
-        values = [p[name] for p in points if name in p and isinstance(p[name], int | float)
-                  and not isinstance(p[name], bool)]
-        for target in ((min(values), max(values)) if values else ()):
-            for p in points:
-                if p.get(name) == target and p not in first:
-                    first.append(p)
-                    break
-    return first + [p for p in points if p not in first]
+        values = [p[name] for p in points if name in p]
+        if values and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            spans[name] = (min(values), max(values))
+
+    def coord(p: dict[str, Any], name: str) -> Any:
+        v = p.get(name)
+        if name in spans and v is not None:
+            lo, hi = spans[name]
+            return (v - lo) / (hi - lo) if hi > lo else 0.0
+        return v
+
+    coords = [{n: coord(p, n) for n in names} for p in points]
+
+    def dist(a: dict[str, Any], b: dict[str, Any]) -> float:
+        return sum((a[n] - b[n]) ** 2 if n in spans and a[n] is not None and b[n] is not None else float(a[n] != b[n])
+                   for n in names)
+
+    centre = min(range(len(points)), key=lambda i: sum((coords[i][n] - 0.5) ** 2 for n in spans
+                                                       if coords[i][n] is not None))
+    order, nearest = [centre], [dist(c, coords[centre]) for c in coords]
+    while len(order) < len(points):
+        nxt = max((i for i in range(len(points)) if i not in order), key=lambda i: nearest[i])
+        order.append(nxt)
+        nearest = [min(d, dist(coords[i], coords[nxt])) for i, d in enumerate(nearest)]
+    return [points[i] for i in order]

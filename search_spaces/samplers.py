@@ -84,9 +84,10 @@ def _random(opts: dict[str, Any], ctx: BuildContext) -> BaseSampler:
 
 
 def _cost_aware(opts: dict[str, Any], ctx: BuildContext) -> BaseSampler:
-    from search_spaces.cost_aware import CostAwareSampler
+    from search_spaces.cost_aware import DEFAULT_CHEAP_PER_MODEL, CostAwareSampler
 
-    return CostAwareSampler(SAMPLERS[opts.get("base", "tpe")].build({}, ctx), ctx.space, opts.get("cheap_per_model"))
+    cap = opts.get("cheap_per_model", DEFAULT_CHEAP_PER_MODEL)
+    return CostAwareSampler(SAMPLERS[opts.get("base", "tpe")].build({}, ctx), ctx.space, None if cap == "all" else cap)
 
 
 def _qmc(opts: dict[str, Any], ctx: BuildContext) -> BaseSampler:
@@ -113,8 +114,8 @@ SAMPLERS: dict[str, SamplerDef] = {
         SamplerDef("grid", "every point of a finite space once (enqueued), then random", {}, _random,
                    needs_finite_space=True),
         SamplerDef(
-            "cost-aware", "cheap points of trained models first, then the base sampler (search_spaces.cost_aware)",
-            {"base": Literal["tpe", "nsga2", "random"], "cheap_per_model": Annotated[int, Field(ge=1)]},
+            "cost-aware", "free then cheap points of trained models first, then the base sampler (search_spaces.cost_aware)",
+            {"base": Literal["tpe", "nsga2", "random"], "cheap_per_model": Annotated[int, Field(ge=1)] | Literal["all"]},
             _cost_aware, supports_constraints=True,
         ),
         SamplerDef(

@@ -48,22 +48,41 @@ def test_a_cheap_point_comes_before_an_expensive_one():
         study.tell(t, [0.5, 1.0, 100.0])
         seen.append((p["quantization.weight_bits"], p["hardware_model.parallel_macs"]))
     assert len(seen) == len(set(seen)) == 5
-    # the extremes of the cheap parameters come first
-    assert {seen[0][0], seen[1][0]} <= {6, 12} or {seen[0][1], seen[1][1]} <= {1, 4}
+    # first the free point (same simulation, other hardware: only a cost evaluation), then the cheap ones
+    # (new precision of the trained model), each followed by its free variant
+    assert seen[0] == (8, 1)
+    assert seen[1][0] in (6, 12) and seen[2] == (seen[1][0], 1 if seen[1][1] == 4 else 4)
 
 
-def test_cheap_per_model_bounds_the_neighbourhood():
+def test_cheap_per_model_bounds_the_simulations_not_the_free_points():
     cfg = _config(sampler={"name": "cost-aware", "seed": 0, "options": {"cheap_per_model": 2}})
     sampler = make_sampler(cfg)
     study = optuna.create_study(directions=cfg.directions, sampler=sampler)
     space = cfg.search_space()
-    for p in ({"model.lags": 1, "quantization.weight_bits": 6, "hardware_model.parallel_macs": 1},
-              {"model.lags": 1, "quantization.weight_bits": 12, "hardware_model.parallel_macs": 1}):
+
+    def run(p):
         study.enqueue_trial(p)
         t = study.ask()
         space.sample(t)
         study.tell(t, [0.1, 1.0, 10.0])
-    assert sampler.next_point(study) is None  # two points of that model: the next one is the base sampler's
+
+    for p in ({"model.lags": 1, "quantization.weight_bits": 6, "hardware_model.parallel_macs": 1},
+              {"model.lags": 1, "quantization.weight_bits": 12, "hardware_model.parallel_macs": 1}):
+        run(p)
+    free = []
+    while (p := sampler.next_point(study)) is not None:
+        free.append(p)
+        run(p)
+    # the two free variants, then nothing: two simulations of that model, the next one is the base sampler's
+    assert [(p["quantization.weight_bits"], p["hardware_model.parallel_macs"]) for p in free] == [(6, 4), (12, 4)]
+
+
+def test_default_and_unbounded_cheap_per_model():
+    from search_spaces.cost_aware import DEFAULT_CHEAP_PER_MODEL
+
+    assert make_sampler(_config()).cheap_per_model == DEFAULT_CHEAP_PER_MODEL
+    unbounded = _config(sampler={"name": "cost-aware", "seed": 0, "options": {"cheap_per_model": "all"}})
+    assert make_sampler(unbounded).cheap_per_model is None
 
 
 def test_a_cost_aware_study_explores_each_trained_model_first(tmp_path):
@@ -75,3 +94,38 @@ def test_a_cost_aware_study_explores_each_trained_model_first(tmp_path):
             if t.user_attrs.get("duplicate_of") is None]  # the base sampler may repeat a point: not run
     # 12 points, 6 per training: the first model's 6 points are all run before the second training
     assert len(lags) == 12 and lags[:6] == [lags[0]] * 6 and lags[6:] == [lags[6]] * 6, lags
+
+
+def test_a_fine_tuned_qat_point_makes_its_float_models_points_cheap():
+    """LFADS: a QAT point fine-tunes the float model that PTQ points use, so once it has finished, another
+    reuse factor of it is free and a PTQ precision is cheap; another QAT width (a new fine-tuning) is not."""
+    text = yaml.safe_dump({
+        "name": "lf", "objectives": ["behavior_r2", "latency_us"], "n_trials": 20,
+        "sampler": {"name": "cost-aware", "seed": 0},
+        "quantization": {"mode": {"choices": ["ptq", "qat"]}, "ptq_fractional_bits": {"choices": [8, 10]},
+                         "qat_total_bits": {"choices": [8, 12]}},
+        "hls": {"parallelism": {"choices": ["ic=1", "ic=2"]}}})
+    cfg = parse_study(text, where="lf.yaml")
+    family = cfg.search_space().family
+    qat = {"quantization.mode": "qat", "quantization.qat_total_bits": 8, "hls.parallelism": "ic=1"}
+    ptq = {"quantization.mode": "ptq", "quantization.ptq_fractional_bits": 8, "hls.parallelism": "ic=1"}
+    space = cfg.search_space()
+    float_key, own = family.training_keys(space.resolve(qat))
+    assert float_key == family.training_key(space.resolve(ptq)) != own
+    assert family.simulation_key(space.resolve(qat)) == family.simulation_key(
+        space.resolve({**qat, "hls.parallelism": "ic=2"}))
+    sampler = make_sampler(cfg)
+    study = optuna.create_study(directions=cfg.directions, sampler=sampler)
+    study.enqueue_trial(qat)
+    t = study.ask()
+    space.sample(t)
+    study.tell(t, [0.5, 1.0])
+    order = []
+    while (p := sampler.next_point(study)) is not None:
+        order.append(p)
+        study.enqueue_trial(p)
+        t = study.ask()
+        space.sample(t)
+        study.tell(t, [0.5, 1.0])
+    assert order[0] == {**qat, "hls.parallelism": "ic=2"}  # free: same simulation
+    assert all(p["quantization.mode"] == "ptq" for p in order[1:]) and len(order) == 5  # 2 precisions x 2

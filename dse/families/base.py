@@ -58,6 +58,9 @@ class Family(ABC):
     #: Parameters that change no training (precisions of PTQ, reuse factors, scan architecture, ...): the
     #: points that differ only in them share one trained model (the cost-aware sampler's cheap points).
     cheap_params: ClassVar[tuple[str, ...]] = ()
+    #: Of those, the ones that change no simulated output bit either, only the hardware cost (reuse factors,
+    #: strategy): points that differ only in them share one simulation and cost only a cost evaluation.
+    free_params: ClassVar[tuple[str, ...]] = ()
     #: Python packages whose versions every trial records (its libraries and tool wrappers).
     packages: ClassVar[tuple[str, ...]] = ()
 
@@ -107,6 +110,18 @@ class Family(ABC):
         import json
 
         return json.dumps({k: v for k, v in point.items() if k not in self.cheap_params}, sort_keys=True,
+                          default=str)
+
+    def training_keys(self, point: Mapping[str, Any]) -> tuple[str, ...]:
+        """Every training a point's trial does or reuses, its own (:meth:`training_key`) last: a family whose
+        points fine-tune a shared model lists that model's key first (once it exists, its points are cheap)."""
+        return (self.training_key(point),)
+
+    def simulation_key(self, point: Mapping[str, Any]) -> str:
+        """What decides a point's simulated outputs: equal keys share one simulation (and one training)."""
+        import json
+
+        return json.dumps({k: v for k, v in point.items() if k not in self.free_params}, sort_keys=True,
                           default=str)
 
     def summary(self, design: dict[str, Any]) -> dict[str, Any]:

@@ -41,9 +41,20 @@ class LFADSFamily(Family):
     # PTQ precisions and every hls4ml setting reuse the trained model (and reuse factors even the C-sim)
     cheap_params = ("quantization.ptq_integer_bits", "quantization.ptq_fractional_bits",
                     *(p.name for p in _params.PARAMS if p.section == "hls"))
+    # reuse factors and strategy change how the design is scheduled, not one output bit (dse.hls.csim_cache)
+    free_params = tuple(p.name for p in _params.PARAMS if p.section == "hls" and "reuse_factor" in p.name
+                        or p.name in ("hls.parallelism", "hls.strategy"))
+
+    def training_keys(self, point: Mapping[str, Any]) -> tuple[str, ...]:
+        """A fine-tuned QAT point trains (or reuses) the float model its PTQ siblings use, then fine-tunes."""
+        own = self.training_key(point)
+        if point.get(_params.MODE) != "qat" or point.get("quantization.qat_init") != "float":
+            return (own,)
+        float_point = {k: v for k, v in point.items() if not k.startswith("quantization.")}
+        return (self.training_key({**float_point, _params.MODE: "ptq"}), own)
 
     def cross_checks(self, specs: Mapping[str, Spec]) -> Problems:
-        return _params.check_qat_bits(specs)
+        return _params.check_qat_bits(specs) + _params.check_parallelism(specs)
 
     def data_checks(self, specs: Mapping[str, Spec], data: Any, hardware: Any) -> Problems:
         from dse.hls.cache import compile_timeout_s

@@ -31,6 +31,8 @@ SECTIONS = ("model", "train", "quantization", "hls")
 LAYERS = ("encoder", "ic", "generator", "factors", "logrates")
 ZERO_INPUTS = ("gen_input",)  # the generator's all-zero input: hls4ml cannot convert a Lambda making zeros
 RECURRENT_LAYERS = ("encoder", "generator")
+#: The matrix products a reuse factor applies to: ``<layer>`` (its input product) or ``recurrent_<layer>``.
+PRODUCTS = (*LAYERS, *(f"recurrent_{layer}" for layer in RECURRENT_LAYERS))
 
 MODE = "quantization.mode"
 PTQ = ((MODE, ("ptq",)),)
@@ -112,10 +114,65 @@ PARAMS: tuple[ParamDef, ...] = (
                "the model-wide one)", (at_least(1),)) for layer in LAYERS),
     *(ParamDef("hls", f"recurrent_reuse_factor_{layer}", int, None, f"reuse factor of {layer!r}'s "
                "recurrent product (default: the layer's)", (at_least(1),)) for layer in RECURRENT_LAYERS),
+    # One searched value for a whole set of reuse factors: a parallelism a user designed by hand (folded,
+    # balanced, ...) is one categorical choice, not the product of independent per-layer choices.
+    ParamDef("hls", "parallelism", str, "", "reuse factors of several products as one value, e.g. 'encoder=70 "
+             "recurrent_encoder=64 ic=128' (products: " + ", ".join(PRODUCTS) + "); overrides the model-wide "
+             "one for those products; '' sets none", (lambda v: _parallelism_problem(v),)),
     ParamDef("hls", "strategy", str, "latency", "hls4ml strategy", allowed=("latency", "resource")),
     ParamDef("hls", "io_type", str, "io_parallel", "hls4ml io type", allowed=("io_parallel", "io_stream")),
     ParamDef("hls", "table_size", int, 1024, "sigmoid/tanh lookup-table entries", (power_of_two,), ranges=False),
 )
+
+
+def parse_parallelism(text: str) -> dict[str, int]:
+    """``"encoder=70 recurrent_encoder=64"`` (spaces or commas between entries) -> ``{product: reuse factor}``.
+
+    Raises ``ValueError`` naming the entry at fault.
+    """
+    out: dict[str, int] = {}
+    for entry in text.replace(",", " ").split():
+        product, sep, value = entry.partition("=")
+        if not sep or product not in PRODUCTS:
+            raise ValueError(f"{entry!r} is not <product>=<reuse factor> with a product among {', '.join(PRODUCTS)}")
+        if product in out:
+            raise ValueError(f"{product!r} is given twice")
+        try:
+            rf = int(value)
+        except ValueError:
+            raise ValueError(f"{entry!r}: the reuse factor is not an integer") from None
+        if rf < 1:
+            raise ValueError(f"{entry!r}: the reuse factor must be at least 1")
+        out[product] = rf
+    return out
+
+
+def _parallelism_problem(value: Any) -> str | None:
+    try:
+        parse_parallelism(str(value))
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+def check_parallelism(specs: Mapping[str, Spec]) -> list[tuple[str, str]]:
+    """A product's reuse factor is set in one place: by ``hls.parallelism`` or by its own parameter."""
+    problems = []
+    for text in _values(specs, "hls.parallelism") or []:
+        for product in parse_parallelism(str(text)):
+            own = _rf_param(product)
+            if own in specs:
+                problems.append(("hls.parallelism", f"{text!r} sets {product}, which {own} also sets; "
+                                                    "give each reuse factor in one place"))
+                return problems
+    return problems
+
+
+def _rf_param(product: str) -> str:
+    """The parameter of one product's own reuse factor."""
+    if product.startswith("recurrent_"):
+        return f"hls.recurrent_reuse_factor_{product.removeprefix('recurrent_')}"
+    return f"hls.reuse_factor_{product}"
 
 
 def _extremes(spec: Spec | None) -> tuple[Any, Any] | None:
@@ -193,6 +250,7 @@ def check_reuse_factors(specs: Mapping[str, Spec], n_neurons: int, hardware: Any
 
     backend = get_backend(_HLS_BACKEND.get(getattr(hardware, "backend", ""), "Vitis"))
     problems: dict[str, str] = {}
+    parallelisms = [parse_parallelism(str(v)) for v in _values(specs, "hls.parallelism") or []]
     for e in _values(specs, "model.encoder_units") or []:
         for z in _values(specs, "model.latent_units") or []:
             for f in _values(specs, "model.factors") or []:
@@ -200,17 +258,23 @@ def check_reuse_factors(specs: Mapping[str, Spec], n_neurons: int, hardware: Any
                     candidates = ([f"hls.recurrent_reuse_factor_{layer}"] if kind == "recurrent" else []) + [
                         f"hls.reuse_factor_{layer}", "hls.reuse_factor"]
                     name = next(c for c in candidates if c == "hls.reuse_factor" or c in specs)
-                    rfs = _values(specs, name)
-                    if not rfs or name in problems:
-                        continue
+                    product = f"recurrent_{layer}" if kind == "recurrent" else layer
+                    sets = [p.get(product) for p in parallelisms]
+                    checks = [("hls.parallelism", sorted({rf for rf in sets if rf is not None}))]
+                    if None in sets:  # some parallelism value leaves this product to its own parameter
+                        checks.append((name, _values(specs, name)))
                     valid = backend.get_valid_reuse_factors(n_in, n_out)
-                    bad = [rf for rf in rfs if rf not in valid]
-                    if bad:
+                    for name, rfs in checks:
+                        if not rfs or name in problems:
+                            continue
+                        bad = [rf for rf in rfs if rf not in valid]
+                        if not bad:
+                            continue
                         problems[name] = (
-                            f"{', '.join(map(str, bad))} not valid for {layer}'s {kind} product {n_in}x{n_out} "
-                            f"(encoder_units {e}, latent_units {z}, factors {f}, {n_neurons} neurons) with the "
-                            f"Resource strategy; valid: {', '.join(map(str, valid[:16]))}"
-                            + (" ..." if len(valid) > 16 else ""))
+                                f"{', '.join(map(str, bad))} not valid for {layer}'s {kind} product {n_in}x{n_out} "
+                                f"(encoder_units {e}, latent_units {z}, factors {f}, {n_neurons} neurons) with the "
+                                f"Resource strategy; valid: {', '.join(map(str, valid[:16]))}"
+                                + (" ..." if len(valid) > 16 else ""))
     return list(problems.items())
 
 
@@ -233,6 +297,19 @@ def qat_value_precision(total_bits: int, integer_bits: int) -> tuple[int, int]:
     before, ``ap_fixed<W+12, I+8>``.
     """
     return total_bits + QAT_EXTRA_INTEGER_BITS + QAT_EXTRA_FRACTIONAL_BITS, integer_bits + QAT_EXTRA_INTEGER_BITS
+
+
+def _with_parallelism(p: dict[str, Any]) -> dict[str, Any]:
+    """The per-layer reuse factors with ``hls.parallelism``'s entries in place (it overrides)."""
+    layer = {k: p[f"hls.reuse_factor_{k}"] for k in LAYERS if f"hls.reuse_factor_{k}" in p}
+    recurrent = {k: p[f"hls.recurrent_reuse_factor_{k}"] for k in RECURRENT_LAYERS
+                 if f"hls.recurrent_reuse_factor_{k}" in p}
+    for product, rf in parse_parallelism(str(p.get("hls.parallelism", ""))).items():
+        if product.startswith("recurrent_"):
+            recurrent[product.removeprefix("recurrent_")] = rf
+        else:
+            layer[product] = rf
+    return {"layer_reuse_factor": layer, "recurrent_reuse_factor": recurrent}
 
 
 def build(point: dict[str, Any], hardware: Any) -> dict[str, Any]:
@@ -270,10 +347,7 @@ def build(point: dict[str, Any], hardware: Any) -> dict[str, Any]:
         "quantization": mode,
         "precision": f"ap_fixed<{width},{integer}>",
         "reuse_factor": p["hls.reuse_factor"],
-        "layer_reuse_factor": {layer: p[f"hls.reuse_factor_{layer}"] for layer in LAYERS
-                               if f"hls.reuse_factor_{layer}" in p},
-        "recurrent_reuse_factor": {layer: p[f"hls.recurrent_reuse_factor_{layer}"] for layer in RECURRENT_LAYERS
-                                   if f"hls.recurrent_reuse_factor_{layer}" in p},
+        **_with_parallelism(p),
         "strategy": _STRATEGY[p["hls.strategy"]],
         "io_type": p["hls.io_type"],
         "table_size": p["hls.table_size"],

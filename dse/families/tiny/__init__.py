@@ -71,6 +71,7 @@ class TinyFamily(Family):
     default_part = "xc7z020"
     default_clock_ns = 10.0
     cheap_params = ("quantization.weight_bits", "quantization.frac_bits", "hardware_model.parallel_macs")
+    free_params = ("hardware_model.parallel_macs",)  # the analytic cost only
 
     def cross_checks(self, specs: Any) -> list[tuple[str, str]]:
         from search_spaces.specs import values_or_ends
