@@ -1,9 +1,9 @@
 """Ray scaling: throughput of the same study with 1 and 2 workers, and the driver's overhead per trial.
 
 The study is examples/quick.yaml turned into a fixed grid of 8 design points (encoder 8/16 x latent
-8/16 x PTQ/QAT), so every configuration evaluates exactly the same trials, each with its own
-training (nothing is shared through the caches: every configuration starts from empty runs/ and
-database). Configurations: 1 worker x 1 CPU, 2 workers x 1 CPU, 1 worker x 2 CPUs.
+8/16 x PTQ/QAT), times ``--seeds`` training seeds (a longer study amortises Ray's start), so every
+configuration evaluates exactly the same trials, each with its own training (nothing is shared through
+the caches: every configuration starts from empty runs/ and database). Configurations: 1 worker x 1 CPU, 2 workers x 1 CPU, 1 worker x 2 CPUs.
 
 Driver overhead per trial = (Optuna's trial duration: ask -> tell, as the driver sees it) - (the
 trial's own time inside its Ray task). It covers dispatch, moving the result back, saving it and
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = [("1 worker x 1 CPU", 1, 1), ("2 workers x 1 CPU", 2, 1), ("1 worker x 2 CPUs", 1, 2)]
 
 
-def study(name: str, db: Path, workers: int, cpus: int) -> dict:
+def study(name: str, db: Path, workers: int, cpus: int, seeds: int = 1) -> dict:
     d = yaml.safe_load((ROOT / "examples" / "quick.yaml").read_text())
     d.update({
         "name": name,
@@ -42,14 +42,16 @@ def study(name: str, db: Path, workers: int, cpus: int) -> dict:
                          "qat_total_bits": 12, "qat_integer_bits": 3, "qat_activations": "hard"},
         "hls": {"reuse_factor": 1, "strategy": "latency", "io_type": "io_parallel"},
         "sampler": {"name": "grid", "seed": 0},
-        "n_trials": 8,
+        "n_trials": 8 * seeds,
         "execution": {"workers": workers, "cpus_per_trial": cpus, "max_retries": 0, "trial_timeout_s": 1200},
     })
     d.pop("timeout_s", None)
+    if seeds > 1:
+        d["train"] = {**d.get("train", {}), "seed": {"choices": list(range(seeds))}}
     return d
 
 
-def measure(work: Path, label: str, workers: int, cpus: int) -> dict:
+def measure(work: Path, label: str, workers: int, cpus: int, seeds: int = 1) -> dict:
     import optuna
 
     from storage import open_storage
@@ -59,7 +61,7 @@ def measure(work: Path, label: str, workers: int, cpus: int) -> dict:
     run_dir.mkdir(parents=True, exist_ok=False)
     db = run_dir / "study.db"
     path = run_dir / "study.yaml"
-    cfg = study(f"scaling-{tag}", db, workers, cpus)
+    cfg = study(f"scaling-{tag}", db, workers, cpus, seeds)
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     dse = Path(sys.executable).with_name("dse")
     t0 = time.perf_counter()
@@ -92,21 +94,22 @@ def main() -> None:
     ap.add_argument("--earlier", type=Path, default=None,
                     help="ray_scaling.json of an earlier run, shown below this one (before/after a change)")
     ap.add_argument("--earlier-label", default="earlier run")
+    ap.add_argument("--seeds", type=int, default=1, help="training seeds per design point (8 x SEEDS trials)")
     args = ap.parse_args()
     work = (args.workdir or Path(tempfile.mkdtemp(prefix="dse-ray-scaling-"))).resolve()
     rows = []
     for label, workers, cpus in CONFIGS:
         if f"w{workers}c{cpus}" in args.configs:
-            rows.append(measure(work, label, workers, cpus))
+            rows.append(measure(work, label, workers, cpus, args.seeds))
             print(json.dumps(rows[-1]), flush=True)
     base = rows[0]["trials_per_hour"]
     earlier = json.loads(args.earlier.read_text()) if args.earlier else []
     for r in earlier:
         r["label"] = f"{r['label']} ({args.earlier_label})"
     earlier_base = earlier[0]["trials_per_hour"] if earlier else 1.0
-    cmd = "python bench/ray_scaling.py" + (f" --configs {' '.join(args.configs)}" if args.configs else "") + (
+    cmd = "python bench/ray_scaling.py" + (f" --seeds {args.seeds}" if args.seeds > 1 else "") + (f" --configs {' '.join(args.configs)}" if args.configs else "") + (
         f" --earlier {args.earlier} --earlier-label '{args.earlier_label}'" if args.earlier else "")
-    md = header("Ray scaling (examples/quick.yaml as a fixed 8-point grid, every trial trains)", cmd)
+    md = header(f"Ray scaling (examples/quick.yaml as a fixed {8 * args.seeds}-point grid, every trial trains)", cmd)
     md += ("\n| configuration | wall time (s) | trials | trials/hour | speed-up | sum of in-task seconds | "
            "driver overhead per trial: median (min-max) s |\n|---|---|---|---|---|---|---|\n")
     for r in rows + earlier:

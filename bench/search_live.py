@@ -160,7 +160,7 @@ def live_run(args: argparse.Namespace, sampler: str, seed: int, presets: list[st
             stopped = "time limit"
         else:
             continue
-        os.killpg(proc.pid, signal.SIGINT)  # the driver's clean stop: running trials finish or are recorded
+        proc.send_signal(signal.SIGTERM)  # the driver's clean stop (SIGINT may be ignored: nohup)
         try:
             proc.wait(timeout=180)
         except subprocess.TimeoutExpired:

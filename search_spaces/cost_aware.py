@@ -14,9 +14,9 @@ training (:meth:`Family.training_key`) and which change no simulated output bit,
 :class:`CostAwareSampler` wraps one of Optuna's samplers (TPE by default) and adds the policy that is
 dse's own:
 
-1. while an evaluated simulation has unevaluated free variants, the next trial is one of them (every
+1. while a finished simulation has unevaluated free variants, the next trial is one of them (every
    hardware variant of every simulated design is on the front's candidate list at once);
-2. else, while a trained model has fewer than ``cheap_per_model`` simulations (default 3), the next trial
+2. else, while a trained model (or one a running trial is training) has fewer than ``cheap_per_model`` simulations (default 3), the next trial
    is a cheap point of it, in a space-filling order over its neighbourhood (the centre first, then each
    time the point farthest from those before);
 3. otherwise the wrapped sampler proposes as usual -- it learns from every finished trial, free and cheap
@@ -75,7 +75,8 @@ class CostAwareSampler(BaseSampler):
                 for p in self.space.iter_grid_points():
                     training.setdefault(self.training_key(p), []).append(p)
                     simulation.setdefault(self.simulation_key(p), []).append(p)
-            self._groups = ({k: _spread(v) for k, v in training.items()},
+            free = set(self.space.family.free_params)
+            self._groups = ({k: _spread(v, ignore=free) for k, v in training.items()},
                             {k: _spread(v) for k, v in simulation.items()})
         return self._groups
 
@@ -85,16 +86,19 @@ class CostAwareSampler(BaseSampler):
         taken = {point_key(t.params) for t in trials if t.state != TrialState.FAIL or t.params}
         taken |= {point_key(t.system_attrs.get("fixed_params", {})) for t in trials if t.state == TrialState.WAITING}
         by_training, by_simulation = self._by_key()
-        # 1. free: the other hardware variants of a simulation that a finished or running trial does
+        # 1. free: the other hardware variants of a simulation that a finished trial did (not of a running
+        # one: its variants would only wait for its simulation, leaving a worker idle)
         for t in trials:
-            if t.params and t.state in (TrialState.COMPLETE, TrialState.RUNNING):
+            if t.params and t.state == TrialState.COMPLETE:
                 for p in by_simulation.get(self.simulation_key(t.params), []):
                     if point_key(p) not in taken:
                         return p
         # 2. cheap: another simulation of a model a finished trial trained, up to cheap_per_model of them
-        trained: list[str] = []  # every training a finished trial did or reused (a fine-tuning's base too)
+        # every training a finished or running trial did, reused or is doing (a fine-tuning's base too): a point
+        # of a model being trained waits for it (the model cache's lock) and then only simulates
+        trained: list[str] = []
         for t in trials:
-            if t.state == TrialState.COMPLETE:
+            if t.params and t.state in (TrialState.COMPLETE, TrialState.RUNNING):
                 for key in self.space.family.training_keys(self.space.resolve(t.params)):
                     if key not in trained:
                         trained.append(key)
@@ -132,14 +136,14 @@ class CostAwareSampler(BaseSampler):
         self.base.reseed_rng()
 
 
-def _spread(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _spread(points: list[dict[str, Any]], ignore: set[str] | frozenset[str] = frozenset()) -> list[dict[str, Any]]:
     """Points of one neighbourhood in a space-filling order: the one nearest its centre first, then each
     next one the farthest from all before it (numeric parameters scaled to [0, 1], a differing category
-    counts 1); ties keep grid order. The first few cheap points then cover the neighbourhood instead of
-    one corner of it."""
+    counts 1; parameters in ``ignore`` do not count); ties keep grid order. The first few cheap points then
+    cover the neighbourhood instead of one corner of it."""
     if len(points) <= 2:
         return points
-    names = sorted({k for p in points for k in p})
+    names = sorted({k for p in points for k in p} - set(ignore))
     spans: dict[str, tuple[float, float]] = {}
     for name in names:
         values = [p[name] for p in points if name in p]

@@ -119,6 +119,11 @@ def test_a_fine_tuned_qat_point_makes_its_float_models_points_cheap():
     study.enqueue_trial(qat)
     t = study.ask()
     space.sample(t)
+    # while it runs (training the float model, then fine-tuning), a second worker simulates a PTQ precision
+    # of the float model -- it waits for that training, then simulates -- rather than a variant of the
+    # running trial, which would only wait for its simulation
+    running = sampler.next_point(study)
+    assert running is not None and running["quantization.mode"] == "ptq"
     study.tell(t, [0.5, 1.0])
     order = []
     while (p := sampler.next_point(study)) is not None:
