@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -143,7 +144,9 @@ def main() -> None:
         if not (runs / "cache").exists():
             (runs / "cache").symlink_to(cache, target_is_directory=True)
         t0 = time.perf_counter()
-        proc = subprocess.run([str(dse), "run", str(path), "--no-progress"], cwd=work)
+        # its own HLS/C-sim cache too (not ~/.cache/dse): the grid pays for every simulation it reports
+        env = {**os.environ, "DSE_CACHE_DIR": os.environ.get("DSE_CACHE_DIR", str(work / "hls-cache"))}
+        proc = subprocess.run([str(dse), "run", str(path), "--no-progress"], cwd=work, env=env)
         wall = time.perf_counter() - t0
         rows.append({"preset": preset, "wall_s": wall, "rc": proc.returncode, **summarise(db, cfg["name"])})
         print(json.dumps(rows[-1]), flush=True)
