@@ -588,6 +588,7 @@ PRIORS = {
     "softmax_ns": 15.0,
     "adder_level_ns": 1.25,
     "ultrascale_delay_scale": 1.0,
+    "artix7_delay_scale": 1.0,
 }
 
 #: Latency constants fitted by a grid search (latency is a step function of them): the grid, and the
@@ -598,6 +599,7 @@ GRID_PARAMS = {
     "softmax_ns": ("latency", (5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0)),
     "adder_level_ns": ("latency", (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)),
     "ultrascale_delay_scale": ("latency", (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)),
+    "artix7_delay_scale": ("latency", (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)),
 }
 
 #: Fitted constants the leave-one-repository-out ablation dropped (frozen at PRIORS); decided by the
@@ -605,7 +607,7 @@ GRID_PARAMS = {
 FROZEN: tuple[str, ...] = ("narrow_mul_fraction", "top_overhead_per_layer", "softmax_ns", "adder_level_ns",
                            "rnn_step_overhead_resource", "lut_resource_in_per_bit",
                            "lut_rnn_gate_per_state_bit", "ff_per_product_acc_bit", "ff_resource_in_per_bit",
-                           "ff_rnn_gate_per_state_bit")
+                           "ff_rnn_gate_per_state_bit", "artix7_delay_scale")
 
 
 def prior_constants() -> Constants:

@@ -36,7 +36,7 @@ from dse.cost.estimator_layers import (
 )
 from dse.cost.parts import get_part
 
-ESTIMATOR_VERSION = "estimate-2 (hls4ml 1.3.0 templates, leave-one-repository-out calibrated 2026-11-29)"
+ESTIMATOR_VERSION = "estimate-3 (hls4ml 1.3.0 templates, leave-one-repository-out calibrated 2026-11-29)"
 
 #: Metrics that carry an uncertainty, and the LayerCost attribute each is summed from.
 UNCERTAIN_METRICS = {"latency": "latency", "dsp": "dsp", "lut": "lut", "ff": "ff", "bram": "bram_18k"}
@@ -138,6 +138,7 @@ def make_target(
         pipeline_style = "dataflow" if io_type == "io_stream" or resource else "pipeline"
     return Target(
         family=get_part(part).family,
+        fabric=get_part(part).fabric,
         clock_ns=float(clock_ns),
         io_type=io_type,
         pipeline_style=pipeline_style,

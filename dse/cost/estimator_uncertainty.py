@@ -6,8 +6,8 @@ metric; see bench/results/estimator_fidelity.md.  Read by ``dse.cost.estimator.u
 
 command: `python bench/estimator_fidelity.py`
 machine: 2 cores (AMD EPYC), Python 3.11.7
-date: 2026-11-29 16:06 UTC, commit c8a78a3
-load average at the end (1/5/15 min): 4.24 3.97 3.32
+date: 2026-11-29 19:00 UTC, commit 966f1bc
+load average at the end (1/5/15 min): 2.77 2.27 2.01
 """
 
 LORO_MEDIAN_REL_ERR: dict[str, dict[str, float]] = {
@@ -15,14 +15,14 @@ LORO_MEDIAN_REL_ERR: dict[str, dict[str, float]] = {
         "bram": 0.0108,
         "dsp": 0.0845,
         "ff": 0.245,
-        "latency": 0.3182,
+        "latency": 0.2203,
         "lut": 0.2383
     },
     "dense": {
         "bram": 0.2,
         "dsp": 0.3004,
         "ff": 0.2784,
-        "latency": 0.441,
+        "latency": 0.3056,
         "lut": 0.229
     },
     "recurrent": {

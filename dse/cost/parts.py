@@ -17,6 +17,12 @@ class Part:
     family: str  # "ultrascale+" or "7series" (DSP48E2 27x18 vs DSP48E1 25x18), "ecp5", "ice40"
     resources: dict[str, int]  # dsp, lut, ff, bram_18k, uram
     default_device: str  # a full part string hls4ml/Vitis accept
+    #: The logic fabric, where it differs within a family in speed: ``"artix7"`` for the 7-series parts
+    #: built on the Artix-7 fabric (Artix-7, and the Zynq-7000 7z007s/7z010/7z012s/7z014s/7z015/7z020,
+    #: whose programmable logic is Artix-7; the larger Zynqs and Kintex/Virtex-7 have the faster
+    #: Kintex-7-class fabric [Xilinx DS190 Zynq-7000 overview]); "" otherwise.  The cost estimator scales
+    #: its logic delays on these parts by ``artix7_delay_scale`` (``dse.cost.estimator_layers``).
+    fabric: str = ""
 
 
 PARTS: dict[str, Part] = {
@@ -35,14 +41,14 @@ PARTS: dict[str, Part] = {
         Part("xczu9eg", "ultrascale+", {"dsp": 2520, "lut": 274080, "ff": 548160, "bram_18k": 1824, "uram": 0},
              "xczu9eg-ffvb1156-2-e"),
         Part("xc7z020", "7series", {"dsp": 220, "lut": 53200, "ff": 106400, "bram_18k": 280, "uram": 0},
-             "xc7z020-clg400-1"),
+             "xc7z020-clg400-1", fabric="artix7"),
         Part("xc7vx690t", "7series", {"dsp": 3600, "lut": 433200, "ff": 866400, "bram_18k": 2940, "uram": 0},
              "xc7vx690t-ffg1927-2"),
         # small parts of the kind Spiker+ targets (Artix-7), and Lattice parts nextpnr can place and route
         Part("xc7a35t", "7series", {"dsp": 90, "lut": 20800, "ff": 41600, "bram_18k": 100, "uram": 0},
-             "xc7a35tcpg236-1"),
+             "xc7a35tcpg236-1", fabric="artix7"),
         Part("xc7a100t", "7series", {"dsp": 240, "lut": 63400, "ff": 126800, "bram_18k": 270, "uram": 0},
-             "xc7a100tcsg324-1"),
+             "xc7a100tcsg324-1", fabric="artix7"),
         Part("lfe5u-25f", "ecp5", {"dsp": 28, "lut": 24288, "ff": 24288, "bram_18k": 56, "uram": 0},
              "lfe5u-25f-6bg381c"),
         Part("lfe5u-45f", "ecp5", {"dsp": 72, "lut": 43848, "ff": 43848, "bram_18k": 108, "uram": 0},
