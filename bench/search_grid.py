@@ -5,7 +5,7 @@ crossed with three parallelism presets (per-layer Resource reuse factors, below)
 preset (``lfads-grid-<preset>``), all in one SQLite database and one shared model/HLS cache, so the
 three share every training and every C simulation (reuse factors do not change the numbers, see
 dse.hls.csim_cache). This is the paper-size study of the service issue and the ground truth of
-``bench/search_efficiency.py``, which replays samplers against it.
+``bench/search_live.py``, which runs the samplers live against it.
 
 Usage:
   python bench/search_grid.py --workdir /tmp/dse-grid [--seed-models DIR] [--workers 2] [--qat-step 2]

@@ -13,8 +13,8 @@ trials completed so far (times from the trials' own completion stamps, counted f
 ``dse run`` was started); it stops the run (SIGINT: the driver's clean stop) once the hypervolume
 reaches ``--stop-fraction`` of the grid's, or after ``--max-minutes``.
 
-Hypervolume: as ``bench/search_efficiency.py`` defines it (feasible front; 1 - behaviour R2 clipped to
-[0, 1], reference 1; latency, DSP, LUT over the grid's feasible maximum, reference 1.1).
+Hypervolume: of the feasible front (constraints as dse stored them); 1 - behaviour R2 clipped to [0, 1],
+reference 1; latency, DSP, LUT divided by the grid's feasible maximum, reference 1.1.
 
 Usage:
   python bench/search_live.py --grid /tmp/live/grid --workdir /tmp/live/search \\
@@ -45,7 +45,7 @@ from common import RESULTS, header, load_average, write_result  # noqa: E402
 from search_grid import PRESETS, grid_presets, study_name, study_yaml  # noqa: E402
 
 OBJECTIVES = ("behavior_r2", "latency_us", "dsp", "lut")
-#: The stored grid of 2026-11-21 (bench/results/search_efficiency.md before this script): from-scratch QAT,
+#: The stored grid of 2026-11-21 (its replay, bench/results/search_efficiency.md, removed with this script's first run): from-scratch QAT,
 #: 208 points, 66.6 single-worker minutes charged from its measured phases.
 STORED_GRID_SINGLE_WORKER_S = 66.6 * 60
 REFERENCE = np.array([1.0, 1.1, 1.1, 1.1])

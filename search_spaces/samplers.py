@@ -98,7 +98,7 @@ SAMPLERS: dict[str, SamplerDef] = {
     s.name: s
     for s in (
         SamplerDef(
-            "nsga2", "NSGA-II (genetic, multi-objective; the default)",
+            "nsga2", "NSGA-II (genetic, multi-objective)",
             {"population_size": Annotated[int, Field(ge=2)], "mutation_prob": Probability | None,
              "crossover_prob": Probability, "swapping_prob": Probability},
             _nsga2, supports_constraints=True,
@@ -114,7 +114,7 @@ SAMPLERS: dict[str, SamplerDef] = {
         SamplerDef("grid", "every point of a finite space once (enqueued), then random", {}, _random,
                    needs_finite_space=True),
         SamplerDef(
-            "cost-aware", "free then cheap points of trained models first, then the base sampler (search_spaces.cost_aware)",
+            "cost-aware", "the default: free, then cheap points of trained models first, then the base sampler (TPE; search_spaces.cost_aware)",
             {"base": Literal["tpe", "nsga2", "random"], "cheap_per_model": Annotated[int, Field(ge=1)] | Literal["all"]},
             _cost_aware, supports_constraints=True,
         ),

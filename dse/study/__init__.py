@@ -26,7 +26,7 @@ Format (top level; only ``name``, ``objectives`` and one of ``n_trials``/``timeo
       max_utilisation: 1.0     # every resource of the part; or per resource {dsp: 0.8, lut: 0.9, ...}
       max_latency_us: 50       # max_<metric> / min_<metric> for any registry metric
       min_behavior_r2: 0.5
-    sampler: nsga2             # or {name: nsga2|tpe|random|grid|qmc, seed: 0, options: {population_size: 20}}
+    sampler: cost-aware        # the default; or {name: cost-aware|nsga2|tpe|random|grid|qmc, seed: 0, options: {...}}
     n_trials: 200              # at least one of n_trials and timeout_s
     timeout_s: 86400
     execution: {workers: 1, cpus_per_trial: 1, ray_address: null, max_retries: 1, trial_timeout_s: null}

@@ -67,7 +67,7 @@ class ObjectiveConfig:
 
 @dataclass(frozen=True)
 class SamplerConfig:
-    name: str = "nsga2"
+    name: str = "cost-aware"
     seed: int | None = None
     options: dict[str, Any] = field(default_factory=dict)  # only those the file set
 

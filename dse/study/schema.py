@@ -212,7 +212,7 @@ class Objective(Schema):
 
 
 class Sampler(Schema):
-    name: Annotated[str, BeforeValidator(_lower)] = "nsga2"
+    name: Annotated[str, BeforeValidator(_lower)] = "cost-aware"
     seed: NonNegInt | None = None
     options: dict[str, Any] = {}
 
