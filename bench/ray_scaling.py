@@ -43,7 +43,10 @@ def study(name: str, db: Path, workers: int, cpus: int, seeds: int = 1) -> dict:
         "hls": {"reuse_factor": 1, "strategy": "latency", "io_type": "io_parallel"},
         "sampler": {"name": "grid", "seed": 0},
         "n_trials": 8 * seeds,
-        "execution": {"workers": workers, "cpus_per_trial": cpus, "max_retries": 0, "trial_timeout_s": 1200},
+        # no pruning: which training the median rule stops depends on the order trials finish in, which
+        # differs with the workers; every configuration must do the same work
+        "execution": {"workers": workers, "cpus_per_trial": cpus, "max_retries": 0, "trial_timeout_s": 1200,
+                      "prune_trainings": False},
     })
     d.pop("timeout_s", None)
     if seeds > 1:
@@ -72,6 +75,9 @@ def measure(work: Path, label: str, workers: int, cpus: int, seeds: int = 1) -> 
     st = open_storage(f"sqlite:///{db}")
     s = optuna.load_study(study_name=cfg["name"], storage=st.optuna)
     trials = [t for t in s.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if len(trials) != cfg["n_trials"]:
+        raise SystemExit(f"{label}: {len(trials)} of {cfg['n_trials']} trials complete; the configurations must do "
+                         "the same work")
     inside, seen, overhead = [], [], []
     for t in trials:
         r = st.project.load_result(cfg["name"], t.number)

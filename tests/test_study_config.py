@@ -379,3 +379,10 @@ def test_python_tags_are_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "data: {options: !!python/object/apply:os.getcwd []}\n")
     with pytest.raises(ConfigError, match="invalid YAML"):
         load_study(path)
+
+
+def test_training_pruning_can_be_switched_off(tmp_path: Path) -> None:
+    assert load(tmp_path, "").execution.prune_trainings is True
+    assert load(tmp_path, "execution: {prune_trainings: false}\n").execution.prune_trainings is False
+    with pytest.raises(ConfigError, match=r"execution\.prune_trainings"):
+        load(tmp_path, "execution: {prune_trainings: sometimes}\n")

@@ -43,7 +43,7 @@ from dse.driver.recovery import driver_alive, driver_id
 from dse.locks import study_lock
 from dse.study.config import StudyConfig
 from dse.trial.result import TrialResult
-from dse.trial.spec import TrialSpec
+from dse.trial.spec import DEFAULT_PRUNING, TrialSpec
 from objectives.designs import DUPLICATE_ATTR, is_duplicate, point_key
 
 log = logging.getLogger(__name__)
@@ -394,7 +394,8 @@ class Driver:
             data=self.cfg.data.spec(),
             objectives=self.cfg.objective_names, work_dir=str(self.paths.trials / f"{trial.number:05d}"),
             model_cache_dir=str(self.paths.model_cache), build_cache_dir=str(self.paths.build_cache),
-            max_utilisation=self._max_utilisation())
+            max_utilisation=self._max_utilisation(),
+            pruning={**DEFAULT_PRUNING, "enabled": self.cfg.execution.prune_trainings})
         self.inflight[trial.number] = (executor.submit(spec), trial, time.monotonic())
         self.summary.this_run += 1
         return True

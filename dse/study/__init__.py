@@ -29,7 +29,8 @@ Format (top level; only ``name``, ``objectives`` and one of ``n_trials``/``timeo
     sampler: cost-aware        # the default; or {name: cost-aware|nsga2|tpe|random|grid|qmc, seed: 0, options: {...}}
     n_trials: 200              # at least one of n_trials and timeout_s
     timeout_s: 86400
-    execution: {workers: 1, cpus_per_trial: 1, ray_address: null, max_retries: 1, trial_timeout_s: null}
+    execution: {workers: 1, cpus_per_trial: 1, ray_address: null, max_retries: 1, trial_timeout_s: null,
+                prune_trainings: true}   # false: every training runs to its end (dse.trial.pruning)
     hardware: {backend: estimate, part: xcu55c, clock_ns: 5.0}     # default: the family's; the backend
                                # must cost what the family lowers to (dse.cost.registry)
 

@@ -79,6 +79,9 @@ class ExecutionConfig:
     ray_address: str | None = None  # None: start a local Ray
     max_retries: int = 1
     trial_timeout_s: float | None = None
+    # stop a training whose validation NLL is clearly worse than earlier ones' (dse.trial.pruning); off: every
+    # trial trains to the end (e.g. to compare runs trial for trial)
+    prune_trainings: bool = True
 
 
 @dataclass(frozen=True)

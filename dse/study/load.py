@@ -544,7 +544,7 @@ def parse_study(text: str, *, where: str = "study.yaml", base_dir: str | Path | 
         n_trials=study.n_trials,
         timeout_s=study.timeout_s,
         execution=ExecutionConfig(e.workers, float(e.cpus_per_trial), e.ray_address, e.max_retries,
-                                  e.trial_timeout_s),
+                                  e.trial_timeout_s, e.prune_trainings),
         hardware=hardware,
         warnings=tuple(problems.warnings),
     )

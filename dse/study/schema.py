@@ -223,6 +223,7 @@ class Execution(Schema):
     ray_address: str | None = None
     max_retries: NonNegInt = 1
     trial_timeout_s: PositiveFloat | None = None
+    prune_trainings: Annotated[bool, Strict()] = True
 
 
 class Hardware(Schema):

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+#: The median rule's settings (dse.trial.pruning.MedianRule); a study can only switch it off.
+DEFAULT_PRUNING: dict[str, Any] = {"enabled": True, "warmup_epochs": 15, "min_curves": 4, "margin": 0.01}
+
 
 @dataclass
 class TrialSpec:
@@ -17,8 +20,7 @@ class TrialSpec:
     model_cache_dir: str  # trained models shared by trials (dse.trial.model_cache)
     build_cache_dir: str  # compiled/synthesised designs and simulation outputs shared by trials
     max_utilisation: float | None = None  # preflight: prune before training if the estimate exceeds it
-    pruning: dict[str, Any] = field(default_factory=lambda: {"enabled": True, "warmup_epochs": 15,
-                                                             "min_curves": 4, "margin": 0.01})
+    pruning: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_PRUNING))
     reuse_csim: bool = True  # reuse the simulation outputs of a numerically identical design
 
     def to_dict(self) -> dict[str, Any]:
