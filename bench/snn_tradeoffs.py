@@ -25,8 +25,10 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -264,6 +266,17 @@ def report(data: dict, command: str) -> str:
     return "\n".join(md)
 
 
+def _float_and_int_lines(a: Any, data: dict, rs: list[dict], x: str, at: Callable[[int], tuple[int, int]]
+                         ) -> list[int]:
+    """Float accuracy along one sweep (rows ``rs``, x value ``r[x]``) and the integer accuracy at 4/6/8 weight
+    bits with calibrated membranes; ``at(x)`` is the (hidden, time steps) of an x value. Returns the xs."""
+    xs = [r[x] for r in rs]
+    a.plot(xs, [r["float_accuracy"] for r in rs], "k--o", label="float")
+    for w in (4, 6, 8):
+        a.plot(xs, [(_acc(data, *at(v), w, None) or {}).get("accuracy") for v in xs], "-o", label=f"int W{w} M cal")
+    return xs
+
+
 def plot(data: dict, path: Path) -> None:
     import matplotlib
 
@@ -281,11 +294,7 @@ def plot(data: dict, path: Path) -> None:
         a = ax[0, j]
         if line == "hidden":
             rs = sorted((r for r in data["accuracy"] if r["time_steps"] == BASE_T), key=lambda r: r["hidden"])
-            xs = [r["hidden"] for r in rs]
-            a.plot(xs, [r["float_accuracy"] for r in rs], "k--o", label="float")
-            for w in (4, 6, 8):
-                a.plot(xs, [(_acc(data, h, BASE_T, w, None) or {}).get("accuracy") for h in xs], "-o",
-                       label=f"int W{w} M cal")
+            xs = _float_and_int_lines(a, data, rs, "hidden", lambda h: (h, BASE_T))
             a.plot(xs, [(_acc(data, h, BASE_T, BASE_W, BASE_M) or {}).get("accuracy") for h in xs], ":s",
                    label=f"int W{BASE_W} M{BASE_M}")
             a.set_xscale("log", base=2)
@@ -300,11 +309,7 @@ def plot(data: dict, path: Path) -> None:
                        label=f"int W{w}")
         else:
             rs = sorted((r for r in data["accuracy"] if r["hidden"] == BASE_H), key=lambda r: r["time_steps"])
-            xs = [r["time_steps"] for r in rs]
-            a.plot(xs, [r["float_accuracy"] for r in rs], "k--o", label="float")
-            for w in (4, 6, 8):
-                a.plot(xs, [(_acc(data, BASE_H, t, w, None) or {}).get("accuracy") for t in xs], "-o",
-                       label=f"int W{w} M cal")
+            _float_and_int_lines(a, data, rs, "time_steps", lambda t: (BASE_H, t))
         a.set_title(f"accuracy vs {label}")
         a.set_ylabel("test accuracy")
         a.legend(fontsize=7)
