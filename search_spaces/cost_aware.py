@@ -86,29 +86,32 @@ class CostAwareSampler(BaseSampler):
         taken = {point_key(t.params) for t in trials if t.state != TrialState.FAIL or t.params}
         taken |= {point_key(t.system_attrs.get("fixed_params", {})) for t in trials if t.state == TrialState.WAITING}
         by_training, by_simulation = self._by_key()
+        # each trial's keys once per call (resolving a point and keying it is the costly part)
+        keyed = [(t, self.space.resolve(t.params)) for t in trials if t.params]
+        family = self.space.family
+        keys = [(t, family.training_keys(p), family.simulation_key(p)) for t, p in keyed]
         # 1. free: the other hardware variants of a simulation that a finished trial did (not of a running
         # one: its variants would only wait for its simulation, leaving a worker idle)
-        for t in trials:
-            if t.params and t.state == TrialState.COMPLETE:
-                for p in by_simulation.get(self.simulation_key(t.params), []):
+        for t, _, sim in keys:
+            if t.state == TrialState.COMPLETE:
+                for p in by_simulation.get(sim, []):
                     if point_key(p) not in taken:
                         return p
         # 2. cheap: another simulation of a model a finished trial trained, up to cheap_per_model of them
         # every training a finished or running trial did, reused or is doing (a fine-tuning's base too): a point
         # of a model being trained waits for it (the model cache's lock) and then only simulates
         trained: list[str] = []
-        for t in trials:
-            if t.params and t.state in (TrialState.COMPLETE, TrialState.RUNNING):
-                for key in self.space.family.training_keys(self.space.resolve(t.params)):
-                    if key not in trained:
-                        trained.append(key)
+        simulated: dict[str, set[str]] = {}  # own training key -> the simulations its trials did or tried
+        for t, chain, sim in keys:
+            simulated.setdefault(chain[-1], set()).add(sim)
+            if t.state in (TrialState.COMPLETE, TrialState.RUNNING):
+                trained += [k for k in chain if k not in trained]
         for key in trained:
-            simulated = {self.simulation_key(t.params) for t in trials if t.params and self.training_key(t.params)
-                         == key}
-            if self.cheap_per_model is not None and len(simulated) >= self.cheap_per_model:
+            done = simulated.get(key, set())
+            if self.cheap_per_model is not None and len(done) >= self.cheap_per_model:
                 continue
             for p in by_training.get(key, []):
-                if self.simulation_key(p) not in simulated and point_key(p) not in taken:
+                if self.simulation_key(p) not in done and point_key(p) not in taken:
                     return p
         return None
 

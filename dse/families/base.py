@@ -107,10 +107,7 @@ class Family(ABC):
 
     def training_key(self, point: Mapping[str, Any]) -> str:
         """What decides the training a point needs: equal keys share one trained model."""
-        import json
-
-        return json.dumps({k: v for k, v in point.items() if k not in self.cheap_params}, sort_keys=True,
-                          default=str)
+        return _key_without(point, self.cheap_params)
 
     def training_keys(self, point: Mapping[str, Any]) -> tuple[str, ...]:
         """Every training a point's trial does or reuses, its own (:meth:`training_key`) last: a family whose
@@ -119,10 +116,7 @@ class Family(ABC):
 
     def simulation_key(self, point: Mapping[str, Any]) -> str:
         """What decides a point's simulated outputs: equal keys share one simulation (and one training)."""
-        import json
-
-        return json.dumps({k: v for k, v in point.items() if k not in self.free_params}, sort_keys=True,
-                          default=str)
+        return _key_without(point, self.free_params)
 
     def summary(self, design: dict[str, Any]) -> dict[str, Any]:
         """What the driver stores with the trial to describe its design (default: all but params)."""
@@ -157,3 +151,10 @@ class Family(ABC):
         from dse.errors import UserInputError
 
         raise UserInputError("command line", f"family {self.name!r} has no train command", "--family")
+
+
+def _key_without(point: Mapping[str, Any], left_out: tuple[str, ...]) -> str:
+    """The point without ``left_out`` as a canonical string (equal points, equal keys)."""
+    import json
+
+    return json.dumps({k: v for k, v in point.items() if k not in left_out}, sort_keys=True, default=str)

@@ -157,15 +157,13 @@ def _parallelism_problem(value: Any) -> str | None:
 
 def check_parallelism(specs: Mapping[str, Spec]) -> list[tuple[str, str]]:
     """A product's reuse factor is set in one place: by ``hls.parallelism`` or by its own parameter."""
-    problems = []
     for text in _values(specs, "hls.parallelism") or []:
         for product in parse_parallelism(str(text)):
             own = _rf_param(product)
             if own in specs:
-                problems.append(("hls.parallelism", f"{text!r} sets {product}, which {own} also sets; "
-                                                    "give each reuse factor in one place"))
-                return problems
-    return problems
+                return [("hls.parallelism", f"{text!r} sets {product}, which {own} also sets; "
+                                            "give each reuse factor in one place")]
+    return []
 
 
 def _rf_param(product: str) -> str:
