@@ -140,10 +140,11 @@ def floor(grid: Path, rows: list[dict[str, Any]], hv: Hypervolume, workers: int,
         got += by_sim[best]
     costs = simulation_costs(grid)
     float_s = max(c["train"] for k, c in costs.items() if dict(k).get("quantization.mode") == "ptq")
-    work = float_s + sum(costs[k]["rest"] + (costs[k]["train"] if dict(k)["quantization.mode"] == "qat" else 0.0)
-                         for k in chosen)
-    chain = float_s + max(costs[k]["rest"] + (costs[k]["train"] if dict(k)["quantization.mode"] == "qat" else 0.0)
-                          for k in chosen)
+    # after the float model: each QAT point's fine-tuning, and every simulation
+    after_float = [costs[k]["rest"] + (costs[k]["train"] if dict(k)["quantization.mode"] == "qat" else 0.0)
+                   for k in chosen]
+    work = float_s + sum(after_float)
+    chain = float_s + max(after_float)
     bound = max(chain, (work + (workers - 1) * float_s) / workers)  # nothing else can run while the float model trains
     names = ", ".join(_design_name(dict(k)) for k in chosen)
     return (f"\n**The floor.** The fewest simulations that reach 95 % of the grid's hypervolume (greedy, knowing the "
