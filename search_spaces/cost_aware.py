@@ -40,6 +40,15 @@ from objectives.designs import point_key
 
 #: How many simulations of one trained model the policy runs before the wrapped sampler proposes again.
 DEFAULT_CHEAP_PER_MODEL = 3
+#: The largest space whose points the policy lists (it groups every point by training and simulation);
+#: a larger or continuous space gets the wrapped sampler alone (paper.yaml's independent per-layer reuse
+#: factors make 53 million points: listing them would take hours and gigabytes).
+MAX_LISTED_POINTS = 100_000
+
+
+def enumerable(space: SearchSpace) -> bool:
+    """Whether the policy can list the space's points (finite, at most :data:`MAX_LISTED_POINTS`)."""
+    return space.is_finite and space.grid_size() <= MAX_LISTED_POINTS
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -71,7 +80,7 @@ class CostAwareSampler(BaseSampler):
         if self._groups is None:
             training: dict[str, list[dict[str, Any]]] = {}
             simulation: dict[str, list[dict[str, Any]]] = {}
-            if self.space.is_finite:
+            if enumerable(self.space):
                 for p in self.space.iter_grid_points():
                     training.setdefault(self.training_key(p), []).append(p)
                     simulation.setdefault(self.simulation_key(p), []).append(p)

@@ -134,3 +134,22 @@ def test_a_fine_tuned_qat_point_makes_its_float_models_points_cheap():
         study.tell(t, [0.5, 1.0])
     assert order[0] == {**qat, "hls.parallelism": "ic=2"}  # free: same simulation
     assert all(p["quantization.mode"] == "ptq" for p in order[1:]) and len(order) == 5  # 2 precisions x 2
+
+
+def test_a_space_too_large_to_list_gets_the_base_sampler_and_a_warning(tmp_path):
+    """paper.yaml's independent per-layer reuse factors make 53 million points: the policy must not list them."""
+    from pathlib import Path
+
+    from search_spaces.cost_aware import MAX_LISTED_POINTS
+
+    d = yaml.safe_load((Path(__file__).resolve().parents[1] / "examples" / "paper.yaml").read_text())
+    d["sampler"] = {"name": "cost-aware", "seed": 0}
+    cfg = parse_study(yaml.safe_dump(d), where="paper.yaml")
+    assert cfg.search_space().grid_size() > MAX_LISTED_POINTS
+    assert any("cost-aware policy lists the space's points" in w for w in cfg.warnings)
+    sampler = make_sampler(cfg)
+    study = optuna.create_study(directions=cfg.directions, sampler=sampler)
+    t = study.ask()
+    cfg.search_space().sample(t)
+    study.tell(t, [0.5, 10.0, 100.0, 1000.0])
+    assert sampler.next_point(study) is None  # at once: nothing listed, the base sampler proposes
