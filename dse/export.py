@@ -13,26 +13,13 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dse.errors import ConfigError
-from dse.trial.result import TrialResult
+from dse.families.records import Design, DesignPoint, ExportRequest
 
-
-@dataclass(frozen=True)
-class ExportRequest:
-    """What a family's export gets: the trial's stored record and where the study keeps things."""
-
-    source: str  # the study file, for error messages
-    study: str
-    number: int
-    params: dict[str, Any]
-    design: dict[str, Any]  # the family's design summary, as stored with the trial
-    result: TrialResult
-    data: dict[str, Any]  # the study's data spec (DataConfig.spec())
-    build_cache_dir: Path
+__all__ = ["ExportRequest", "copytree_inside", "export_trial", "inside"]
 
 
 def inside(root: Path, path: Path) -> Path:
@@ -86,7 +73,10 @@ def export_trial(cfg: Any, st: Any, study: Any, number: int, out: Path, *, force
         work = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=parent))
     except OSError as e:
         raise ConfigError(str(out), f"cannot write there: {e.strerror}", "--output") from None
-    req = ExportRequest(cfg.source, cfg.name, number, dict(trial.params), design, result, cfg.data.spec(),
+    # the stored summary is the family's own settings (and its name); the result keeps the full point it ran
+    point = DesignPoint(cfg.family, dict(result.params), cfg.hardware)
+    own = {k: v for k, v in design.items() if k != "family"}
+    req = ExportRequest(cfg.source, cfg.name, number, Design(point, own), result, cfg.data.spec(),
                         study_paths(cfg).build_cache)
     try:
         get_family(cfg.family).export(req, work)

@@ -1,6 +1,6 @@
 """Optuna search spaces built from a study configuration.
 
-- :class:`SearchSpace` (``SearchSpace.from_config(config)``): ``sample(trial)``, ``grid_points()``,
+- :class:`SearchSpace` (``StudyConfig.search_space()``): ``sample(trial)``, ``grid_points()``,
   ``design_point(params)``.
 - :func:`make_sampler`: the sampler the study names (nsga2, tpe, random, grid, qmc);
   :func:`enqueue_grid` for the grid sampler; :func:`record_constraints` stores a trial's

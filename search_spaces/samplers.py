@@ -140,7 +140,7 @@ def make_sampler(config: StudyConfig, *, worker: int = 0) -> BaseSampler:
     ctx = BuildContext(
         seed=seed,
         constraints_func=UserAttrConstraints(n) if n and sdef.supports_constraints else None,
-        space=SearchSpace.from_config(config),
+        space=config.search_space(),
         workers=config.execution.workers,
     )
     with warnings.catch_warnings():

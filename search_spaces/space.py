@@ -24,27 +24,19 @@ if TYPE_CHECKING:
     from optuna.trial import BaseTrial
 
     from dse.families.base import Family
-    from dse.study.config import StudyConfig
+    from dse.families.records import Design
 
 
 class SearchSpace:
     """The parameters of a study, as declared in its YAML (defaults filled in), for one family."""
 
-    def __init__(self, family: Family | str, specs: Mapping[str, Spec], hardware: Any = None) -> None:
-        if isinstance(family, str):
-            from dse.families import get_family
-
-            family = get_family(family)
+    def __init__(self, family: Family, specs: Mapping[str, Spec], hardware: Any = None) -> None:
         self.family = family
         unknown = set(specs) - {p.name for p in self.family.params}
         if unknown:
             raise KeyError(f"parameters {sorted(unknown)} are not in family {self.family.name!r}")
         self.specs = dict(specs)
         self.hardware = hardware
-
-    @classmethod
-    def from_config(cls, config: StudyConfig) -> SearchSpace:
-        return cls(config.family, config.params, config.hardware)
 
     # ------------------------------------------------------------------------------------ queries
 
@@ -172,8 +164,9 @@ class SearchSpace:
             point[p.name] = value
         return point
 
-    def design_point(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The family's design for a point (its ``build``), with ``"family"`` naming the family."""
+    def design_point(self, params: Mapping[str, Any]) -> Design:
+        """The design a trial runs for a point: the family's settings (its ``build``) for the full point
+        and the study's hardware target."""
         if self.hardware is None:
-            raise ValueError("this search space was made without hardware settings (use from_config)")
-        return {**self.family.build(self.resolve(params), self.hardware), "family": self.family.name}
+            raise ValueError("this search space was made without hardware settings (StudyConfig.search_space)")
+        return self.family.design(self.resolve(params), self.hardware)

@@ -33,6 +33,8 @@ CORE_FILES = ("dse/driver", "dse/study", "storage", "dse/trial/runner.py", "dse/
               "objectives/pareto.py", "objectives/constraints.py")
 HEAVY = ("tensorflow", "keras", "qkeras", "hls4ml", "torch", "snntorch")
 FAMILY_WORDS = ("lfads", "snn", "spiking", "tiny", "gen_input", "logrates")
+#: Tolerance of trained results pinned in fixtures (see the objectives test).
+RELATIVE = 1e-9
 
 
 def test_core_imports_no_ml_or_hls_library():
@@ -126,7 +128,7 @@ def test_tiny_study_end_to_end(tmp_path):
 @pytest.mark.slow
 def test_lfads_objectives_are_those_of_the_code_before_the_redesign(tmp_path):
     """The fixed-seed PTQ and QAT designs of tests/fixtures/pinned_study.yaml give the accuracy that the
-    pre-redesign code (commit 526cdda) measured, to the last bit: float model and bit-accurate C simulation.
+    pre-redesign code (commit 526cdda) measured, within 1e-9 relative: float model and bit-accurate C simulation.
     The hardware objectives come from the estimator, which issue 14 changes on purpose (a Bidirectional
     layer's directions now overlap, as hls4ml's template runs them); they are checked to be those of the
     estimator run on the trial's own design, not pinned."""
@@ -144,11 +146,14 @@ def test_lfads_objectives_are_those_of_the_code_before_the_redesign(tmp_path):
         assert r.status == "complete", r.fail_reason
         from dse.cost.base import HARDWARE_METRICS
 
+        # Same seeds, same code: equal up to the last bits of the float reductions, which differ between
+        # machines of the same kind (another CPU's BLAS kernels); 1e-9 relative is far below any real change.
         accuracy = {k: v for k, v in r.objectives.items() if k in r.accuracy["csim"]}
-        assert accuracy == {k: v for k, v in want["objectives"].items() if k in accuracy}, mode
+        assert accuracy == pytest.approx({k: v for k, v in want["objectives"].items() if k in accuracy},
+                                         rel=RELATIVE), mode
         assert set(accuracy) == set(want["objectives"]) - set(HARDWARE_METRICS) - {
             k for k in want["objectives"] if k.endswith("_util")}, mode
-        assert r.accuracy["float"] == want["float"], mode
+        assert r.accuracy["float"] == pytest.approx(want["float"], rel=RELATIVE), mode
         assert all(r.objectives[k] == r.hardware[k] for k in HARDWARE_METRICS if k != "uram"), mode
 
 

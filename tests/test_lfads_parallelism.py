@@ -10,8 +10,8 @@ import pytest
 
 from dse.errors import ConfigError
 from dse.families.lfads.params import build, check_reuse_factors, parse_parallelism
+from dse.families.records import DesignPoint, HardwareTarget
 from dse.study import load_study
-from search_spaces import SearchSpace
 from search_spaces.specs import Choices, Fixed
 
 FOLDED = ("encoder=70 recurrent_encoder=64 ic=128 generator=64 recurrent_generator=64 factors=64 logrates=4")
@@ -36,7 +36,7 @@ def test_parse() -> None:
 def test_build_puts_each_entry_on_its_product(tmp_path: Path) -> None:
     cfg = study(tmp_path, "hls: {strategy: resource, reuse_factor: 2, parallelism: {choices: ['encoder=70 "
                           "recurrent_encoder=64', 'ic=8']}, reuse_factor_generator: 7}\n")
-    space = SearchSpace.from_config(cfg)
+    space = cfg.search_space()
     enc = space.design_point({"hls.parallelism": "encoder=70 recurrent_encoder=64"})["hls"]
     assert enc["layer_reuse_factor"] == {"encoder": 70, "generator": 7}
     assert enc["recurrent_reuse_factor"] == {"encoder": 64}
@@ -50,8 +50,8 @@ def test_same_design_as_the_per_layer_parameters(tmp_path: Path) -> None:
                                 "reuse_factor_ic: 128, reuse_factor_generator: 64, recurrent_reuse_factor_generator: "
                                 "64, reuse_factor_factors: 64, reuse_factor_logrates: 4}\n")
     one_value = study(tmp_path, f"hls: {{strategy: resource, parallelism: '{FOLDED}'}}\n")
-    a = SearchSpace.from_config(per_layer).design_point({})["hls"]
-    b = SearchSpace.from_config(one_value).design_point({})["hls"]
+    a = per_layer.search_space().design_point({})["hls"]
+    b = one_value.search_space().design_point({})["hls"]
     assert a == b
 
 
@@ -83,9 +83,9 @@ def test_build_without_parallelism_is_unchanged() -> None:
     point = {"quantization.mode": "ptq", "quantization.ptq_integer_bits": 6, "quantization.ptq_fractional_bits": 10,
              "hls.reuse_factor": 1, "hls.reuse_factor_ic": 4, "hls.parallelism": "", "hls.strategy": "latency",
              "hls.io_type": "io_parallel", "hls.table_size": 1024}
-    hw = SimpleNamespace(backend="estimate", part="xcu55c", clock_ns=5.0)
+    hw = HardwareTarget("estimate", "xcu55c", 5.0)
     from dse.families.lfads.params import PARAMS
 
     point.update({p.name: p.default for p in PARAMS if p.section in ("model", "train")})
-    h = build(point, hw)["hls"]
+    h = build(DesignPoint("lfads", point, hw))["hls"]
     assert h["layer_reuse_factor"] == {"ic": 4} and h["recurrent_reuse_factor"] == {}

@@ -142,15 +142,16 @@ def test_finetuned_qat_shares_one_float_model_with_ptq(tiny_split, tmp_path):
 
 def test_study_parameters_build_the_quant_spec():
     from dse.families.lfads import params
+    from dse.families.records import DesignPoint, HardwareTarget
 
-    hw = SimpleNamespace(backend="estimate", part="xcu55c", clock_ns=5.0)
+    hw = HardwareTarget("estimate", "xcu55c", 5.0)
     point = {p.name: p.default for p in params.PARAMS}
     assert point["quantization.qat_init"] == "float"  # a study's QAT points fine-tune by default
     point.update({"quantization.mode": "qat", "quantization.qat_init": "float", "quantization.qat_finetune_epochs": 7})
-    q = params.build(point, hw)["model"]["quant"]
+    q = params.build(DesignPoint("lfads", point, hw))["model"]["quant"]
     assert q["init"] == "float" and q["finetune_epochs"] == 7
     point["quantization.qat_init"] = "scratch"
-    q = params.build(point, hw)["model"]["quant"]
+    q = params.build(DesignPoint("lfads", point, hw))["model"]["quant"]
     assert q["init"] == "scratch" and "finetune_epochs" not in q  # a scratch key does not depend on it
     ft = next(p for p in params.PARAMS if p.name == "quantization.qat_finetune_epochs")
     assert ft.active({"quantization.mode": "qat", "quantization.qat_init": "float"})

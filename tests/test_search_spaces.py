@@ -15,7 +15,7 @@ from dse.families.lfads.config import LFADSConfig, TrainConfig
 from dse.hls.design import HLSDesign
 from dse.study import StudyConfig, load_study, parse_study
 from objectives.constraints import MISSING_VIOLATION, UserAttrConstraints
-from search_spaces import ParamDef, SearchSpace, enqueue_grid, make_sampler, record_constraints
+from search_spaces import ParamDef, enqueue_grid, make_sampler, record_constraints
 from search_spaces.samplers import SAMPLERS
 from search_spaces.specs import KINDS, Choices, Fixed, FloatRange, IntRange, kind_of
 
@@ -52,7 +52,7 @@ BOTH_MODES = """
 
 def run_study(config: StudyConfig, n: int, sampler: optuna.samplers.BaseSampler) -> list[dict]:
     """Ask/tell ``n`` trials with random objective values; return the sampled full points."""
-    space = SearchSpace.from_config(config)
+    space = config.search_space()
     study = optuna.create_study(directions=config.directions, sampler=sampler)
     rng = random.Random(0)
     points = []
@@ -83,7 +83,7 @@ def test_conditionals_hold_over_a_real_study(sampler: str) -> None:
     config = study_config(BOTH_MODES, sampler=f"{{name: {sampler}, seed: 1, options: {options}}}")
     points = run_study(config, 200, make_sampler(config))
     check_conditionals(points)
-    space = SearchSpace.from_config(config)
+    space = config.search_space()
     for p in points:
         for name, value in p.items():
             spec = config.params[name]
@@ -103,14 +103,14 @@ def test_fixed_mode_never_shows_the_other_modes_parameters(mode: str) -> None:
     other = QAT_BITS if mode == "ptq" else PTQ_BITS
     assert all(not other & set(p) for p in points)
     assert all(p["quantization.mode"] == mode for p in points)
-    assert "quantization.mode" not in SearchSpace.from_config(config).searched
+    assert "quantization.mode" not in config.search_space().searched
 
 
 def test_only_searched_parameters_reach_optuna() -> None:
     config = study_config(BOTH_MODES)
     study = optuna.create_study(directions=config.directions, sampler=optuna.samplers.RandomSampler(seed=0))
     trial = study.ask()
-    point = SearchSpace.from_config(config).sample(trial)
+    point = config.search_space().sample(trial)
     assert "model.factors" in point and "model.factors" not in trial.params  # fixed (default 4)
     assert point["model.factors"] == 4
     distributions = trial.distributions
@@ -136,7 +136,7 @@ SMALL_GRID = """
 
 def test_grid_points_of_a_small_space() -> None:
     config = study_config(SMALL_GRID, sampler="grid", n_trials=18)
-    space = SearchSpace.from_config(config)
+    space = config.search_space()
     points = space.grid_points()
     # by hand: (PTQ 2 integer x 3 fractional + QAT 3 totals) x 2 reuse factors = 18
     assert len(points) == space.grid_size() == 18
@@ -154,15 +154,15 @@ def test_grid_points_of_a_small_space() -> None:
 def test_grid_float_steps_and_continuous_ranges() -> None:
     config = study_config("model: {input_dropout: {low: 0.0, high: 0.3, step: 0.1}}\n", sampler="grid",
                           n_trials=4)
-    assert SearchSpace.from_config(config).grid_points() == [{"model.input_dropout": v} for v in (0.0, 0.1, 0.2, 0.3)]
+    assert config.search_space().grid_points() == [{"model.input_dropout": v} for v in (0.0, 0.1, 0.2, 0.3)]
     continuous = study_config("model: {input_dropout: {low: 0.0, high: 0.3}}\n")
     with pytest.raises(ValueError, match="continuous"):
-        SearchSpace.from_config(continuous).grid_points()
+        continuous.search_space().grid_points()
 
 
 def test_grid_sampler_runs_each_point_once() -> None:
     config = study_config(SMALL_GRID, sampler="{name: grid, seed: 0}", n_trials=18)
-    space = SearchSpace.from_config(config)
+    space = config.search_space()
     sampler = make_sampler(config)
     assert isinstance(sampler, optuna.samplers.RandomSampler)
     study = optuna.create_study(directions=config.directions, sampler=sampler)
@@ -227,7 +227,7 @@ def test_constraints_reach_the_sampler() -> None:
     config = study_config("constraints: {max_lut_util: 0.5, min_behavior_r2: 0.2}\n",
                           sampler="{name: nsga2, options: {population_size: 4}}", n_trials=8)
     study = optuna.create_study(directions=config.directions, sampler=make_sampler(config))
-    space = SearchSpace.from_config(config)
+    space = config.search_space()
     for lut_util in (0.1, 0.9):
         trial = study.ask()
         space.sample(trial)
@@ -275,7 +275,7 @@ def test_design_point_qat_and_per_layer_reuse() -> None:
               recurrent_reuse_factor_generator: 8}
         hardware: {backend: vivado, part: xc7z020}
     """)
-    space = SearchSpace.from_config(config)
+    space = config.search_space()
     dp = space.design_point({"quantization.qat_total_bits": 10, "hls.reuse_factor_logrates": 5})
     # QAT: the quantizers type weights/states; unquantized values get 12 more bits (8 integer, issue 14)
     assert dp["hls"]["precision"] == "ap_fixed<22,11>" and dp["hls"]["quantization"] == "qat"
@@ -293,7 +293,7 @@ def test_design_point_qat_and_per_layer_reuse() -> None:
 
 def test_design_point_from_trial_params_matches_the_sampled_point() -> None:
     config = study_config(BOTH_MODES)
-    space = SearchSpace.from_config(config)
+    space = config.search_space()
     study = optuna.create_study(directions=config.directions, sampler=optuna.samplers.RandomSampler(seed=2))
     for _ in range(20):
         trial = study.ask()
@@ -304,7 +304,7 @@ def test_design_point_from_trial_params_matches_the_sampled_point() -> None:
 
 
 def test_resolve_rejects_inconsistent_points() -> None:
-    space = SearchSpace.from_config(study_config(BOTH_MODES))
+    space = study_config(BOTH_MODES).search_space()
     ptq = {"quantization.mode": "ptq", "quantization.ptq_integer_bits": 4, "quantization.ptq_fractional_bits": 8,
            "model.latent_units": 8, "model.input_dropout": 0.1, "train.learning_rate": 1e-3,
            "hls.reuse_factor": 1, "hls.reuse_factor_generator": 2, "hls.strategy": "latency"}

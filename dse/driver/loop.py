@@ -388,7 +388,7 @@ class Driver:
         except Exception as e:  # a search-space bug must not leave a RUNNING trial behind
             self._fail(trial.number, f"search space: {type(e).__name__}: {e}", retry=False)
             return True
-        trial.set_user_attr("design", self.space.family.summary(design))
+        trial.set_user_attr("design", {**self.space.family.summary(design), "family": design.family})
         spec = TrialSpec(
             study_name=self.cfg.name, trial_number=trial.number, design=design,
             data=self.cfg.data.spec(),

@@ -5,13 +5,16 @@ through :class:`Family`, in the spirit of Optuna's ``BaseSampler`` and hls4ml's 
 
 - its study parameters (``params``, in the YAML ``sections`` it declares) with their defaults and
   checks, plus checks across parameters (:meth:`cross_checks`) and against the data (:meth:`data_checks`);
-- how a sampled point becomes a design (:meth:`build`): the plain dict its trial pipeline consumes;
+- how a sampled point becomes a design (:meth:`build`): the family's own settings its trial pipeline
+  consumes (the core adds the point and its hardware target: :class:`~dse.families.records.Design`);
 - its trial pipeline (:meth:`run`): train -> lower to hardware -> simulate bit-accurately -> cost,
   reporting through a :class:`~dse.trial.context.TrialContext`;
 - the accuracy metrics it measures (``metrics``, names of :mod:`objectives.registry`) and what its
   designs lower to (``lowering``: the kind a cost backend must be able to cost, see
   :class:`dse.cost.base.CostBackend`), with a default backend and part;
 - its export payload (:meth:`export`) and its ``dse train`` options (:meth:`add_train_arguments`, :meth:`train`).
+
+Every method takes and returns the small frozen records of :mod:`dse.families.records`.
 
 A family module must be importable without TensorFlow, torch or hls4ml: the heavy libraries are
 imported inside :meth:`run`, :meth:`export` and :meth:`train`. Register a new family with one line in
@@ -26,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from dse.families.records import Design, DesignPoint, ExportRequest, HardwareTarget, TrainReport, TrainRequest
 from search_spaces.params import ParamDef
 from search_spaces.specs import Spec
 
@@ -92,7 +96,7 @@ class Family(ABC):
         """Problems of parameter combinations, found when the study file is loaded (nothing written)."""
         return []
 
-    def data_checks(self, specs: Mapping[str, Spec], data: NeuralData, hardware: Any) -> Problems:
+    def data_checks(self, specs: Mapping[str, Spec], data: NeuralData, hardware: HardwareTarget) -> Problems:
         """Problems that depend on the data too (e.g. a product size set by the neuron count); run by
         ``dse run`` once the data is loaded, before anything is written."""
         return []
@@ -100,10 +104,16 @@ class Family(ABC):
     # ---------------------------------------------------------------------------------- designs
 
     @abstractmethod
-    def build(self, point: dict[str, Any], hardware: Any) -> dict[str, Any]:
-        """A complete flat design point (every active parameter by Optuna name) and the study's
-        hardware settings (``backend``, ``part``, ``clock_ns``) -> the plain, picklable design dict
-        :meth:`run` consumes. It must hold ``"params"`` (the point itself) and ``"hardware"``."""
+    def build(self, point: DesignPoint) -> dict[str, Any]:
+        """A complete design point (every active parameter by Optuna name, and the hardware target) -> the
+        family's own plain, picklable settings that :meth:`run` consumes (``trial.design["model"]``, ...).
+        The core adds ``family``, ``params`` and ``hardware`` itself (:class:`Design`)."""
+
+    def design(self, params: Mapping[str, Any], hardware: HardwareTarget) -> Design:
+        """The design a trial runs: the complete point ``params`` on ``hardware`` with the family's own
+        settings (:meth:`build`)."""
+        point = DesignPoint(self.name, dict(params), HardwareTarget.of(hardware))
+        return Design(point, self.build(point))
 
     def training_key(self, point: Mapping[str, Any]) -> str:
         """What decides the training a point needs: equal keys share one trained model."""
@@ -118,9 +128,10 @@ class Family(ABC):
         """What decides a point's simulated outputs: equal keys share one simulation (and one training)."""
         return _key_without(point, self.free_params)
 
-    def summary(self, design: dict[str, Any]) -> dict[str, Any]:
-        """What the driver stores with the trial to describe its design (default: all but params)."""
-        return {k: v for k, v in design.items() if k not in ("params", "hardware")}
+    def summary(self, design: Design) -> dict[str, Any]:
+        """What the driver stores with the trial to describe its design besides the family's name and the
+        point (default: the family's own settings)."""
+        return dict(design.own)
 
     # ----------------------------------------------------------------------------------- trials
 
@@ -134,10 +145,10 @@ class Family(ABC):
 
     # --------------------------------------------------------------------------------- export
 
-    def export(self, record: Any, out: Path) -> list[str]:
+    def export(self, request: ExportRequest, out: Path) -> list[str]:
         """Write the family's deployable payload of a finished trial into ``out`` (its hardware project,
-        model, testbench and a README); return the names written. ``record`` is a
-        :class:`dse.export.ExportRequest`; :mod:`dse.export` writes design.json and reports/ itself."""
+        model, testbench and a README); return the names written. :mod:`dse.export` writes design.json and
+        reports/ itself."""
         return []
 
     # ------------------------------------------------------------------------------------- CLI
@@ -146,8 +157,9 @@ class Family(ABC):
         """Options of ``dse train --family <name>`` beyond the common ones (none by default)."""
         return None
 
-    def train(self, args: argparse.Namespace) -> int:
-        """``dse train --family <name>``: train one model with the default recipe and print its metrics."""
+    def train(self, request: TrainRequest) -> TrainReport:
+        """``dse train --family <name>``: train one model with the default recipe; the report's metrics are
+        printed by the command (as JSON with ``--json``, else the report's lines)."""
         from dse.errors import UserInputError
 
         raise UserInputError("command line", f"family {self.name!r} has no train command", "--family")

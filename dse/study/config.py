@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from dse.families import DEFAULT_FAMILY
+from dse.families.records import HardwareTarget
 from dse.study.storage import redact_url, resolve_url
 from objectives.constraints import Constraint
 from objectives.constraints import values as constraint_values
@@ -84,11 +85,8 @@ class ExecutionConfig:
     prune_trainings: bool = True
 
 
-@dataclass(frozen=True)
-class HardwareConfig:
-    backend: str = "estimate"  # cost backend: estimate | vitis | vivado
-    part: str = "xcu55c"
-    clock_ns: float = 5.0
+#: The study's ``hardware`` section: the record every design point carries (a family's defaults fill it in).
+HardwareConfig = HardwareTarget
 
 
 @dataclass(frozen=True)
@@ -112,7 +110,7 @@ class StudyConfig:
     n_trials: int | None = None
     timeout_s: float | None = None
     execution: ExecutionConfig = ExecutionConfig()
-    hardware: HardwareConfig = HardwareConfig()
+    hardware: HardwareTarget = HardwareTarget("estimate", "xcu55c", 5.0)
     family: str = DEFAULT_FAMILY
     warnings: tuple[str, ...] = ()
 
@@ -135,9 +133,10 @@ class StudyConfig:
         return constraint_values(self.constraints, metrics)
 
     def search_space(self) -> SearchSpace:
+        from dse.families import get_family
         from search_spaces.space import SearchSpace
 
-        return SearchSpace.from_config(self)
+        return SearchSpace(get_family(self.family), self.params, self.hardware)
 
 
 def storage_url(config: StudyConfig, environ: Mapping[str, str] | None = None) -> str:

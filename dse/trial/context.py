@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dse.families.records import Design
 from dse.trial.result import Artifact, TrialResult
 from dse.trial.spec import TrialSpec
 
@@ -50,7 +51,7 @@ class TrialContext:
 
     def __init__(self, spec: TrialSpec, result: TrialResult) -> None:
         self.spec = spec
-        self.design: dict[str, Any] = spec.design
+        self.design: Design = spec.design
         self.result = result
         self.timings: dict[str, float] = {}
         self.work = Path(spec.work_dir)

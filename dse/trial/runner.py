@@ -3,7 +3,7 @@
 Everything a trial measures goes into a :class:`~dse.trial.result.TrialResult`; a failure in any
 phase becomes ``status="failed"`` with ``"<phase>: <error>"`` as the reason, a design shown infeasible
 before training or a hopeless training becomes ``status="pruned"`` -- a trial never raises into the
-driver. The family comes from ``spec.design["family"]`` (written by the search space).
+driver. The family comes from ``spec.design.family`` (written by the search space).
 """
 
 from __future__ import annotations
@@ -56,10 +56,10 @@ def run_trial(spec: TrialSpec) -> TrialResult:
     from dse.families import get_family
 
     t_start = time.perf_counter()
-    result = TrialResult(params=dict(spec.design.get("params", {})))
+    result = TrialResult(params=dict(spec.design.params))
     trial = TrialContext(spec, result)
     try:
-        family = get_family(spec.design["family"])
+        family = get_family(spec.design.family)
         result.versions = versions(family.packages)
         trial.work.mkdir(parents=True, exist_ok=True)
         family.run(trial)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from dse.families.records import Design
 
 #: The median rule's settings (dse.trial.pruning.MedianRule); a study can only switch it off.
 DEFAULT_PRUNING: dict[str, Any] = {"enabled": True, "warmup_epochs": 15, "min_curves": 4, "margin": 0.01}
@@ -13,7 +16,7 @@ DEFAULT_PRUNING: dict[str, Any] = {"enabled": True, "warmup_epochs": 15, "min_cu
 class TrialSpec:
     study_name: str
     trial_number: int
-    design: dict[str, Any]  # SearchSpace.design_point(): "family", "params", "hardware" + the family's own keys
+    design: Design  # SearchSpace.design_point() (its stored dict form is accepted too)
     data: dict[str, Any]  # {"source", "options", "split_seed"}
     objectives: list[str]
     work_dir: str  # this trial's artifact directory
@@ -23,5 +26,12 @@ class TrialSpec:
     pruning: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_PRUNING))
     reuse_csim: bool = True  # reuse the simulation outputs of a numerically identical design
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.design, Design):
+            if not isinstance(self.design, Mapping):
+                raise TypeError(f"design must be a Design, got {type(self.design).__name__}")
+            self.design = Design.from_dict(self.design)
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain data (for a Ray task's argument): the design in its stored dict form."""
+        return {**asdict(self), "design": self.design.to_dict()}

@@ -23,6 +23,8 @@ from typing import Any
 
 from dse.families.base import Family, Problems
 from dse.families.lfads import params as _params
+from dse.families.records import DesignPoint, ExportRequest, HardwareTarget, TrainReport, TrainRequest
+from dse.trial.context import TrialContext
 from search_spaces.specs import Spec
 
 
@@ -56,34 +58,34 @@ class LFADSFamily(Family):
     def cross_checks(self, specs: Mapping[str, Spec]) -> Problems:
         return _params.check_qat_bits(specs) + _params.check_parallelism(specs)
 
-    def data_checks(self, specs: Mapping[str, Spec], data: Any, hardware: Any) -> Problems:
+    def data_checks(self, specs: Mapping[str, Spec], data: Any, hardware: HardwareTarget) -> Problems:
         from dse.hls.cache import compile_timeout_s
 
         compile_timeout_s()  # $DSE_COMPILE_TIMEOUT_S that is not a number: ConfigError
         return _params.check_reuse_factors(specs, data.n_neurons, hardware)
 
-    def build(self, point: dict[str, Any], hardware: Any) -> dict[str, Any]:
-        return _params.build(point, hardware)
+    def build(self, point: DesignPoint) -> dict[str, Any]:
+        return _params.build(point)
 
-    def run(self, trial: Any) -> None:
+    def run(self, trial: TrialContext) -> None:
         from dse.families.lfads.pipeline import run
 
         run(trial)
 
-    def export(self, record: Any, out: Path) -> list[str]:
+    def export(self, request: ExportRequest, out: Path) -> list[str]:
         from dse.families.lfads.export import export
 
-        return export(record, out)
+        return export(request, out)
 
     def add_train_arguments(self, parser: argparse.ArgumentParser) -> None:
         from dse.families.lfads.cli import add_arguments
 
         add_arguments(parser)
 
-    def train(self, args: argparse.Namespace) -> int:
+    def train(self, request: TrainRequest) -> TrainReport:
         from dse.families.lfads.cli import run
 
-        return run(args)
+        return run(request)
 
 
 FAMILY = LFADSFamily

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from dse.errors import ConfigError
+from dse.families.records import TrainReport, TrainRequest
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,10 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--factors", type=int, default=4, help="factors F (default 4)")
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="directory to save the deploy model (model.h5) and metrics.json")
-    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object on the last line")
 
 
-def _configs(args: argparse.Namespace, n_neurons: int, n_bins: int):
+def _configs(args: TrainRequest, n_neurons: int, n_bins: int):
     from dse.families.lfads.config import LFADSConfig, QuantSpec, TrainConfig
 
     if args.qat_integer_bits is not None and args.qat_bits is None:
@@ -49,7 +48,7 @@ def _configs(args: argparse.Namespace, n_neurons: int, n_bins: int):
     return model_cfg, train_cfg
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: TrainRequest) -> TrainReport:
     from dse.data import load_data, split_data
 
     if args.output is not None:
@@ -79,11 +78,7 @@ def run(args: argparse.Namespace) -> int:
         (args.output / "metrics.json").write_text(json.dumps(report, indent=2))
         (args.output / "config.json").write_text(json.dumps(
             {"model": model_cfg.to_dict(), "train": train_cfg.to_dict()}, indent=2))
-    if args.json:
-        print(json.dumps(report))
-    else:
-        _print_table(report, args.output)
-    return 0
+    return TrainReport(report, _lines(report, args.output))
 
 
 def _check_writable(out: Path) -> None:
@@ -96,16 +91,12 @@ def _check_writable(out: Path) -> None:
         raise ConfigError(str(out), "directory is not writable", "--output")
 
 
-def _print_table(report: dict, output: Path | None) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _lines(report: dict, output: Path | None) -> tuple[str, ...]:
+    def fmt(v: object) -> str:
+        return "n/a" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v))
 
-    t = Table(title="LFADS test metrics")
-    t.add_column("metric")
-    t.add_column("value", justify="right")
-    for k in ("behavior_r2", "behavior_r2_bin", "rate_r2", "npll", "bits_per_spike", "epochs", "train_seconds"):
-        v = report.get(k)
-        t.add_row(k, "n/a" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v)))
-    Console(file=sys.stdout).print(t)
+    keys = ("behavior_r2", "behavior_r2_bin", "rate_r2", "npll", "bits_per_spike", "epochs", "train_seconds")
+    lines = ["LFADS test metrics", *(f"  {k:<16} {fmt(report.get(k)):>10}" for k in keys)]
     if output is not None:
-        print(f"model and metrics written to {output}")
+        lines.append(f"model and metrics written to {output}")
+    return tuple(lines)

@@ -20,6 +20,7 @@ from typing import Any
 
 from dse.cost.parts import full_part_name
 from dse.families.lfads.config import LFADSConfig, QuantSpec, TrainConfig
+from dse.families.records import DesignPoint
 from search_spaces.params import ParamDef, above, at_least, at_most, below, power_of_two
 from search_spaces.specs import Choices, Fixed, FloatRange, IntRange, Spec
 
@@ -310,10 +311,10 @@ def _with_parallelism(p: dict[str, Any]) -> dict[str, Any]:
     return {"layer_reuse_factor": layer, "recurrent_reuse_factor": recurrent}
 
 
-def build(point: dict[str, Any], hardware: Any) -> dict[str, Any]:
-    """Split a complete flat LFADS design point into the settings the trial code consumes.
+def build(point: DesignPoint) -> dict[str, Any]:
+    """Split a complete LFADS design point into the settings the trial code consumes.
 
-    Returns ``{"model", "train", "hls", "hardware", "params"}`` (the search space adds ``"family"``):
+    Returns ``{"model", "train", "hls"}`` (the core adds ``family``, ``params`` and ``hardware``):
 
     - ``model``: keyword arguments of :class:`LFADSConfig` except ``n_neurons``/``n_bins`` (from the
       data), with ``quant`` a :class:`QuantSpec` dict for QAT and ``None`` for PTQ, so
@@ -322,10 +323,8 @@ def build(point: dict[str, Any], hardware: Any) -> dict[str, Any]:
     - ``hls``: the fields of :class:`dse.hls.design.HLSDesign` (``HLSDesign.from_dict(hls)``): quantization,
       precision ``ap_fixed<W,I>``, reuse factors per layer, strategy, io type, table size, full part
       name, clock period and the hls4ml backend flavour (Vivado for the ``vivado`` cost backend, else Vitis).
-    - ``hardware``: the cost backend, part and clock of the study.
-    - ``params``: the flat point itself.
     """
-    p = point
+    p, hardware = point.params, point.hardware
     mode = p[MODE]
     if mode == "ptq":
         integer, width = p["quantization.ptq_integer_bits"], p["quantization.ptq_integer_bits"] + p[
@@ -354,10 +353,4 @@ def build(point: dict[str, Any], hardware: Any) -> dict[str, Any]:
         "clock_period": float(hardware.clock_ns),
         "backend": _HLS_BACKEND.get(hardware.backend, "Vitis"),
     }
-    return {
-        "model": model,
-        "train": train,
-        "hls": hls,
-        "hardware": {"backend": hardware.backend, "part": hardware.part, "clock_ns": float(hardware.clock_ns)},
-        "params": dict(p),
-    }
+    return {"model": model, "train": train, "hls": hls}

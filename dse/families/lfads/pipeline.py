@@ -137,7 +137,7 @@ def run(trial: TrialContext) -> None:
     from dse.hls.convert import convert
     from dse.hls.csim import CSimOutput, run_csim
 
-    backend = get_backend(trial.design["hardware"]["backend"])
+    backend = get_backend(trial.design.hardware.backend)
     n_train = split.train.spikes.shape[0]
     spikes = np.concatenate([split.train.spikes, split.test.spikes])
     sim: CSimOutput | None = None

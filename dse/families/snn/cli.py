@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dse.errors import ConfigError
+from dse.families.records import TrainReport, TrainRequest
 
 TASK_CHOICES = ("decode", "digits", "digits28")
 
@@ -52,17 +53,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also build the headline integer network's VHDL project into OUTPUT/hdl for PART "
                         "(e.g. xc7a35t, lfe5u-25f), with the GHDL check against the integer model and the "
                         "checked Yosys synthesis report")
-    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object on the last line")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="dse train --family snn", description="train one SNN with the default recipe")
     p.add_argument("--family", default="snn", choices=["snn"], help=argparse.SUPPRESS)
     add_arguments(p)
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object on the last line")
     return p
 
 
-def _check_args(args: argparse.Namespace) -> None:
+def _check_args(args: TrainRequest) -> None:
     if args.task not in TASK_CHOICES:
         raise ConfigError("command line", f"unknown task {args.task!r} (known: {', '.join(TASK_CHOICES)})", "--task")
     if args.epochs is not None and args.epochs < 1:
@@ -89,7 +90,7 @@ def _check_args(args: argparse.Namespace) -> None:
             raise ConfigError("command line", str(e).removeprefix("part: "), "--hdl-part") from None
 
 
-def train_and_report(args: argparse.Namespace) -> dict[str, Any]:
+def train_and_report(args: TrainRequest) -> dict[str, Any]:
     """Everything ``run`` prints, as a dict."""
     from dse.families.snn.quantize import ptq, qat, resolve_quant
     from dse.families.snn.recipe import default_recipe
@@ -146,7 +147,7 @@ def train_and_report(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
-def _build_hdl(args: argparse.Namespace, task, recipe, net) -> dict[str, Any]:
+def _build_hdl(args: TrainRequest, task, recipe, net) -> dict[str, Any]:
     """The VHDL project of ``net`` with the GHDL check and the checked Yosys synthesis (hdl_project)."""
     from dse.families.snn.hdl_project import build_project
     from dse.families.snn.synth import SynthesisCheckError
@@ -179,29 +180,30 @@ def _save(out: Path, result, recipe, nets: dict, report: dict) -> None:
         np.savez(out / f"integer_{name}.npz", **arrays, **{k: np.int64(v) for k, v in r.quant.to_dict().items()})
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: TrainRequest) -> TrainReport:
+    """``dse train --family snn``: the report (``dse train`` prints it)."""
     report = train_and_report(args)
-    if args.json:
-        print(json.dumps(report, default=str))
-    else:
-        _print(report)
-    return 0
+    return TrainReport(report, _lines(report))
 
 
-def _print(report: dict[str, Any]) -> None:
+def _lines(report: dict[str, Any]) -> tuple[str, ...]:
     metric = "behavior_r2" if "behavior_r2" in report else "accuracy"
-    print(f"SNN {report['task']} ({report['data']}): float {metric} {report[metric]:.4f}, "
-          f"{report['epochs']} epochs in {report['train_seconds']:.1f} s")
-    for r in report["integer"]:
-        print(f"  integer {r['mode']} W={r['weight_bits']} M={r['membrane_bits']} F={r['frac_bits']}: "
-              f"{metric} {r[metric]:.4f}")
+    lines = [f"SNN {report['task']} ({report['data']}): float {metric} {report[metric]:.4f}, "
+             f"{report['epochs']} epochs in {report['train_seconds']:.1f} s"]
+    lines += [f"  integer {r['mode']} W={r['weight_bits']} M={r['membrane_bits']} F={r['frac_bits']}: "
+              f"{metric} {r[metric]:.4f}" for r in report["integer"]]
     if "linear_behavior_r2" in report:
-        print(f"  causal linear decoder ({report['linear_lags']} bins): behavior_r2 {report['linear_behavior_r2']:.4f}")
+        lines.append(f"  causal linear decoder ({report['linear_lags']} bins): "
+                     f"behavior_r2 {report['linear_behavior_r2']:.4f}")
+    return tuple(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse ``argv`` and run; raises :class:`dse.errors.UserInputError` on bad input."""
-    return run(build_parser().parse_args(argv))
+    """Parse ``argv``, run and print; raises :class:`dse.errors.UserInputError` on bad input."""
+    args = build_parser().parse_args(argv)
+    report = run(TrainRequest("snn", vars(args)))
+    print(json.dumps(dict(report.metrics), default=str) if args.json else "\n".join(report.lines))
+    return 0
 
 
 if __name__ == "__main__":

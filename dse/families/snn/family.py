@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from dse.families.base import Family, Problems
+from dse.families.records import DesignPoint, ExportRequest, HardwareTarget, TrainReport, TrainRequest
+from dse.trial.context import TrialContext
 from search_spaces.params import ParamDef, above, at_least, at_most, below
 from search_spaces.specs import Spec
 
@@ -138,7 +140,7 @@ class SNNFamily(Family):
             out.append(("model.encoding", "the digits tasks have dense pixel features: use rate or latency"))
         return out
 
-    def data_checks(self, specs: Mapping[str, Spec], data: Any, hardware: Any) -> Problems:
+    def data_checks(self, specs: Mapping[str, Spec], data: Any, hardware: HardwareTarget) -> Problems:
         from dse.families.snn.synth import parse_part
 
         try:
@@ -147,36 +149,34 @@ class SNNFamily(Family):
             return [("hardware.part", str(e).removeprefix("part: "))]
         return []
 
-    def build(self, point: dict[str, Any], hardware: Any) -> dict[str, Any]:
-        p = point
+    def build(self, point: DesignPoint) -> dict[str, Any]:
+        p = point.params
         quant = {"mode": p["quantization.mode"], "weight_bits": p["quantization.weight_bits"],
                  "membrane_bits": p.get("quantization.membrane_bits"), "frac_bits": p.get("quantization.frac_bits"),
                  "qat_epochs": p.get("quantization.qat_epochs")}
         train = {k.split(".", 1)[1]: v for k, v in p.items() if k.startswith("train.")}
         return {"task": p["model.task"], "network": _network(p), "train": train, "quantization": quant,
-                "scan": p["hdl.scan"],
-                "hardware": {"backend": hardware.backend, "part": hardware.part, "clock_ns": float(hardware.clock_ns)},
-                "params": dict(p)}
+                "scan": p["hdl.scan"]}
 
-    def run(self, trial: Any) -> None:
+    def run(self, trial: TrialContext) -> None:
         from dse.families.snn.pipeline import run
 
         run(trial)
 
-    def export(self, record: Any, out: Path) -> list[str]:
+    def export(self, request: ExportRequest, out: Path) -> list[str]:
         from dse.families.snn.pipeline import export
 
-        return export(record, out)
+        return export(request, out)
 
     def add_train_arguments(self, parser: argparse.ArgumentParser) -> None:
         from dse.families.snn.cli import add_arguments
 
         add_arguments(parser)
 
-    def train(self, args: argparse.Namespace) -> int:
+    def train(self, request: TrainRequest) -> TrainReport:
         from dse.families.snn.cli import run
 
-        return run(args)
+        return run(request)
 
 
 def design_key(*parts: Any) -> str:

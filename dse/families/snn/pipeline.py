@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from dse.families.records import Design, ExportRequest
 from dse.trial.context import TrialContext
 
 MODEL_FILE = "model.pt"
@@ -83,7 +84,7 @@ def network_from_dict(d: dict[str, Any]):
     return QuantizedSNN(layers=layers, **{k: v for k, v in d.items() if k != "layers"})
 
 
-def _preflight(trial: TrialContext, desc, cfg, d: dict[str, Any]) -> None:
+def _preflight(trial: TrialContext, desc, cfg, d: Design) -> None:
     """Estimate the untrained network (resources depend on sizes and bits, not on weight values); prune
     a design that cannot fit the part before training. Only where the estimate is calibrated (Xilinx)."""
     from dse.cost.parts import get_part
@@ -93,7 +94,7 @@ def _preflight(trial: TrialContext, desc, cfg, d: dict[str, Any]) -> None:
     from dse.families.snn.synth import parse_part
     from dse.trial.context import Pruned
 
-    limit, part = trial.spec.max_utilisation, d["hardware"]["part"]
+    limit, part = trial.spec.max_utilisation, d.hardware.part
     if limit is None or parse_part(part)["family"] != "xilinx":
         return
     q = d["quantization"]
@@ -165,15 +166,15 @@ def run(trial: TrialContext) -> None:
         hw = SNNHardware(r.net, inputs, cache_dir=str(Path(spec.build_cache_dir) / "synthesis"))
         hw.write(trial.work / "hdl")
         trial.artifact("hdl_project", trial.work / "hdl")
-    hwd = d["hardware"]
+    target = d.hardware
     with trial.phase("cost"):
-        report = get_backend(hwd["backend"]).cost(hw, part=hwd["part"], clock_ns=hwd["clock_ns"],
+        report = get_backend(target.backend).cost(hw, part=target.part, clock_ns=target.clock_ns,
                                                   output_dir=str(trial.work / "synthesis"))
     result.cache["synthesis"] = bool(report.details.get("cached"))
     trial.finish(_accuracy(r.metrics, task.kind), report)
 
 
-def export(req: Any, out: Path) -> list[str]:
+def export(req: ExportRequest, out: Path) -> list[str]:
     """The VHDL project of a trial: sources, weight memories, testbench with input and expected-output
     files, a Yosys script, a Vivado TCL, the trained model and a README (dse.families.snn.hdl_project)."""
     import shutil

@@ -18,7 +18,6 @@ folder is everything it takes (plus its line in :data:`dse.families.BUILT_IN`):
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from dse.families.base import Family
+from dse.families.records import DesignPoint, ExportRequest, HardwareTarget, TrainReport, TrainRequest
+from dse.trial.context import TrialContext
 from search_spaces.params import ParamDef, above, at_least, at_most
 
 PARAMS = (
@@ -82,18 +83,16 @@ class TinyFamily(Family):
                                                "(one bit is the sign)")]
         return []
 
-    def build(self, point: dict[str, Any], hardware: Any) -> dict[str, Any]:
+    def build(self, point: DesignPoint) -> dict[str, Any]:
         return {
             "model": {"lags": point["model.lags"], "ridge": point["model.ridge"]},
             "train": {"seconds": point["train.seconds"]},
             "quantization": {"weight_bits": point["quantization.weight_bits"],
                              "frac_bits": point["quantization.frac_bits"]},
             "hardware_model": {"parallel_macs": point["hardware_model.parallel_macs"]},
-            "hardware": {"backend": hardware.backend, "part": hardware.part, "clock_ns": float(hardware.clock_ns)},
-            "params": dict(point),
         }
 
-    def run(self, trial: Any) -> None:
+    def run(self, trial: TrialContext) -> None:
         from dse.cost.analytic import AnalyticDesign
         from dse.cost.registry import get_backend
         from dse.trial.runner import load_split
@@ -134,11 +133,10 @@ class TinyFamily(Family):
                                     dsp=par if bits > 10 else 0, lut=par * (bits * 8 if bits <= 10 else 30) + 40,
                                     ff=par * acc_bits + 32, bram_18k=-(-macs * bits // 18432),
                                     details={"macs": macs, "weights_file": str(weights)})
-            report = get_backend(d["hardware"]["backend"]).cost(design, part=d["hardware"]["part"],
-                                                                 clock_ns=d["hardware"]["clock_ns"])
+            report = get_backend(d.hardware.backend).cost(design, part=d.hardware.part, clock_ns=d.hardware.clock_ns)
         trial.finish(accuracy, report)
 
-    def export(self, record: Any, out: Path) -> list[str]:
+    def export(self, record: ExportRequest, out: Path) -> list[str]:
         from dse.errors import ConfigError
 
         art = next((a for a in record.result.artifacts if a.kind == "model"), None)
@@ -156,26 +154,22 @@ class TinyFamily(Family):
     def add_train_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--data", default="synthetic", help="'synthetic' or a .npz/.h5/.nwb file")
         parser.add_argument("--lags", type=int, default=3)
-        parser.add_argument("--json", action="store_true")
 
-    def train(self, args: argparse.Namespace) -> int:
+    def train(self, request: TrainRequest) -> TrainReport:
         import tempfile
 
-        from dse.study.config import HardwareConfig
-        from dse.trial.context import TrialContext
         from dse.trial.result import TrialResult
         from dse.trial.spec import TrialSpec
 
-        point = {p.name: p.default for p in self.params} | {"model.lags": args.lags}
-        hw = HardwareConfig(self.default_backend, self.default_part, self.default_clock_ns)
+        point = {p.name: p.default for p in self.params} | {"model.lags": request.lags}
+        hw = HardwareTarget(self.default_backend, self.default_part, self.default_clock_ns)
         with tempfile.TemporaryDirectory() as tmp:
-            spec = TrialSpec("train", 0, {**self.build(point, hw), "family": self.name},
-                             {"source": args.data, "options": {}, "split_seed": 0}, ["behavior_r2"], tmp, tmp, tmp)
+            spec = TrialSpec("train", 0, self.design(point, hw),
+                             {"source": request.data, "options": {}, "split_seed": 0}, ["behavior_r2"], tmp, tmp, tmp)
             trial = TrialContext(spec, TrialResult(params=point))
             self.run(trial)
         out = {**trial.result.accuracy["integer"], "lut": trial.result.hardware["lut"]}
-        print(json.dumps(out) if args.json else out)
-        return 0
+        return TrainReport(out, tuple(f"{k}: {v}" for k, v in out.items()))
 
 
 FAMILY = TinyFamily
