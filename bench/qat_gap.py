@@ -117,11 +117,11 @@ def sweep(model_file: Path, bits: int, variants: list[str]) -> list[dict]:
     import numpy as np
 
     from dse.data import load_data, split_data
+    from dse.families.lfads.metrics import evaluate
     from dse.families.lfads.pipeline import load_model
     from dse.hls.cache import compile_model
     from dse.hls.csim import run_csim
     from dse.hls.design import HLSDesign
-    from objectives import evaluate
 
     split = split_data(load_data("synthetic"), seed=0)
     model = load_model(model_file)

@@ -8,8 +8,10 @@ import sys
 
 from dse import __version__
 from dse.errors import ToolNotFoundError, UserInputError
+from dse.families.records import FamilyCommand
 
-COMMANDS = ("train", "estimate", "params", "run", "status", "pareto", "compare", "export", "plot", "dashboard")
+#: dse's own sub-commands (``dse.commands.<name>``); families add theirs (``Family.commands``).
+COMMANDS = ("train", "params", "run", "status", "pareto", "compare", "export", "plot", "dashboard")
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -20,16 +22,34 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dse", description="Design-space exploration of neural models on FPGAs")
     parser.add_argument("--version", action="version", version=f"dse {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMANDS:
-        add = importlib.import_module(f"dse.commands.{name}").add_parser
+    for module in [f"dse.commands.{name}" for name in COMMANDS] + [c.module for c in family_commands().values()]:
+        add = importlib.import_module(module).add_parser
         add(sub, argv) if "argv" in inspect.signature(add).parameters else add(sub)
     return parser
+
+
+def family_commands() -> dict[str, FamilyCommand]:
+    """The families' own sub-commands by name; a name dse or another family has already is refused."""
+    from dse.families import family_names, get_family
+
+    out: dict[str, FamilyCommand] = {}
+    owner = dict.fromkeys(COMMANDS, "dse")
+    for family in family_names():
+        for command in get_family(family).commands:
+            if command.name in owner:
+                raise RuntimeError(f"family {family!r}: command {command.name!r} is taken by {owner[command.name]}")
+            owner[command.name], out[command.name] = f"family {family!r}", command
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(argv)
+    try:
+        parser = build_parser(argv)  # loads the families (installed plug-ins included)
+    except UserInputError as e:
+        print(f"dse: error: {e}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -27,5 +27,10 @@ class ConfigError(UserInputError):
     """A study configuration (YAML) or a command-line option that is invalid."""
 
 
+class PluginError(UserInputError):
+    """An installed plug-in (a package's entry point) that cannot be used: it does not load, is not of the
+    kind its group expects, or takes a name dse or another plug-in already has."""
+
+
 class ToolNotFoundError(RuntimeError):
     """An external tool (Vitis HLS, Vivado HLS, GHDL, ...) is not installed."""

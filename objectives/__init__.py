@@ -1,26 +1,17 @@
-"""Objectives of a design-space exploration: accuracy metrics and the registry of objective names."""
+"""Objectives of a design-space exploration: the registry of objective definitions, constraints, repeated
+design points, the Pareto front, and the decoding accuracy shared by families."""
 
-from objectives.metrics import (
-    DEFAULT_ALPHAS,
-    NULL_RATE_FLOOR,
-    behavior_r2,
-    bits_per_spike,
-    evaluate,
-    poisson_npll,
-    rate_r2,
-)
-from objectives.registry import OBJECTIVES, Objective, get_objective, objective_names
+from objectives.decoding import BEHAVIOR_R2, BEHAVIOR_R2_BIN, DEFAULT_ALPHAS, behavior_r2
+from objectives.registry import HARDWARE, Objective, ObjectiveClash, ObjectiveRegistry, hardware_registry
 
 __all__ = [
+    "BEHAVIOR_R2",
+    "BEHAVIOR_R2_BIN",
     "DEFAULT_ALPHAS",
-    "NULL_RATE_FLOOR",
-    "OBJECTIVES",
+    "HARDWARE",
     "Objective",
+    "ObjectiveClash",
+    "ObjectiveRegistry",
     "behavior_r2",
-    "bits_per_spike",
-    "evaluate",
-    "get_objective",
-    "objective_names",
-    "poisson_npll",
-    "rate_r2",
+    "hardware_registry",
 ]

@@ -1,17 +1,20 @@
-"""Names of the objectives a study can optimise or report, with their direction and unit.
+"""The objectives a study can optimise or report: name, direction, unit and meaning, in one registry.
 
-Accuracy objectives are computed by :mod:`objectives.metrics`; hardware objectives come from a
-cost backend's :class:`dse.cost.base.HardwareReport` (``latency_us``, ``latency_cycles``, the
-resource counts and their fractions of the target part). ``direction`` uses Optuna's spelling, so
-it can be passed straight to ``optuna.create_study(directions=...)``.
+Hardware objectives come from a cost backend's :class:`dse.cost.base.HardwareReport` (``latency_us``,
+``latency_cycles``, the resource counts and their fractions of the target part) and are defined here
+(:data:`HARDWARE`). Accuracy objectives belong to the model family that measures them: each family
+declares its own (``Family.objectives``), and dse merges them into one :class:`ObjectiveRegistry`
+(``dse.families.objective_registry()``), which refuses two different definitions of one name.
+``direction`` uses Optuna's spelling, so it can be passed straight to ``optuna.create_study(directions=...)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["OBJECTIVES", "Objective", "get_objective", "objective_names"]
+__all__ = ["HARDWARE", "Objective", "ObjectiveClash", "ObjectiveRegistry", "hardware_registry"]
 
 Direction = Literal["maximize", "minimize"]
 Kind = Literal["accuracy", "hardware"]
@@ -25,7 +28,7 @@ class Objective:
     direction: Direction
     unit: str
     description: str
-    kind: Kind
+    kind: Kind = "accuracy"
 
     @property
     def sign(self) -> int:
@@ -37,84 +40,71 @@ class Objective:
         return a > b if self.direction == "maximize" else a < b
 
 
-def _objectives(*items: Objective) -> dict[str, Objective]:
-    return {o.name: o for o in items}
+class ObjectiveClash(ValueError):
+    """Two sources define one objective name differently."""
 
 
-OBJECTIVES: dict[str, Objective] = _objectives(
-    # accuracy (objectives.metrics)
-    Objective(
-        "behavior_r2",
-        "maximize",
-        "",
-        "R² of a ridge decoder from factors to behaviour, one sample "
-        "per trial (flattened bins; the paper's form), on held-out trials",
-        "accuracy",
-    ),
-    Objective(
-        "behavior_r2_bin",
-        "maximize",
-        "",
-        "R² of a ridge decoder from factors to behaviour, one sample per bin, on held-out trials",
-        "accuracy",
-    ),
-    Objective(
-        "npll",
-        "minimize",
-        "nats/bin/neuron",
-        "mean negative Poisson log-likelihood of the spikes (full form, with log k!)",
-        "accuracy",
-    ),
-    Objective(
-        "bits_per_spike",
-        "maximize",
-        "bits/spike",
-        "log-likelihood gain over a per-neuron constant-rate model, per spike",
-        "accuracy",
-    ),
-    Objective(
-        "rate_r2",
-        "maximize",
-        "",
-        "R² of inferred against true firing rates (synthetic data), averaged over neurons",
-        "accuracy",
-    ),
-    # hardware (dse.cost)
-    Objective("accuracy", "maximize", "", "classification accuracy on held-out samples (bit-exact model)",
-              "accuracy"),
-    Objective("latency_us", "minimize", "us", "worst-case latency of one inference", "hardware"),
-    Objective(
-        "latency_cycles",
-        "minimize",
-        "cycles",
-        "worst-case latency of one inference in clock cycles",
-        "hardware",
-    ),
-    Objective("dsp", "minimize", "DSP slices", "DSP slices used", "hardware"),
-    Objective("lut", "minimize", "LUTs", "look-up tables used", "hardware"),
-    Objective("ff", "minimize", "FFs", "flip-flops used", "hardware"),
-    Objective("bram_18k", "minimize", "BRAM18K", "18 Kb block RAMs used", "hardware"),
-    Objective("uram", "minimize", "URAM", "UltraRAM blocks used", "hardware"),
-    Objective("dsp_util", "minimize", "fraction", "DSP slices used / available on the part", "hardware"),
-    Objective("lut_util", "minimize", "fraction", "LUTs used / available on the part", "hardware"),
-    Objective("ff_util", "minimize", "fraction", "flip-flops used / available on the part", "hardware"),
-    Objective(
-        "bram_util", "minimize", "fraction", "18 Kb block RAMs used / available on the part", "hardware"
-    ),
-    Objective(
-        "uram_util", "minimize", "fraction", "UltraRAM blocks used / available on the part", "hardware"
-    ),
+class ObjectiveRegistry:
+    """Objectives by name, each with the source (a family, the cost backends) that defined it first."""
+
+    def __init__(self, source: str = "", objectives: Iterable[Objective] = ()) -> None:
+        self._by_name: dict[str, Objective] = {}
+        self._source: dict[str, str] = {}
+        self.add(source, objectives)
+
+    def add(self, source: str, objectives: Iterable[Objective]) -> None:
+        """Merge ``objectives`` of ``source``; the same definition twice is fine, a different one is not."""
+        for o in objectives:
+            old = self._by_name.get(o.name)
+            if old is not None and old != o:
+                fields = [f for f in ("direction", "unit", "description", "kind") if getattr(old, f) != getattr(o, f)]
+                raise ObjectiveClash(f"{source}: objective {o.name!r} is already defined by {self._source[o.name]} "
+                                     f"with another {'/'.join(fields)}")
+            if old is None:
+                self._by_name[o.name], self._source[o.name] = o, source
+
+    def get(self, name: str) -> Objective:
+        """The objective called ``name``; ``KeyError`` naming the known objectives otherwise."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"unknown objective {name!r}; known: {', '.join(sorted(self._by_name))}") from None
+
+    def source(self, name: str) -> str:
+        return self._source[name]
+
+    def names(self, kind: Kind | None = None) -> list[str]:
+        """Sorted names of all objectives, or of the ``"accuracy"`` or ``"hardware"`` ones."""
+        return sorted(n for n, o in self._by_name.items() if kind is None or o.kind == kind)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def __iter__(self) -> Iterator[Objective]:
+        return iter(self._by_name.values())
+
+
+def _hw(name: str, unit: str, description: str) -> Objective:
+    return Objective(name, "minimize", unit, description, "hardware")
+
+
+#: What every cost backend's report measures.
+HARDWARE: tuple[Objective, ...] = (
+    _hw("latency_us", "us", "worst-case latency of one inference"),
+    _hw("latency_cycles", "cycles", "worst-case latency of one inference in clock cycles"),
+    _hw("dsp", "DSP slices", "DSP slices used"),
+    _hw("lut", "LUTs", "look-up tables used"),
+    _hw("ff", "FFs", "flip-flops used"),
+    _hw("bram_18k", "BRAM18K", "18 Kb block RAMs used"),
+    _hw("uram", "URAM", "UltraRAM blocks used"),
+    _hw("dsp_util", "fraction", "DSP slices used / available on the part"),
+    _hw("lut_util", "fraction", "LUTs used / available on the part"),
+    _hw("ff_util", "fraction", "flip-flops used / available on the part"),
+    _hw("bram_util", "fraction", "18 Kb block RAMs used / available on the part"),
+    _hw("uram_util", "fraction", "UltraRAM blocks used / available on the part"),
 )
 
 
-def get_objective(name: str) -> Objective:
-    """The objective called ``name``; ``KeyError`` naming the known objectives otherwise."""
-    try:
-        return OBJECTIVES[name]
-    except KeyError:
-        raise KeyError(f"unknown objective {name!r}; known: {', '.join(sorted(OBJECTIVES))}") from None
-
-
-def objective_names(kind: Kind | None = None) -> list[str]:
-    """Sorted names of all objectives, or of the ``"accuracy"`` or ``"hardware"`` ones."""
-    return sorted(n for n, o in OBJECTIVES.items() if kind is None or o.kind == kind)
+def hardware_registry() -> ObjectiveRegistry:
+    """A registry holding the hardware objectives (families add theirs)."""
+    return ObjectiveRegistry("the cost backends", HARDWARE)

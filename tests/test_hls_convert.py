@@ -87,7 +87,7 @@ def test_qat_matches_qkeras(cache_dir, spikes) -> None:
 def test_csim_metrics(wide, float_model, spikes) -> None:
     out = run_csim(wide.hls_model, spikes)
     lr, f = _keras(float_model, spikes)
-    from objectives import evaluate
+    from dse.families.lfads.metrics import evaluate
 
     got = evaluate(spikes, out["logrates"], out["factors"], None, 0.01, None, None)
     want = evaluate(spikes, lr, f, None, 0.01, None, None)

@@ -1,4 +1,5 @@
-"""Accuracy metrics (objectives.metrics) and the objective registry, against hand-computed values."""
+"""Accuracy metrics (objectives.decoding, the LFADS family's metrics) and the objective registry, against
+hand-computed values."""
 
 from __future__ import annotations
 
@@ -7,16 +8,15 @@ import math
 import numpy as np
 import pytest
 
-from objectives import (
-    OBJECTIVES,
-    behavior_r2,
-    bits_per_spike,
-    evaluate,
-    get_objective,
-    objective_names,
-    poisson_npll,
-    rate_r2,
-)
+from dse.families import objective_registry
+from dse.families.lfads.metrics import bits_per_spike, evaluate, poisson_npll, rate_r2
+from objectives import Objective, ObjectiveClash, ObjectiveRegistry, behavior_r2
+
+get_objective = objective_registry().get
+
+
+def objective_names(kind=None):
+    return objective_registry().names(kind)
 
 # 1 trial, 2 bins, 2 neurons.
 SPIKES = np.array([[[0, 1], [2, 3]]])
@@ -250,7 +250,7 @@ def test_registry_names_and_directions() -> None:
     }
     assert accuracy == set(objective_names("accuracy"))
     assert hardware <= set(objective_names("hardware"))
-    assert set(objective_names()) == set(OBJECTIVES)
+    assert set(objective_names()) == {o.name for o in objective_registry()}
     for name in accuracy - {"npll"}:
         assert get_objective(name).direction == "maximize"
     for name in hardware | {"npll"}:
@@ -262,3 +262,21 @@ def test_registry_names_and_directions() -> None:
 def test_registry_unknown_name_lists_known() -> None:
     with pytest.raises(KeyError, match="behavior_r2.*latency_us"):
         get_objective("top5_accuracy")
+
+
+def test_registry_merges_equal_definitions_and_refuses_a_clash() -> None:
+    a = Objective("score", "maximize", "", "a score")
+    reg = ObjectiveRegistry("family 'one'", [a])
+    reg.add("family 'two'", [Objective("score", "maximize", "", "a score")])  # the same definition: fine
+    assert reg.names() == ["score"] and reg.source("score") == "family 'one'"
+    with pytest.raises(ObjectiveClash, match="family 'three': objective 'score' is already defined by "
+                                             "family 'one' with another direction"):
+        reg.add("family 'three'", [Objective("score", "minimize", "", "a score")])
+
+
+def test_every_family_objective_is_in_the_merged_registry() -> None:
+    from dse.families import family_names, get_family
+
+    for name in family_names():
+        for o in get_family(name).objectives:
+            assert objective_registry().get(o.name) == o, (name, o.name)

@@ -40,6 +40,10 @@ def test_earlier_curves_match_data_and_quantization(tmp_path):
     _entry(tmp_path, "b", "d1", qat16, [0.6])
     _entry(tmp_path, "c", "d2", None, [0.7])
     _entry(tmp_path, "d", "d1", {**qat16, "bits": 12}, [0.8])
-    assert earlier_curves(tmp_path, "d1", None) == [[0.5]]
-    assert earlier_curves(tmp_path, "d1", qat16) == [[0.6]]
-    assert earlier_curves(tmp_path, "d3", None) == []
+    def same(data_fp, quant):
+        return {"data_fingerprint": data_fp, "model.quant": quant}
+
+    assert earlier_curves(tmp_path, "val_nll", same("d1", None)) == [[0.5]]
+    assert earlier_curves(tmp_path, "val_nll", same("d1", qat16)) == [[0.6]]
+    assert earlier_curves(tmp_path, "val_nll", same("d3", None)) == []
+    assert earlier_curves(tmp_path, "val_loss", same("d1", None)) == []  # another signal: not recorded

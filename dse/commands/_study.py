@@ -59,8 +59,10 @@ def uncertainty_columns(hardware: dict[str, Any] | None) -> dict[str, float]:
 
 def trial_rows(cfg, st, study, trials) -> list[dict[str, Any]]:
     """One plain dict per trial: number, state, params, every metric by name, the estimator's relative
-    uncertainty of each hardware metric (``{metric}_err``, where the stored report has one) and the
-    trials that repeated its design point (``same_design``)."""
+    uncertainty of each hardware metric (``{metric}_err``, where the stored report has one), where its
+    hardware numbers come from (``hardware_source``, as the cost backend describes them) and the trials that
+    repeated its design point (``same_design``)."""
+    from dse.cost.registry import hardware_source
     from objectives.designs import shared_by
 
     sharing = shared_by(study.get_trials(deepcopy=False))
@@ -71,6 +73,8 @@ def trial_rows(cfg, st, study, trials) -> list[dict[str, Any]]:
         if result is not None:
             metrics.update({k: v for k, v in result.objectives.items()})
             metrics.update(uncertainty_columns(result.hardware))
+            if result.hardware:
+                metrics["hardware_source"] = hardware_source(result.hardware)
             for src, vals in result.accuracy.items():
                 for k, v in (vals or {}).items():
                     metrics[f"{src}_{k}"] = v

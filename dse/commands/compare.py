@@ -18,11 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from dse.cost.registry import hardware_source
 from dse.errors import ConfigError
 
-#: Where a report's numbers come from, by cost backend.
-SOURCES = {"estimate": "hls4ml estimate (dse)", "vitis": "Vitis HLS report", "vivado": "Vivado HLS report",
-           "yosys": "Yosys synthesis", "hdl-estimate": "HDL estimate (dse)", "analytic": "analytic model"}
 AXES = ("latency_us", "lut")
 
 
@@ -37,23 +35,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def source_of(hardware: dict[str, Any]) -> str:
-    backend = hardware.get("backend", "?")
-    if backend == "yosys" and hardware.get("clock_est_ns"):
-        return "nextpnr post-route"
-    return SOURCES.get(backend, backend)
-
-
 def rows(studies: list[Path], metric: str, allow_different_data: bool = False) -> list[dict[str, Any]]:
     from dse.commands._study import load, open_study
-    from dse.families import get_family
+    from dse.families import get_family, objective_registry
     from objectives.pareto import nondominated, study_pareto
-    from objectives.registry import get_objective
 
     if len(studies) < 2:
         raise ConfigError("command line", "give at least two study files", "studies")
     try:
-        direction = get_objective(metric).sign
+        direction = objective_registry().get(metric).sign
     except KeyError as e:
         raise ConfigError("command line", str(e.args[0]), "--metric") from None
     out: list[dict[str, Any]] = []
@@ -79,7 +69,7 @@ def rows(studies: list[Path], metric: str, allow_different_data: bool = False) -
                                   f"measures {', '.join(family.metrics)})", "--metric")
             out.append({"study": cfg.name, "family": cfg.family, "trial": t.number, metric: acc,
                         "latency_us": hw["latency_us"], "lut": hw["lut"], "ff": hw["ff"], "dsp": hw["dsp"],
-                        "bram_18k": hw["bram_18k"], "part": hw["part"], "hardware_source": source_of(hw),
+                        "bram_18k": hw["bram_18k"], "part": hw["part"], "hardware_source": hardware_source(hw),
                         "causal": family.causal, "params": dict(t.params)})
     if out:
         vals = np.array([[-direction * r[metric], r["latency_us"], r["lut"]] for r in out], dtype=float)

@@ -50,6 +50,12 @@ def run(args: argparse.Namespace) -> int:
     for r in table:
         t.add_row(r["name"], r["type"], r["default"], "; ".join(x for x in (r["allowed"], r["when"]) if x), r["doc"])
     Console(file=sys.stdout, width=160).print(t)
+    from dse.cost.registry import backend_class, backend_names
+
     print(f"accuracy objectives: {', '.join(family.metrics)}; lowers to {family.lowering} "
           f"(default backend {family.default_backend}, part {family.default_part})")
+    for name in backend_names(costs=family.lowering):
+        cls = backend_class(name)
+        kind = "measured by a tool" if cls.measured else "estimated"
+        print(f"  backend {name}: {cls.source} ({kind}){': ' + cls.description if cls.description else ''}")
     return 0

@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         for tr in failed[-20:]:
             t.add_row(str(tr.number), tr.state.name.lower(), str(tr.user_attrs.get("fail_reason", "")))
         con.print(t)
+    from dse.cost.registry import hardware_source
     from objectives.designs import shared_by
 
     front = study_pareto(study)
@@ -48,10 +49,11 @@ def run(args: argparse.Namespace) -> int:
     t.add_column("trial", justify="right")
     for name in cfg.objective_names:
         t.add_column(name, justify="right")
+    t.add_column("hardware from")
     t.add_column("params")
     t.add_column("same design")
     for tr in front:
-        t.add_row(str(tr.number), *[f"{v:.4g}" for v in tr.values],
+        t.add_row(str(tr.number), *[f"{v:.4g}" for v in tr.values], hardware_source(tr.user_attrs),
                   ", ".join(f"{k.split('.')[-1]}={v}" for k, v in tr.params.items()),
                   ", ".join(map(str, sharing.get(tr.number, []))))
     con.print(t)

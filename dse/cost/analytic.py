@@ -39,6 +39,7 @@ class AnalyticDesign:
 @register_backend
 class AnalyticBackend(CostBackend):
     name = "analytic"
+    source = "analytic model"
     costs = "analytic"
     needs_project = False
     description = "a family's closed-form cycle and resource counts, checked against the part"

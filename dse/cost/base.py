@@ -85,7 +85,10 @@ class CostBackend(ABC):
     - ``executable``: the tool it runs, or ``None``; a trial that uses it needs a Ray node offering the
       custom resource of that name (:attr:`ray_resource`), so a cluster routes it to a node with the tool;
     - ``needs_project``: whether ``cost`` needs the design written out as a project for the tool, or only
-      the in-memory design (an estimator).
+      the in-memory design (an estimator);
+    - ``description``: what it does, and ``source``: where its numbers come from, in a few words (what
+      ``dse compare``, ``dse status``, the dashboard and the docs say of a report of this backend);
+      ``measured``: whether a real tool produced them (True) or a model estimated them (False).
     """
 
     name: ClassVar[str]
@@ -93,6 +96,18 @@ class CostBackend(ABC):
     executable: ClassVar[str | None] = None
     needs_project: ClassVar[bool] = True
     description: ClassVar[str] = ""
+    source: ClassVar[str]
+    measured: ClassVar[bool] = False
+
+    @classmethod
+    def source_of(cls, hardware: dict[str, Any]) -> str:
+        """Where the numbers of one of this backend's reports (``HardwareReport.to_dict()``) come from."""
+        return cls.source or cls.name
+
+    @classmethod
+    def note_sections(cls, hardware: dict[str, Any]) -> list[str]:
+        """Markdown lines the trial's dashboard note shows of this backend's own report details."""
+        return []
 
     @abstractmethod
     def cost(self, design: Any, *, part: str, clock_ns: float, output_dir: str | None = None) -> HardwareReport:
@@ -113,7 +128,7 @@ _BACKENDS: dict[str, type[CostBackend]] = {}
 
 def register_backend(cls: type[CostBackend]) -> type[CostBackend]:
     """Class decorator: make ``cls`` available by name (:func:`dse.cost.registry.get_backend`)."""
-    for attr in ("name", "costs"):
+    for attr in ("name", "costs", "source"):
         if not isinstance(getattr(cls, attr, None), str):
             raise TypeError(f"cost backend {cls.__name__} must set the class attribute {attr!r}")
     _BACKENDS[cls.name] = cls

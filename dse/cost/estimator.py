@@ -259,6 +259,13 @@ class EstimatorBackend(CostBackend):
     name = "estimate"
     costs = "hls4ml"  # a converted hls4ml ModelGraph (no project written)
     needs_project = False
+    source = "hls4ml estimate (dse)"
+
+    @classmethod
+    def note_sections(cls, hardware: dict[str, Any]) -> list[str]:
+        from dse.cost.hls_notes import hls4ml_note_sections
+
+        return hls4ml_note_sections(hardware)
 
     def __init__(self, *, bidirectional_parallel: bool = True, consts: Constants | None = None) -> None:
         self.bidirectional_parallel = bidirectional_parallel

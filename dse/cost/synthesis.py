@@ -48,6 +48,13 @@ class _HLSToolBackend(CostBackend):
     executable: ClassVar[str]  # what hls4ml's build() calls
     hls4ml_backend: ClassVar[str]  # hls_model.config.backend.name this backend needs
     install_hint: ClassVar[str]
+    measured = True
+
+    @classmethod
+    def note_sections(cls, hardware: dict[str, Any]) -> list[str]:
+        from dse.cost.hls_notes import hls4ml_note_sections
+
+        return hls4ml_note_sections(hardware)
 
     def __init__(self, vsynth: bool = False) -> None:
         """``vsynth``: also run Vivado logic synthesis; its numbers go to ``report.details['vsynth']``."""
@@ -169,6 +176,7 @@ class VitisBackend(_HLSToolBackend):
     """Vitis HLS through hls4ml's ``Vitis`` backend (``vitis-run``)."""
 
     name = "vitis"
+    source = "Vitis HLS report"
     executable = "vitis-run"
     hls4ml_backend = "Vitis"
     install_hint = "Source the Vitis settings64.sh (Vitis with the unified 'vitis-run' command)."
@@ -192,6 +200,7 @@ class VivadoBackend(_HLSToolBackend):
     """Vivado HLS (2020.1 and earlier) through hls4ml's ``Vivado`` backend (``vivado_hls``)."""
 
     name = "vivado"
+    source = "Vivado HLS report"
     executable = "vivado_hls"
     hls4ml_backend = "Vivado"
     install_hint = "Source the Vivado (2020.1 or earlier) settings64.sh."

@@ -27,18 +27,20 @@ recorded as if the dashboard did not exist.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import tarfile
 import tempfile
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import optuna
 
+from dse.markdown import bar, table
+from dse.markdown import cell as _cell
+from dse.markdown import fmt as _fmt
 from dse.trial.result import TrialResult
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,6 @@ MAX_ARTIFACT_ENV = "DSE_DASHBOARD_MAX_ARTIFACT_MB"
 DEFAULT_MAX_ARTIFACT_MB = 64.0
 #: A folder is archived only when its files add up to at most this many times the upload limit.
 FOLDER_FACTOR = 4
-BAR_WIDTH = 20
 ARCHIVE_MIMETYPE = "application/gzip"
 
 
@@ -177,48 +178,6 @@ def upload_artifacts(store: Any, trial: optuna.trial.Trial, result: TrialResult,
 # -------------------------------------------------------------------------------------------------- note
 
 
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        if math.isnan(v) or math.isinf(v):
-            return str(v)
-        if v.is_integer() and abs(v) >= 10:  # counts stored as floats (LUT 31700.0)
-            return f"{int(v):,}"
-        if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-3):
-            return f"{v:.4g}"
-        return f"{v:.4f}".rstrip("0").rstrip(".") if abs(v) < 1000 else f"{v:,.1f}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return _cell(str(v))
-
-
-def _cell(s: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return s.replace("|", "\\|").replace("\n", " ")
-
-
-def bar(fraction: float | None, width: int = BAR_WIDTH) -> str:
-    """A utilisation bar, e.g. ``███████░░░░░░░░░░░░░ 35.0 %`` (``‼`` past 100 %)."""
-    if fraction is None or not math.isfinite(float(fraction)):
-        return "–"
-    f = max(0.0, float(fraction))
-    filled = min(width, round(f * width))
-    text = f"`{'█' * filled}{'░' * (width - filled)}` {100 * f:.1f} %"
-    return text + (" ‼ over the part" if f > 1.0 else "")
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
-    rows = list(rows)
-    if not rows:
-        return []
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(c if isinstance(c, str) else _fmt(c) for c in r) + " |" for r in rows]
-    return lines + [""]
-
-
 _RESOURCE_LABEL = {"dsp": "DSP", "lut": "LUT", "ff": "FF", "bram_18k": "BRAM (18K)", "uram": "URAM"}
 
 
@@ -242,26 +201,26 @@ def _hardware(hw: dict[str, Any]) -> list[str]:
     util = hw.get("utilisation") or {}
     rows = [(_RESOURCE_LABEL.get(r, r), hw.get(r), bar(util.get(r)))
             for r in ("dsp", "lut", "ff", "bram_18k", "uram") if r in hw or r in util]
-    lines += _table(("resource", "used", "utilisation of the part"), rows)
+    lines += table(("resource", "used", "utilisation of the part"), rows)
     details = hw.get("details") or {}
     unc = details.get("uncertainty")
     if isinstance(unc, dict) and unc:
         basis = details.get("uncertainty_basis")
         lines += ["**Estimator uncertainty** (relative error" + (f"; {_cell(str(basis))}" if basis else "") + ")", ""]
-        lines += _table(("metric", "± relative error"),
+        lines += table(("metric", "± relative error"),
                         [(str(k), "–" if v is None else f"± {100 * float(v):.1f} %") for k, v in unc.items()])
-    subs = details.get("reuse_factor_substitutions")
-    if isinstance(subs, list) and subs:
-        lines += ["**Reuse factors substituted** (hls4ml's closest valid value)", ""]
-        keys = [k for k in ("layer", "product", "requested", "used") if any(k in s for s in subs if isinstance(s, dict))]
-        lines += _table(keys, [tuple(_fmt(s.get(k)) for k in keys) for s in subs if isinstance(s, dict)])
-    fb = details.get("fallback_layers")
-    if isinstance(fb, list) and fb:
-        lines += ["**Fallback layers** (no cost model for their kind)", ""]
-        lines += _table(("layer", "class", "reason"),
-                        [(_fmt(f.get("name")), _fmt(f.get("class")), _fmt(f.get("reason"))) for f in fb
-                         if isinstance(f, dict)])
-    return lines
+    return lines + _backend_sections(hw)
+
+
+def _backend_sections(hw: dict[str, Any]) -> list[str]:
+    """What the report's cost backend adds to the note (its own details), under where the numbers come from."""
+    from dse.cost.registry import backend_class, hardware_source
+
+    try:
+        sections = backend_class(str(hw.get("backend"))).note_sections(hw)
+    except KeyError:
+        sections = []
+    return [f"*Hardware numbers from: {hardware_source(hw)}*", "", *sections]
 
 
 def _accuracy(acc: dict[str, dict[str, Any]]) -> list[str]:
@@ -279,7 +238,7 @@ def _accuracy(acc: dict[str, dict[str, Any]]) -> list[str]:
         header.append("bit-accurate − float")
         rows = [(*r, _fmt(_diff(acc[sources[1]].get(m), acc["float"].get(m)))) for r, m in zip(rows, metrics,
                                                                                               strict=True)]
-    return ["### Accuracy: float vs bit-accurate", "", *_table(header, rows)]
+    return ["### Accuracy: float vs bit-accurate", "", *table(header, rows)]
 
 
 def _diff(a: Any, b: Any) -> float | None:
@@ -292,7 +251,7 @@ def _diff(a: Any, b: Any) -> float | None:
 def trial_note(number: int, result: TrialResult, *, objectives: Sequence[str] = (),
                directions: Sequence[str] = (), uploads: Uploads | None = None,
                worker: dict[str, Any] | None = None, duplicate_of: int | None = None,
-               artifact_root: str | None = None) -> str:
+               artifact_root: str | None = None, sections: Sequence[str] = ()) -> str:
     """The Markdown note of trial ``number`` (see the module docstring)."""
     status = str(result.status)
     lines = [f"## Trial {number}: {status}", ""]
@@ -304,28 +263,29 @@ def trial_note(number: int, result: TrialResult, *, objectives: Sequence[str] = 
                   "(its artifacts are on that trial).", ""]
     if result.params:
         lines += ["### Design point", ""]
-        lines += _table(("parameter", "value"), [(f"`{k}`", _fmt(v)) for k, v in result.params.items()])
+        lines += table(("parameter", "value"), [(f"`{k}`", _fmt(v)) for k, v in result.params.items()])
     if result.objectives:
         dirs = dict(zip(objectives, directions, strict=False))
         mine = [o for o in objectives if o in result.objectives]
         lines += ["### Objectives", ""]
-        lines += _table(("metric", "value", "goal"), [(f"**{o}**", _fmt(result.objectives[o]), dirs.get(o, ""))
+        lines += table(("metric", "value", "goal"), [(f"**{o}**", _fmt(result.objectives[o]), dirs.get(o, ""))
                                                       for o in mine])
         also = [(o, _fmt(v)) for o, v in result.objectives.items() if o not in dirs]
         if also:  # three metric/value pairs a row
             rows = [sum(also[i:i + 3], ()) for i in range(0, len(also), 3)]
             rows = [r + ("", "") * (3 - len(r) // 2) for r in rows]
-            lines += ["Also measured:", "", *_table(("metric", "value") * 3, rows)]
+            lines += ["Also measured:", "", *table(("metric", "value") * 3, rows)]
     if result.hardware:
         lines += _hardware(result.hardware)
     lines += _accuracy(result.accuracy or {})
+    lines += list(sections)
     if result.timings:
         total = result.timings.get("total")
         rows = [(k, f"{float(v):.3f}") for k, v in result.timings.items() if k != "total" and v is not None]
         lines += ["### Timings (seconds per phase)", ""]
         if total is not None:
             rows.append(("**total**", f"**{float(total):.3f}**"))
-        lines += _table(("phase", "s"), rows)
+        lines += table(("phase", "s"), rows)
     if result.cache:
         hits = ", ".join(f"{k}: {'hit' if v else 'miss'}" for k, v in result.cache.items())
         lines += [f"**Cache:** {hits}", ""]
@@ -359,14 +319,14 @@ def study_note(cfg: Any) -> str:
     lines = [f"## {cfg.name}", "", f"Family **{cfg.family}** · cost backend **{hw.backend}** on `{hw.part}` at "
              f"{_fmt(float(hw.clock_ns))} ns · sampler {cfg.sampler.name} · "
              f"{cfg.n_trials if cfg.n_trials is not None else 'unbounded'} design points", ""]
-    lines += ["### Objectives", "", *_table(("metric", "goal"), [(f"**{o}**", d) for o, d in
+    lines += ["### Objectives", "", *table(("metric", "goal"), [(f"**{o}**", d) for o, d in
                                                                   zip(cfg.objective_names, cfg.directions,
                                                                       strict=True)])]
     if cfg.constraint_labels:
         lines += ["### Constraints", "", *[f"- `{c}`" for c in cfg.constraint_labels], ""]
     searched = [(f"`{k}`", _cell(describe(v))) for k, v in cfg.params.items() if not isinstance(v, Fixed)]
     if searched:
-        lines += ["### Searched", "", *_table(("parameter", "values"), searched)]
+        lines += ["### Searched", "", *table(("parameter", "values"), searched)]
     lines += ["Each trial's note has its design, hardware, accuracy and timings; its files are under "
               "*Artifacts* on the trial's page.", "",
               f"`dse status {cfg.source}` · `dse pareto {cfg.source}` · `dse export {cfg.source} --trial N -o DIR`"]
@@ -386,8 +346,9 @@ class DashboardWriter:
     """What the driver calls: one instance per study run."""
 
     def __init__(self, study: optuna.Study, runs_root: Path, objectives: Sequence[str],
-                 directions: Sequence[str]) -> None:
+                 directions: Sequence[str], family: Any = None) -> None:
         self.study = study
+        self.family = family  # its note_sections(result) join every trial's note
         self.runs_root = Path(runs_root)
         self.objectives = list(objectives)
         self.directions = list(directions)
@@ -413,7 +374,9 @@ class DashboardWriter:
 
     def note(self, trial: optuna.trial.Trial, result: TrialResult, **kw: Any) -> None:
         try:
-            body = trial_note(trial.number, result, objectives=self.objectives, directions=self.directions, **kw)
+            sections = self.family.note_sections(result) if self.family is not None else []
+            body = trial_note(trial.number, result, objectives=self.objectives, directions=self.directions,
+                              sections=sections, **kw)
             save_trial_note(trial, body)
         except Exception as e:
             log.warning("trial %s: dashboard note not written: %s: %s", trial.number, type(e).__name__, e)

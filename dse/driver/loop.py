@@ -127,7 +127,8 @@ class Driver:
         self._sigint = False
         from dse.driver.dashboard_notes import DashboardWriter
 
-        self.dashboard = DashboardWriter(self.study, self.paths.root, cfg.objective_names, cfg.directions)
+        self.dashboard = DashboardWriter(self.study, self.paths.root, cfg.objective_names, cfg.directions,
+                                         family=self.space.family)
         self.dashboard.describe_study(cfg)
 
     # -- setup -----------------------------------------------------------------------------------

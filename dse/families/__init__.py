@@ -1,9 +1,15 @@
-"""The registry of model families: one line per family in :data:`BUILT_IN`.
+"""The registry of model families: the built-in ones (one line per family in :data:`BUILT_IN`) and those
+installed packages declare.
 
-Each entry names a family folder's package (``dse/families/<name>/``), which defines ``FAMILY``, its
-:class:`~dse.families.base.Family` subclass. The packages are imported on first use from this constant
-list, never from user input (like hls4ml's backends). ``study.yaml``'s ``family:`` selects one
-(default :data:`DEFAULT_FAMILY`, so study files written before families existed run unchanged).
+Each built-in entry names a family folder's package (``dse/families/<name>/``), which defines ``FAMILY``,
+its :class:`~dse.families.base.Family` subclass. A package outside dse adds a family by declaring an entry
+point in the group :data:`ENTRY_POINT_GROUP` (``dse.families``) that names such a class (e.g.
+``tiny2 = "dse_tiny2:FAMILY"`` under ``[project.entry-points."dse.families"]``); it is then found like a
+built-in family everywhere (``dse params --family``, ``family:`` in study.yaml, Ray workers), with no
+edit of dse. A name taken twice is refused in one line (:class:`dse.errors.PluginError`). Modules are
+imported on first use, from this list and the installed entry points, never from user input (like hls4ml's
+backends). ``study.yaml``'s ``family:`` selects one (default :data:`DEFAULT_FAMILY`, so study files written
+before families existed run unchanged).
 """
 
 from __future__ import annotations
@@ -11,7 +17,10 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
+from dse.errors import PluginError
 from dse.families.base import Family
+from dse.plugins import installed_plugins, instantiate
+from objectives.registry import ObjectiveRegistry, hardware_registry
 
 #: Adding a family is one folder plus one line here.
 BUILT_IN = (
@@ -24,14 +33,21 @@ BUILT_IN = (
 DEFAULT_FAMILY = "lfads"
 
 
+#: The entry-point group of families installed from outside dse.
+ENTRY_POINT_GROUP = "dse.families"
+
+
 @cache
 def _families() -> dict[str, Family]:
     out: dict[str, Family] = {}
-    for module in BUILT_IN:
-        family = importlib.import_module(module).FAMILY()
+    origin: dict[str, str] = {}
+    found = [(f"built-in module {m}", lambda m=m: importlib.import_module(m).FAMILY) for m in BUILT_IN]
+    found += installed_plugins(ENTRY_POINT_GROUP)
+    for where, load in found:
+        family = instantiate(where, load, Family, "a dse.families.base.Family subclass")
         if family.name in out:
-            raise RuntimeError(f"{module}: family name {family.name!r} is taken")
-        out[family.name] = family
+            raise PluginError(where, f"family name {family.name!r} is taken by the {origin[family.name]}")
+        out[family.name], origin[family.name] = family, where
     return out
 
 
@@ -48,9 +64,19 @@ def family_names() -> list[str]:
     return sorted(_families())
 
 
+@cache
+def objective_registry() -> ObjectiveRegistry:
+    """Every objective a study may name: the cost backends' hardware objectives and each family's own."""
+    registry = hardware_registry()
+    for name, family in sorted(_families().items()):
+        registry.add(f"family {name!r}", family.objectives)
+    return registry
+
+
 def reload() -> None:
     """Forget the loaded families (after :data:`BUILT_IN` changed, e.g. in a test)."""
     _families.cache_clear()
+    objective_registry.cache_clear()
 
 
-__all__ = ["BUILT_IN", "DEFAULT_FAMILY", "Family", "family_names", "get_family", "reload"]
+__all__ = ["BUILT_IN", "DEFAULT_FAMILY", "ENTRY_POINT_GROUP", "Family", "family_names", "get_family", "objective_registry", "reload"]

@@ -9,7 +9,7 @@ through :class:`Family`, in the spirit of Optuna's ``BaseSampler`` and hls4ml's 
   consumes (the core adds the point and its hardware target: :class:`~dse.families.records.Design`);
 - its trial pipeline (:meth:`run`): train -> lower to hardware -> simulate bit-accurately -> cost,
   reporting through a :class:`~dse.trial.context.TrialContext`;
-- the accuracy metrics it measures (``metrics``, names of :mod:`objectives.registry`) and what its
+- the accuracy objectives it measures (``objectives``, :class:`objectives.registry.Objective`) and what its
   designs lower to (``lowering``: the kind a cost backend must be able to cost, see
   :class:`dse.cost.base.CostBackend`), with a default backend and part;
 - its export payload (:meth:`export`) and its ``dse train`` options (:meth:`add_train_arguments`, :meth:`train`).
@@ -29,13 +29,23 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from dse.families.records import Design, DesignPoint, ExportRequest, HardwareTarget, TrainReport, TrainRequest
+from dse.families.records import (
+    Design,
+    DesignPoint,
+    ExportRequest,
+    FamilyCommand,
+    HardwareTarget,
+    TrainReport,
+    TrainRequest,
+)
+from objectives.registry import Objective
 from search_spaces.params import ParamDef
 from search_spaces.specs import Spec
 
 if TYPE_CHECKING:
     from dse.data.base import NeuralData
     from dse.trial.context import TrialContext
+    from dse.trial.result import TrialResult
 
 Problems = list[tuple[str, str]]  # (parameter name, problem)
 
@@ -50,8 +60,11 @@ class Family(ABC):
     sections: ClassVar[tuple[str, ...]]
     #: The parameters, in sampling order (a condition's parent before its children).
     params: ClassVar[tuple[ParamDef, ...]]
-    #: Accuracy objectives (``objectives.registry`` names) its trials measure.
-    metrics: ClassVar[tuple[str, ...]]
+    #: The accuracy objectives its trials measure: name, direction, unit, meaning (merged with every other
+    #: family's and the cost backends' into one registry, which refuses two definitions of one name).
+    objectives: ClassVar[tuple[Objective, ...]]
+    #: The training-history series the training median rule reads (lower is better), if it prunes trainings.
+    pruning_signal: ClassVar[str | None] = None
     #: What its trials lower a design to; only cost backends whose ``costs`` equals it can cost them.
     lowering: ClassVar[str]
     default_backend: ClassVar[str]
@@ -67,6 +80,8 @@ class Family(ABC):
     free_params: ClassVar[tuple[str, ...]] = ()
     #: Python packages whose versions every trial records (its libraries and tool wrappers).
     packages: ClassVar[tuple[str, ...]] = ()
+    #: ``dse`` sub-commands of its own (their names may not clash with dse's or another family's).
+    commands: ClassVar[tuple[FamilyCommand, ...]] = ()
 
     def __init__(self) -> None:
         seen: set[str] = set()
@@ -79,6 +94,11 @@ class Family(ABC):
                 if parent not in seen:
                     raise ValueError(f"{p.name}: condition on {parent!r}, which must be declared before it")
             seen.add(p.name)
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The names of :attr:`objectives`."""
+        return tuple(o.name for o in self.objectives)
 
     # ------------------------------------------------------------------------------- parameters
 
@@ -142,6 +162,11 @@ class Family(ABC):
         Raise :class:`dse.trial.context.Pruned` to prune; any other exception inside a
         ``trial.phase(...)`` fails the trial with the phase's name. Finish with ``trial.finish(...)``.
         """
+
+    def note_sections(self, result: TrialResult) -> list[str]:
+        """Markdown lines of the family's own that a finished trial's dashboard note shows (after the
+        generic design point, objectives, hardware and accuracy sections; ``dse.markdown`` has the pieces)."""
+        return []
 
     # --------------------------------------------------------------------------------- export
 

@@ -8,6 +8,7 @@
   ``dict(design)``), so databases and caches written before it existed keep their form, while new code
   uses the typed fields (``design.hardware.part``).
 - :class:`ExportRequest`: a finished trial's stored record, for ``Family.export``.
+- :class:`FamilyCommand`: a ``dse`` sub-command of the family's own.
 - :class:`TrainRequest` / :class:`TrainReport`: ``dse train``'s parsed options in, the metrics out (the
   core prints them as JSON or as the family's summary lines).
 
@@ -141,6 +142,16 @@ class ExportRequest:
     @property
     def params(self) -> Mapping[str, Any]:
         return self.design.params
+
+
+@dataclass(frozen=True)
+class FamilyCommand:
+    """A ``dse`` sub-command a family adds (``dse estimate`` for hls4ml models): its name and the module that
+    defines it, which exposes ``add_parser(subparsers)`` (setting ``func``) like ``dse.commands.*``; it is
+    imported when the parser is built, so it must import its heavy libraries inside ``run``."""
+
+    name: str
+    module: str
 
 
 @dataclass(frozen=True)

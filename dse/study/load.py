@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from dse.cost.base import RESOURCES, UTIL_METRIC
 from dse.errors import ConfigError
-from dse.families import DEFAULT_FAMILY, Family, family_names, get_family
+from dse.families import DEFAULT_FAMILY, Family, family_names, get_family, objective_registry
 from dse.study.config import (
     Constraint,
     DataConfig,
@@ -48,7 +48,6 @@ from dse.study.schema import (
     suggest,
 )
 from dse.study.storage import absolute_sqlite, check_url, sqlite_url
-from objectives.registry import get_objective, objective_names
 from search_spaces.params import ParamDef, possibly_active
 from search_spaces.samplers import SAMPLERS
 from search_spaces.space import SearchSpace
@@ -295,9 +294,9 @@ def _objectives(study: Study, family: Family, problems: _Problems) -> tuple[Obje
     out: list[ObjectiveConfig] = []
     for i, o in enumerate(study.objectives):
         try:
-            registered = get_objective(o.name)
+            registered = objective_registry().get(o.name)
         except KeyError:
-            known = objective_names()
+            known = objective_registry().names()
             problems.add(("objectives", i), f"unknown objective {o.name!r}{suggest(o.name, known)} "
                                             f"(known: {', '.join(known)})")
             continue

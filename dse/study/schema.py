@@ -30,7 +30,6 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from objectives.registry import objective_names
 from search_spaces.params import ParamDef
 
 if TYPE_CHECKING:
@@ -161,14 +160,16 @@ UtilisationSpec = Annotated[
 
 class _ConstraintsBase(Schema):
     known_hint: ClassVar[str | None] = "max_utilisation, or max_<metric> / min_<metric> for a metric of " \
-        "objectives.registry"
+        "the objective registry (dse params)"
 
 
 @cache
 def constraints_model() -> type[BaseModel]:
     """``max_utilisation`` plus ``max_<metric>`` / ``min_<metric>`` for every registry metric."""
     fields: dict[str, Any] = {"max_utilisation": (UtilisationSpec | None, None)}
-    for m in objective_names():
+    from dse.families import objective_registry
+
+    for m in objective_registry().names():
         fields[f"max_{m}"] = (Float | None, None)
         fields[f"min_{m}"] = (Float | None, None)
     return create_model("constraints", __base__=_ConstraintsBase, **fields)

@@ -9,6 +9,8 @@ What it is, in one folder:
 - ``pipeline.py`` the trial: train -> hls4ml convert -> compile -> C simulation -> cost
 - ``export.py``   the deployable package of a trial (hls4ml project, model, testbench data)
 - ``cli.py``      ``dse train`` (the default family's options)
+- ``estimate_command.py`` ``dse estimate``: the cost of a saved Keras/QKeras model (the family's command)
+- ``metrics.py``  its accuracy metrics and objectives
 - ``testing.py``  small models and wide designs for tests and benchmarks
 
 Nothing here imports TensorFlow or hls4ml at module level.
@@ -22,8 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from dse.families.base import Family, Problems
+from dse.families.lfads import metrics as _metrics
 from dse.families.lfads import params as _params
-from dse.families.records import DesignPoint, ExportRequest, HardwareTarget, TrainReport, TrainRequest
+from dse.families.records import (
+    DesignPoint,
+    ExportRequest,
+    FamilyCommand,
+    HardwareTarget,
+    TrainReport,
+    TrainRequest,
+)
 from dse.trial.context import TrialContext
 from search_spaces.specs import Spec
 
@@ -33,13 +43,15 @@ class LFADSFamily(Family):
     description = "LFADS autoencoder (bidirectional GRU encoder, GRU generator) via hls4ml"
     sections = _params.SECTIONS
     params = _params.PARAMS
-    metrics = ("behavior_r2", "behavior_r2_bin", "npll", "bits_per_spike", "rate_r2")
+    objectives = _metrics.OBJECTIVES
+    pruning_signal = _metrics.PRUNING_SIGNAL
     lowering = "hls4ml"
     causal = False  # the bidirectional encoder reads the whole trial before the generator starts
     default_backend = "estimate"
     default_part = "xcu55c"
     default_clock_ns = 5.0
     packages = ("hls4ml", "tensorflow-cpu", "qkeras")
+    commands = (FamilyCommand("estimate", "dse.families.lfads.estimate_command"),)
     # PTQ precisions and every hls4ml setting reuse the trained model (and reuse factors even the C-sim)
     cheap_params = ("quantization.ptq_integer_bits", "quantization.ptq_fractional_bits",
                     *(p.name for p in _params.PARAMS if p.section == "hls"))

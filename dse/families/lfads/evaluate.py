@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from dse.data.base import DataSplit, NeuralData
-from objectives import evaluate
+from dse.families.lfads.metrics import evaluate
 
 Predict = Callable[[NeuralData], tuple[np.ndarray, np.ndarray]]  # -> (log_rates, factors)
 

@@ -49,6 +49,7 @@ def _preflight(trial: TrialContext, model_cfg, hls_design) -> None:
 
 def _train(trial: TrialContext, split, model_cfg, train_cfg, data_fp: str, cache_root: Path):
     from dse.families.lfads.evaluate import keras_predictor, score
+    from dse.families.lfads.metrics import PRUNING_SIGNAL as SIGNAL
     from dse.families.lfads.training import train_lfads
     from dse.trial import model_cache
     from dse.trial.pruning import MedianRule, TrainingPruned, earlier_curves
@@ -58,9 +59,13 @@ def _train(trial: TrialContext, split, model_cfg, train_cfg, data_fp: str, cache
     def trainer(cfg, init_from: Path | None = None, extra: dict | None = None):
         hook = None
         if p.get("enabled"):
-            rule = MedianRule(earlier_curves(cache_root, data_fp, cfg.to_dict()["quant"]), p.get("warmup_epochs", 15),
-                              p.get("min_curves", 4), p.get("margin", 0.01))
-            hook = lambda e, logs: rule.check(e, float(logs.get("val_nll", math.nan)))  # noqa: E731
+            # QKeras models converge more slowly than float ones: compared with float curves, 12- and 16-bit QAT
+            # trainings of the paper-size model were pruned at epoch 46 although they would have ended close to
+            # the float model, so a curve only counts against trainings with identical quantizers (or none)
+            same = {"data_fingerprint": data_fp, "model.quant": cfg.to_dict()["quant"]}
+            rule = MedianRule(earlier_curves(cache_root, SIGNAL, same), p.get("warmup_epochs", 15),
+                              p.get("min_curves", 4), p.get("margin", 0.01), signal="validation NLL")
+            hook = lambda e, logs: rule.check(e, float(logs.get(SIGNAL, math.nan)))  # noqa: E731
 
         def train(out_dir: Path) -> dict[str, Any]:
             try:
@@ -170,7 +175,7 @@ def run(trial: TrialContext) -> None:
                     csim_cache.store(spec.build_cache_dir, csim_key, sim)
     train, test = sim.rows(slice(None, n_train)), sim.rows(slice(n_train, None))
     with trial.phase("csim_metrics"):
-        from objectives import evaluate
+        from dse.families.lfads.metrics import evaluate
 
         result.accuracy["csim"] = evaluate(
             split.test.spikes, test[LOGRATES], test[FACTORS], split.test.behavior, split.test.bin_width_s,

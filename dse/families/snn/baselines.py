@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from dse.families.snn.tasks import Task
-from objectives.metrics import behavior_r2
+from objectives.decoding import behavior_r2
 
 DEFAULT_LAGS = (1, 2, 3, 5, 8, 12)
 

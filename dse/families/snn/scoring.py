@@ -25,7 +25,7 @@ from dse.families.snn.model import SNN, QuantSpec, SNNDescription
 from dse.families.snn.network import QuantizedSNN
 from dse.families.snn.tasks import Task
 from dse.families.snn.train import bin_readout, class_scores, encode_inputs
-from objectives.metrics import behavior_r2
+from objectives.decoding import behavior_r2
 
 
 def float_outputs(model: SNN, x_int: np.ndarray, quant: QuantSpec | None = None, exact: bool = False,

@@ -27,6 +27,8 @@ import numpy as np
 from dse.families.base import Family
 from dse.families.records import DesignPoint, ExportRequest, HardwareTarget, TrainReport, TrainRequest
 from dse.trial.context import TrialContext
+from dse.trial.result import TrialResult
+from objectives.decoding import BEHAVIOR_R2, BEHAVIOR_R2_BIN
 from search_spaces.params import ParamDef, above, at_least, at_most
 
 PARAMS = (
@@ -65,7 +67,7 @@ class TinyFamily(Family):
     description = "fixed-point causal linear decoder (numpy; the service's own test family)"
     sections = ("model", "train", "quantization", "hardware_model")
     params = PARAMS
-    metrics = ("behavior_r2", "behavior_r2_bin")
+    objectives = (BEHAVIOR_R2, BEHAVIOR_R2_BIN)
     lowering = "analytic"
     causal = True
     default_backend = "analytic"
@@ -135,6 +137,16 @@ class TinyFamily(Family):
                                     details={"macs": macs, "weights_file": str(weights)})
             report = get_backend(d.hardware.backend).cost(design, part=d.hardware.part, clock_ns=d.hardware.clock_ns)
         trial.finish(accuracy, report)
+
+    def note_sections(self, result: TrialResult) -> list[str]:
+        from dse.markdown import table
+
+        details = (result.hardware or {}).get("details") or {}
+        if "macs" not in details:
+            return []
+        macs, par = details["macs"], result.params.get("hardware_model.parallel_macs")
+        return ["### Decoder datapath", "", *table(("weights (MACs per bin)", "MAC units", "cycles per bin"),
+                                                   [(macs, par, (result.hardware or {}).get("latency_cycles"))])]
 
     def export(self, record: ExportRequest, out: Path) -> list[str]:
         from dse.errors import ConfigError
