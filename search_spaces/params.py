@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from search_spaces.specs import Spec, kind_of
 
 if TYPE_CHECKING:
-    from dse.families.base import Family
+    from search_spaces.protocols import ModelFamily
 
 Check = Callable[[Any], "str | None"]  # a value -> the problem with it, or None when it is fine
 
@@ -91,7 +91,7 @@ def power_of_two(v: int) -> str | None:
     return None if v >= 2 and not v & (v - 1) else f"must be a power of two >= 2, got {v!r}"
 
 
-def possibly_active(family: Family, specs: Mapping[str, Spec], name: str) -> bool:
+def possibly_active(family: ModelFamily, specs: Mapping[str, Spec], name: str) -> bool:
     """Whether parameter ``name`` is active for at least one point of the declared space."""
     p = family.param(name)
     for parent, values in p.when:

@@ -32,8 +32,7 @@ from objectives.constraints import CONSTRAINTS_ATTR, UserAttrConstraints
 from search_spaces.space import SearchSpace
 
 if TYPE_CHECKING:
-
-    from dse.study.config import StudyConfig
+    from search_spaces.protocols import SamplingSettings
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -127,7 +126,7 @@ SAMPLERS: dict[str, SamplerDef] = {
 }
 
 
-def make_sampler(config: StudyConfig, *, worker: int = 0) -> BaseSampler:
+def make_sampler(config: SamplingSettings, *, worker: int = 0) -> BaseSampler:
     """The Optuna sampler ``config.sampler`` names, with its options and seed.
 
     ``worker`` offsets the seed: processes that each build a sampler with the same seed would
@@ -151,7 +150,7 @@ def make_sampler(config: StudyConfig, *, worker: int = 0) -> BaseSampler:
         return sdef.build(dict(config.sampler.options), ctx)
 
 
-def record_constraints(trial: optuna.trial.BaseTrial, config: StudyConfig, metrics: dict[str, Any]) -> list[float]:
+def record_constraints(trial: optuna.trial.BaseTrial, config: SamplingSettings, metrics: dict[str, Any]) -> list[float]:
     """Store ``config.constraint_values(metrics)`` where :class:`UserAttrConstraints` reads them.
 
     Call before ``study.tell``; returns the values (also for trials whose metrics are incomplete:

@@ -23,14 +23,13 @@ from search_spaces.specs import Fixed, Spec, describe, kind_of
 if TYPE_CHECKING:
     from optuna.trial import BaseTrial
 
-    from dse.families.base import Family
-    from dse.families.records import Design
+    from search_spaces.protocols import ModelFamily
 
 
 class SearchSpace:
     """The parameters of a study, as declared in its YAML (defaults filled in), for one family."""
 
-    def __init__(self, family: Family, specs: Mapping[str, Spec], hardware: Any = None) -> None:
+    def __init__(self, family: ModelFamily, specs: Mapping[str, Spec], hardware: Any = None) -> None:
         self.family = family
         unknown = set(specs) - {p.name for p in self.family.params}
         if unknown:
@@ -164,9 +163,9 @@ class SearchSpace:
             point[p.name] = value
         return point
 
-    def design_point(self, params: Mapping[str, Any]) -> Design:
-        """The design a trial runs for a point: the family's settings (its ``build``) for the full point
-        and the study's hardware target."""
+    def design_point(self, params: Mapping[str, Any]) -> Any:
+        """The design a trial runs for a point (a :class:`dse.families.records.Design`): the family's settings
+        (its ``build``) for the full point and the study's hardware target."""
         if self.hardware is None:
             raise ValueError("this search space was made without hardware settings (StudyConfig.search_space)")
         return self.family.design(self.resolve(params), self.hardware)

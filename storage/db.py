@@ -38,7 +38,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from dse.errors import ConfigError
+from storage.errors import StorageConfigError
 from storage.project_store import ProjectStore, SchemaVersionError
 from storage.retry import is_transient, run_with_retry
 
@@ -182,11 +182,11 @@ def _normalise(url: str, redacted: str) -> URL:
     try:
         u = make_url(url)
     except (ArgumentError, ValueError):
-        raise ConfigError(redacted, f"not a database URL ({_URL_EXAMPLES})", "storage") from None
+        raise StorageConfigError(redacted, f"not a database URL ({_URL_EXAMPLES})", "storage") from None
     if u.get_backend_name() == "sqlite":
         db = u.database or ""
         if db in ("", ":memory:") or u.query.get("mode") == "memory" or "mode=memory" in db:
-            raise ConfigError(
+            raise StorageConfigError(
                 redacted,
                 "an in-memory SQLite database cannot be shared by the study's processes; "
                 "use a file, e.g. sqlite:///runs/study.db",
@@ -227,7 +227,7 @@ def open_storage(
     ``storage.optuna.record_heartbeat(trial_id)`` itself while a trial runs.
 
     A bad URL, an unknown scheme, a missing driver or a database that cannot be reached raises
-    ``ConfigError`` (one line, password blanked) before anything is created.
+    ``StorageConfigError`` (one line, password blanked) before anything is created.
     """
     redacted = redact_url(url)
     options = {
@@ -245,8 +245,8 @@ def open_storage(
     kwargs = _engine_kwargs(u, sqlite_timeout, connect_timeout, engine_kwargs)
     is_sqlite = u.get_backend_name() == "sqlite"
 
-    def fail(problem: str) -> ConfigError:
-        return ConfigError(redacted, problem, "storage")
+    def fail(problem: str) -> StorageConfigError:
+        return StorageConfigError(redacted, problem, "storage")
 
     try:
         engine = sqlalchemy.create_engine(u, **kwargs)

@@ -6,7 +6,7 @@ no foreign key into Optuna's ``trials`` table on purpose: ``optuna delete-study`
 ``optuna storage upgrade`` must keep working on a database that also holds dse's tables.
 
 One :class:`TrialRow` per (study name, trial number) -- the unique key that makes saving a trial
-twice an update -- and child rows for the parts of a :class:`dse.trial.result.TrialResult`:
+twice an update -- and child rows for the parts of a :class:`storage.trial_result.TrialResult`:
 
 ==========================  ====================================================================
 ``dse_trials``              status, fail_reason, params/cache (JSON), attempt, timestamps

@@ -14,7 +14,6 @@ from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from dse.trial.result import Artifact, TrialResult
 from storage.models import (
     CHILD_MODELS,
     HARDWARE_KEYS,
@@ -35,6 +34,7 @@ from storage.models import (
     utcnow,
 )
 from storage.retry import is_transient, run_with_retry
+from storage.trial_result import Artifact, TrialResult
 
 __all__ = ["BASE_COLUMNS", "HW_COLUMNS", "ProjectStore", "SchemaVersionError", "attempt_of", "user_attrs_for"]
 

@@ -25,9 +25,9 @@ from storage_helpers import (
     table_counts,
 )
 
-from dse.errors import ConfigError
 from dse.trial.result import Artifact, TrialResult
 from storage import attempt_of, open_storage, redact_url, url_with_password, user_attrs_for
+from storage.errors import StorageConfigError as ConfigError
 from storage.project_store import BASE_COLUMNS, HW_COLUMNS, RETRY_CALLBACK
 
 OPTUNA_CLI = Path(sys.executable).with_name("optuna")

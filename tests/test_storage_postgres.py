@@ -22,8 +22,8 @@ from storage_helpers import (
     table_counts,
 )
 
-from dse.errors import ConfigError
 from storage import open_storage, redact_url
+from storage.errors import StorageConfigError as ConfigError
 
 pytestmark = pytest.mark.postgres
 

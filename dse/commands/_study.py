@@ -18,7 +18,7 @@ def open_study(cfg) -> tuple[Any, Any]:
     import optuna
 
     from dse.study.config import storage_url
-    from storage import open_storage
+    from dse.study.storage import open_study_storage as open_storage
 
     url = storage_url(cfg)
     if url.startswith("sqlite:///"):

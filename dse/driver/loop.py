@@ -45,6 +45,7 @@ from dse.study.config import StudyConfig
 from dse.trial.result import TrialResult
 from dse.trial.spec import DEFAULT_PRUNING, TrialSpec
 from objectives.designs import DUPLICATE_ATTR, is_duplicate, point_key
+from objectives.pareto import study_pareto
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +96,8 @@ def _is_retry(t: optuna.trial.FrozenTrial) -> bool:
 
 class Driver:
     def __init__(self, cfg: StudyConfig, *, progress: bool = True, ray_address: str | None = None) -> None:
+        from dse.study.storage import open_study_storage as open_storage
         from search_spaces import make_sampler
-        from storage import open_storage
         from storage.project_store import RETRY_CALLBACK
 
         self.cfg = cfg
@@ -544,14 +545,7 @@ class Driver:
         s.complete = sum(t.state == TrialState.COMPLETE for t in trials)
         s.pruned = sum(t.state == TrialState.PRUNED for t in trials)
         s.failed = sum(t.state == TrialState.FAIL for t in trials)
-        s.pareto_size = len(pareto_trials(self.study))
-
-
-def pareto_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    """The feasible Pareto front (see :mod:`objectives.pareto`)."""
-    from objectives.pareto import study_pareto
-
-    return study_pareto(study)
+        s.pareto_size = len(study_pareto(self.study))
 
 
 def _shutdown_ray() -> None:
@@ -571,4 +565,4 @@ def run_study(cfg: StudyConfig, *, progress: bool = True, ray_address: str | Non
     return Driver(cfg, progress=progress, ray_address=ray_address).run()
 
 
-__all__: list[Any] = ["RunSummary", "StudyPaths", "pareto_trials", "run_study", "study_paths"]
+__all__: list[Any] = ["RunSummary", "StudyPaths", "run_study", "study_paths"]

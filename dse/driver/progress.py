@@ -38,14 +38,14 @@ class RunProgress:
         if self._progress is None or (not force and time.monotonic() - self._last < 2.0):
             return
         self._last = time.monotonic()
-        from dse.driver.loop import pareto_trials
+        from objectives.pareto import study_pareto
 
         study = self.driver.study
         trials = study.get_trials(deepcopy=False)
         done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
         failed = sum(t.state == TrialState.FAIL for t in trials)
         stats = (f"done {done}  running {len(self.driver.inflight)}  failed {failed}  "
-                 f"pareto {len(pareto_trials(study))}")
+                 f"pareto {len(study_pareto(study))}")
         self._progress.update(self._task, completed=done, stats=stats)
 
     def __exit__(self, *exc: object) -> None:

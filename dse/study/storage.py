@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -106,6 +107,17 @@ def resolve_url(url: str, password_env: str | None, *, where: str = "study",
         query={k: _substitute(v, env, where, field) if isinstance(v, str) else v for k, v in u.query.items()},
     )
     return u.render_as_string(hide_password=False)
+
+
+def open_study_storage(url: str, **options: Any) -> Any:
+    """:func:`storage.open_storage` with its bad-input error as dse's :class:`ConfigError` (one line)."""
+    from storage import open_storage
+    from storage.errors import StorageConfigError
+
+    try:
+        return open_storage(url, **options)
+    except StorageConfigError as e:
+        raise ConfigError(e.where, e.problem, e.field) from None
 
 
 def redact_url(url: str, password_env: str | None) -> str:
