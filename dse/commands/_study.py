@@ -44,7 +44,7 @@ UNCERTAINTY_METRICS = {"latency": ("latency_us", "latency_cycles"), "dsp": ("dsp
 def uncertainty_columns(hardware: dict[str, Any] | None) -> dict[str, float]:
     """``{metric}_err``: the relative error (a fraction, e.g. 0.24 for +-24 %) the cost backend states for
     each hardware metric (the estimator's cross-validated error of the design's layer mix); empty when
-    the stored report has none (a synthesis report, or a trial stored before issue 14)."""
+    the stored report has none (a synthesis report, or a trial stored before the estimator reported its uncertainty)."""
     unc = ((hardware or {}).get("details") or {}).get("uncertainty")
     if not isinstance(unc, dict):
         return {}

@@ -1,6 +1,6 @@
 """``dse pareto study.yaml``: the feasible Pareto front with parameters and every metric.
 
-Each hardware objective whose stored report states an uncertainty (the estimator's, issue 14) has a
+Each hardware objective whose stored report states an uncertainty (the estimator's cross-validated error) has a
 ``<metric>_err`` column beside it: the relative error (0.24 = +-24 %), so a user sees which numbers are
 solid; csv/json/parquet carry every ``*_err`` column.
 """
