@@ -20,6 +20,7 @@ from typing import Any
 
 from dse.cost.parts import full_part_name
 from dse.families.lfads.config import LFADSConfig, QuantSpec, TrainConfig
+from dse.hls.reuse import valid_reuse_factors
 from search_spaces.params import ParamDef, above, at_least, at_most, below, power_of_two
 from search_spaces.specs import Choices, Fixed, FloatRange, IntRange, Spec
 
@@ -234,19 +235,17 @@ def _values(specs: Mapping[str, Spec], name: str) -> list[Any] | None:
     return None
 
 
-def check_reuse_factors(specs: Mapping[str, Spec], n_neurons: int, hardware: Any) -> list[tuple[str, str]]:
+def check_reuse_factors(specs: Mapping[str, Spec], n_neurons: int) -> list[tuple[str, str]]:
     """Every reuse factor the study can choose must be valid for its product under the Resource strategy.
 
     hls4ml would silently use the closest valid value and dse's converter refuses that, so without this
     check each such trial would fail at compile time. Checked for every architecture the study can
-    build (the product sizes depend on the units and on the data's neuron count).
+    build (the product sizes depend on the units and on the data's neuron count) with hls4ml's rule
+    (:mod:`dse.hls.reuse`, the same for the Vivado and Vitis backends).
     """
     strategies = _values(specs, "hls.strategy") or []
     if "resource" not in strategies:
         return []
-    from hls4ml.backends import get_backend  # no TensorFlow import; hls4ml's own rule for valid factors
-
-    backend = get_backend(_HLS_BACKEND.get(getattr(hardware, "backend", ""), "Vitis"))
     problems: dict[str, str] = {}
     parallelisms = [parse_parallelism(str(v)) for v in _values(specs, "hls.parallelism") or []]
     for e in _values(specs, "model.encoder_units") or []:
@@ -261,7 +260,7 @@ def check_reuse_factors(specs: Mapping[str, Spec], n_neurons: int, hardware: Any
                     checks = [("hls.parallelism", sorted({rf for rf in sets if rf is not None}))]
                     if None in sets:  # some parallelism value leaves this product to its own parameter
                         checks.append((name, _values(specs, name)))
-                    valid = backend.get_valid_reuse_factors(n_in, n_out)
+                    valid = valid_reuse_factors(n_in, n_out)
                     for name, rfs in checks:
                         if not rfs or name in problems:
                             continue
