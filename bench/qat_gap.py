@@ -44,7 +44,6 @@ from paper_scans import spec  # noqa: E402
 
 ROWS = RESULTS / "qat_gap.json"
 SWEEP_FILE = RESULTS / "qat_gap_sweep.json"
-METRICS = ("behavior_r2", "npll", "rate_r2")
 VARIANTS = {"before": (False, "old"), "after": (True, "new"), "graph-only": (True, "old"),
             "precision-only": (False, "new")}  # variant -> (QuantSpec.state_outputs, precision rule)
 

@@ -47,10 +47,6 @@ class FixedType:
     rounding: str = "AP_TRN"
     saturation: str = "AP_WRAP"
 
-    @property
-    def fractional(self) -> int:
-        return self.width - self.integer
-
     def __str__(self) -> str:
         base = f"ap_{'' if self.signed else 'u'}fixed<{self.width},{self.integer}"
         if (self.rounding, self.saturation) == ("AP_TRN", "AP_WRAP"):

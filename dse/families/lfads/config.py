@@ -90,10 +90,6 @@ class LFADSConfig:
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
 
-    @property
-    def is_qat(self) -> bool:
-        return self.quant is not None
-
     def to_dict(self) -> dict:
         return asdict(self)
 
