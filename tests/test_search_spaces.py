@@ -277,7 +277,8 @@ def test_design_point_qat_and_per_layer_reuse() -> None:
     """)
     space = SearchSpace.from_config(config)
     dp = space.design_point({"quantization.qat_total_bits": 10, "hls.reuse_factor_logrates": 5})
-    # QAT: the quantizers type weights/states; unquantized values get 12 more bits (8 integer, issue 14)
+    # QAT: the quantizers type weights/states; unquantized values get 12 more bits (8 integer: headroom
+    # against wrap-around, see dse.families.lfads.params.qat_value_precision)
     assert dp["hls"]["precision"] == "ap_fixed<22,11>" and dp["hls"]["quantization"] == "qat"
     assert dp["model"]["quant"] == {"bits": 10, "integer": 2, "activations": "hard",  # QKeras: sign excluded
                                     "init": "float", "finetune_epochs": 30}  # fine-tuned by default

@@ -19,7 +19,7 @@ Sources of the formulas (cited again at each function):
                    two ports.
 ``[paper]``        ../shared/papers/lfads-fpga-deployment.txt sec. 4.2 (DSP48E2 27x18; products below
                    ~10-12 bits go to LUTs).
-``[issue99]``      fastmachinelearning/hls4ml#99: an 18x18 LUT multiplier costs ~365-411 LUTs.
+``[hls4ml#99]``    fastmachinelearning/hls4ml#99: an 18x18 LUT multiplier costs ~365-411 LUTs.
 ``[fit]``          fitted on ../shared/calibration/hls_reports.csv + hls_reports_extra.csv by ``bench/estimator_fidelity.py --fit``;
                    (see the constants block for the rows and the date).
 ``[cal:caseNN]``   read off the per-instance tables of the raw reports in
@@ -50,7 +50,7 @@ LUT_MULT_BOTH_MAX_BITS = 10
 # Either operand this narrow: a few shifted adds, never a DSP (hls4ml itself specialises 1-2-bit operands
 # into add/sub/select, nnet_mult.h:21-66; e.g. dse's all-zero generator input is ap_fixed<2,2>).
 LUT_MULT_NARROW_OPERAND_BITS = 4
-# LUTs of a non-constant LUT multiplier per bit^2: 411 LUTs / (18*18) [issue99].
+# LUTs of a non-constant LUT multiplier per bit^2: 411 LUTs / (18*18) [hls4ml#99].
 LUT_PER_MULT_BIT2 = 1.27
 # A LUT product by a *constant* weight is a shift-and-add over the constant's set bits: the fraction of a
 # full LUT multiplier it costs.  Prior 0.5 (about half the bits set); [fit] on the LUT totals of the rows

@@ -286,7 +286,7 @@ def qat_value_precision(total_bits: int, integer_bits: int) -> tuple[int, int]:
     products) and the outputs of the Dense layers (factors, log-rates), which QKeras computes in float.
     They wrap around (AP_WRAP) when they overflow, so they need integer headroom: with the quantizers'
     own width, log-rates below -2^(I-1) wrapped (C-sim NPLL 0.49 vs 0.40 in QKeras on
-    examples/quick.yaml); with 4 more integer bits (``ap_fixed<W+8,I+4>``, the rule before issue 14)
+    examples/quick.yaml); with 4 more integer bits (``ap_fixed<W+8,I+4>``, dse's earlier rule)
     the paper-size 12- and 16-bit QAT models still lost 0.07 behaviour R2 between QKeras and the C
     simulation. Measured on the 12-bit model (bench/results/qat_gap.md): ap_fixed<20,7> C-sim R2 0.759,
     <24,11> (same fractional bits, 4 more integer) 0.832, <40,16> 0.833, QKeras 0.832; a 64x larger or
