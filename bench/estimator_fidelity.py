@@ -40,7 +40,6 @@ from dse.cost.calibration import (  # noqa: E402
     all_rows,
     build_all,
     convert,
-    lfads_keras,
     load_reported,
 )
 from dse.cost.estimator_fit import (  # noqa: E402
@@ -75,6 +74,22 @@ LFADS_SIZES = {"T": 73, "N": 70, "E": 64, "Z": 64, "F": 4}
 # --------------------------------------------------------------------------------------------------
 # The paper's design
 # --------------------------------------------------------------------------------------------------
+
+
+def lfads_keras(T: int = 73, N: int = 70, E: int = 64, Z: int = 64, F: int = 4) -> Any:
+    """The LFADS autoencoder of the paper (Keras 2 functional, as dse builds it)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from tensorflow import keras
+
+    spikes = keras.Input((T, N), name="spikes")
+    gen_input = keras.Input((T, 1), name="gen_input")
+    x = keras.layers.Dropout(0.05)(spikes)
+    enc = keras.layers.Bidirectional(keras.layers.GRU(E), merge_mode="concat", name="encoder")(x)
+    ic = keras.layers.Dense(Z, name="ic")(enc)
+    gen = keras.layers.GRU(Z, return_sequences=True, name="generator")(gen_input, initial_state=ic)
+    factors = keras.layers.TimeDistributed(keras.layers.Dense(F, use_bias=False), name="factors")(gen)
+    logrates = keras.layers.TimeDistributed(keras.layers.Dense(N), name="logrates")(factors)
+    return keras.Model([spikes, gen_input], [logrates, factors])
 
 
 PAPER_SETTINGS: tuple[tuple[str, str, int], ...] = (

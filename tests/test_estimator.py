@@ -216,9 +216,13 @@ def test_bidirectional_directions_overlap_by_default(tmp_path: Path) -> None:
 
 
 def test_lfads_model_time_distributed(tmp_path: Path) -> None:
-    """The LFADS autoencoder: every layer is recognised; the TimeDistributed dense layers are unrolled
-    under the pipelined (Latency, io_parallel) top and run sequentially under dataflow (Resource)."""
-    model = calibration.lfads_keras(T=12, N=10, E=8, Z=8, F=4)
+    """The LFADS autoencoder dse deploys: every layer is recognised; the TimeDistributed dense layers are
+    unrolled under the pipelined (Latency, io_parallel) top and run sequentially under dataflow (Resource)."""
+    from dse.families.lfads.config import LFADSConfig
+    from dse.families.lfads.model import build_lfads
+
+    cfg = LFADSConfig(n_neurons=10, n_bins=12, encoder_units=8, latent_units=8, factors=4)
+    model = build_lfads(cfg).deploy
     lat = estimate_model(_convert(model, tmp_path=tmp_path / "l"), part="xcu55c", clock_ns=5.0)
     res = estimate_model(_convert(model, strategy="Resource", tmp_path=tmp_path / "r"), part="xcu55c", clock_ns=5.0)
     # hls4ml 1.3.0's Keras converter does not wire the generator's initial_state: flagged, not fatal

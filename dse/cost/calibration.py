@@ -7,7 +7,7 @@ row the estimator claims to cover, :func:`build` makes the design's LayerSpecs -
 stock-hls4ml rows by building the equivalent Keras model and converting it with hls4ml 1.3.0 (so the
 ModelGraph extractor is exercised); for the extra rows from the layer sizes, zero-weight counts, reuse
 factors and per-layer types the CSV's ``model``/``precision`` columns read from each project's firmware; for
-the ``YanLunHuang/LFADS`` custom-template rows by writing the LayerSpecs directly.  Fitting and
+the custom-template rows of YanLunHuang's Alveo kernels by writing the LayerSpecs directly.  Fitting and
 cross-validation on these rows are in :mod:`dse.cost.estimator_fit`; ``bench/estimator_fidelity.py`` writes
 the results.
 """
@@ -50,7 +50,7 @@ PART_ALIASES = {"xcu280": "xcu55c", "xc7z007s": "xc7z020", "xcku115": "xcu250"}
 class Row:
     """One calibration row and how to rebuild its design.
 
-    ``layers`` (stock rows) is a tiny Keras recipe: ("gru", units, return_sequences),
+    ``layers`` (stock rows) is a small Keras recipe: ("gru", units, return_sequences),
     ("dense", units, activation), ("td_dense", units, activation), ("flatten",), ("activation", name).
     ``specs`` (custom rows) returns LayerSpecs directly.
     """
@@ -72,8 +72,8 @@ class Row:
     source: str = ""
 
 
-def _lfads_lite_specs(bits: int, accum_bits: int) -> list[LayerSpec]:
-    """LFADS-lite of the YanLunHuang/LFADS Alveo kernels (rows 07/10) as LayerSpecs.
+def _alveo_autoencoder_specs(bits: int, accum_bits: int) -> list[LayerSpec]:
+    """The BiGRU autoencoder of YanLunHuang's Alveo kernels (rows 07/10) as LayerSpecs.
 
     Sizes and reuse factors from the CSV's model/reuse_factor columns: BiGRU(64+64, n_in=70, T=73,
     RF 70/64) -> Dense 128->64 (RF 128) -> GRU(64, n_in=64, T=73, RF 64/64, initial state) -> pointwise
@@ -88,7 +88,7 @@ def _lfads_lite_specs(bits: int, accum_bits: int) -> list[LayerSpec]:
         LayerSpec("gru_dec", "gru", n_in=64, n_out=64, n_state=64, timesteps=73, static=False,
                   reuse_factor=64, recurrent_reuse_factor=64, **common),
         LayerSpec("factors", "conv1d", n_in=64, n_out=4, positions=73, reuse_factor=64, **common),
-        LayerSpec("logrates", "conv1d", n_in=4, n_out=70, positions=73, reuse_factor=4, **common),
+        LayerSpec("rates", "conv1d", n_in=4, n_out=70, positions=73, reuse_factor=4, **common),
         LayerSpec("concat", "passthrough", n_in=74 * 73, n_out=74 * 73, **common),
     ]
 
@@ -118,9 +118,9 @@ ROWS: tuple[Row, ...] = (
                                  io_type="io_stream")],
         claims=(), why_not=_CUSTOM),
     Row("case07", "xcu50", 5.0, precision="ap_fixed<16,8>", strategy="Resource", io_type="io_stream",
-        specs=lambda: _lfads_lite_specs(16, 16), claims=(), why_not=_CUSTOM),
+        specs=lambda: _alveo_autoencoder_specs(16, 16), claims=(), why_not=_CUSTOM),
     Row("case10", "xcu50", 4.0, precision="ap_fixed<8,2>", strategy="Resource", io_type="io_stream",
-        specs=lambda: _lfads_lite_specs(8, 32), claims=(), why_not=_CUSTOM),
+        specs=lambda: _alveo_autoencoder_specs(8, 32), claims=(), why_not=_CUSTOM),
     Row("case14", "xc7vx690t", 5.0, input_shape=(20, 6),
         layers=(("gru", 20, False), ("dense", 64, "relu"), ("dense", 1, "sigmoid"))),
     Row("case16", "xcvu13p", 5.0, precision="ap_fixed<18,8>", strategy="Resource", input_shape=(20, 6),
@@ -374,23 +374,6 @@ def load_reported(shared: Path | None = None) -> dict[str, dict[str, Any]]:
 def all_rows(reported: dict[str, dict[str, Any]], shared: Path | None = None) -> list[Row]:
     """Every calibration row, covered or not: the hand-written :data:`ROWS` and the extra CSV's rows."""
     return [*ROWS, *extra_rows(reported, shared)]
-
-
-def lfads_keras(T: int = 73, N: int = 70, E: int = 64, Z: int = 64, F: int = 4) -> Any:
-    """The LFADS autoencoder of the paper (Keras 2 functional, as dse builds it): the design the fidelity
-    bench estimates next to the paper's figure, at any size (small ones in the tests)."""
-    _quiet_tf()
-    from tensorflow import keras
-
-    spikes = keras.Input((T, N), name="spikes")
-    gen_input = keras.Input((T, 1), name="gen_input")
-    x = keras.layers.Dropout(0.05)(spikes)
-    enc = keras.layers.Bidirectional(keras.layers.GRU(E), merge_mode="concat", name="encoder")(x)
-    ic = keras.layers.Dense(Z, name="ic")(enc)
-    gen = keras.layers.GRU(Z, return_sequences=True, name="generator")(gen_input, initial_state=ic)
-    factors = keras.layers.TimeDistributed(keras.layers.Dense(F, use_bias=False), name="factors")(gen)
-    logrates = keras.layers.TimeDistributed(keras.layers.Dense(N), name="logrates")(factors)
-    return keras.Model([spikes, gen_input], [logrates, factors])
 
 
 def build_all(reported: dict[str, dict[str, Any]] | None = None, shared: Path | None = None) -> list[Built]:

@@ -9,7 +9,7 @@ smaller one) and prints a warning [hls4ml 1.3.0 backends/vivado/vivado_backend.p
 ``multiplier_limit`` of ``nnet_dense_latency.h``.  (hls4ml's ``resource_unrolled`` strategy, which dse
 never generates, also leaves out the largest valid value; that variant is not modelled here.)
 
-The load-time checks of a study (:mod:`dse.families.lfads.params`), the conversion (:mod:`dse.hls.convert`,
+The load-time checks of a study's reuse factors, the conversion (:mod:`dse.hls.convert`,
 :mod:`dse.hls.workarounds`) and the estimator (:mod:`dse.cost.estimator_rf`) all read the rule from here,
 so they cannot disagree; the tests compare it with hls4ml's own functions.
 
