@@ -60,6 +60,7 @@ from dse.cost.estimator_fit import (  # noqa: E402
     repo_weighted_medians,
 )
 from dse.cost.estimator_layers import Constants  # noqa: E402
+from dse.errors import UserInputError  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 #: The accuracy the estimator aims at on the rows it covers (median relative error).
@@ -343,7 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-paper", action="store_true", help="skip the paper-design estimates")
     args = ap.parse_args(argv)
 
-    reported = load_reported()
+    try:
+        reported = load_reported()
+    except UserInputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     rows = all_rows(reported)
     builts = build_all(reported)
     if args.fit:

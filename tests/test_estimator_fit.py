@@ -13,6 +13,7 @@ from dse.cost import calibration, estimator_fit
 from dse.cost.calibration import Built, Row
 from dse.cost.estimator_fit import Comparison
 from dse.cost.estimator_layers import LayerSpec
+from dse.errors import UserInputError
 
 # ------------------------------------------------------------------------------------------- reading
 
@@ -48,6 +49,12 @@ def test_reports_are_read_from_the_shared_folder(tmp_path: Path, monkeypatch: py
     assert calibration.report_clock_uncertainty("case99", "prj/syn/report/myproject_csynth.rpt", 5.0) == \
         pytest.approx(0.62 / 5.0)
     assert calibration.report_clock_uncertainty("case99", "other.rpt", 5.0) is None
+
+
+def test_a_missing_shared_folder_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(UserInputError, match=r"calibration/hls_reports.csv: calibration report not found .*"
+                                             "DSE_SHARED_DIR"):
+        calibration.load_reported(tmp_path)
 
 
 def test_extra_row_keeps_what_its_tcl_forces(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from dse.cost.estimator import design_family
 from dse.cost.estimator_layers import LayerSpec
+from dse.errors import UserInputError
 
 REPO = Path(__file__).resolve().parents[2]
 QUANTITIES = ("latency", "dsp", "lut", "ff", "bram")
@@ -361,12 +362,16 @@ def build(row: Row, repo: str = "") -> Built | None:
 
 
 def load_reported(shared: Path | None = None) -> dict[str, dict[str, Any]]:
-    """Both calibration CSVs as {case: row} (read from ``shared`` or ../shared)."""
+    """Both calibration CSVs as {case: row} (read from ``shared`` or :func:`shared_dir`)."""
     import pandas as pd
 
     out: dict[str, dict[str, Any]] = {}
     for name in CSV_FILES:
-        df = pd.read_csv((shared or shared_dir()) / "calibration" / name, dtype={"case": str, "reuse_factor": str})
+        path = (shared or shared_dir()) / "calibration" / name
+        if not path.is_file():
+            raise UserInputError(path, "calibration report not found (set DSE_SHARED_DIR to the folder that "
+                                       "holds calibration/ and fixtures/)")
+        df = pd.read_csv(path, dtype={"case": str, "reuse_factor": str})
         out.update({str(r["case"]): r.to_dict() for _, r in df.iterrows()})
     return out
 
