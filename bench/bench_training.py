@@ -1,6 +1,6 @@
 """Training cost at the paper size: seconds per epoch and the wall time of a full default run.
 
-Targets (issue 2): <= 1 s/epoch on the 2-core machine, full default training <= 10 min.
+Targets (a study trains many models on a 2-core machine): <= 1 s/epoch on the 2-core machine, full default training <= 10 min.
 Seconds per epoch are measured on steady-state epochs (the first epoch includes graph tracing and
 is reported separately). Also trains the 16-bit QAT model and reports accuracy of both.
 

@@ -1,5 +1,5 @@
 """Trial cost at the paper size: seconds per phase for a fresh PTQ trial, a fresh QAT trial and PTQ
-trials whose trained model comes from the cache (issue: benchmarks, part 1).
+trials whose trained model comes from the cache.
 
 Targets (2-core machine): a cached PTQ trial <= 15 s median; the pipeline's own overhead (everything
 but training and g++) <= 10 % of a fresh trial. Storage time is measured by saving each result into

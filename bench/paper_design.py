@@ -1,4 +1,4 @@
-"""The paper's design point next to the best designs dse found (issue: benchmarks, part 4).
+"""The paper's design point next to the best designs dse found.
 
 The published design is PTQ ``ap_fixed<16,6>`` with hls4ml's defaults (reuse factor 1, Latency
 strategy), 41.97 us on an Alveo U55C at 200 MHz; the paper gives no resource numbers for it. This

@@ -42,8 +42,8 @@ def spec(tmp: Path, n: int, quant: str, width: int, integer: int, rf: int, strat
 
     qat = ({"bits": width, "integer": integer - 1, "activations": "real", **(qat_options or {})}
            if quant == "qat" else None)
-    # QAT: values without a quantizer get the headroom of dse/families/lfads/params.py's rule (the rule
-    # before issue 14, ap_fixed<W+8,I+4>, with qat_precision="old")
+    # QAT: values without a quantizer get the headroom of dse/families/lfads/params.py's rule (dse's
+    # earlier rule, ap_fixed<W+8,I+4>, with qat_precision="old", to measure what the wider one changed)
     if quant == "qat":
         w, i = (width + 8, integer + 4) if qat_precision == "old" else qat_value_precision(width, integer)
         prec = f"ap_fixed<{w},{i}>"

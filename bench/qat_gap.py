@@ -1,5 +1,6 @@
-"""QAT at the paper size: the Keras model against its bit-accurate C simulation (issue 14 item 6), and
-QAT fine-tuned from the float model against QAT from scratch (issue 13 item 1).
+"""QAT at the paper size: the Keras model against its bit-accurate C simulation, before and after the
+training graph quantized the GRU outputs as the hardware does, and QAT fine-tuned from the float model
+against QAT from scratch.
 
 Each run is one real trial of dse's pipeline at the paper size (synthetic 170 x 73 x 70, E=Z=64, F=4,
 the default recipe, seed 0, ``bench/paper_scans.py``'s design: QAT integer bits 3 incl. sign, real
@@ -7,7 +8,7 @@ sigmoid/tanh tables, reuse factor 2, Latency): train (or fine-tune) -> hls4ml ->
 
 A run is ``VARIANT:INIT:BITS``:
 
-- ``before``: the code before issue 14: the plain QKeras graph (``QuantSpec.state_outputs=False``: the
+- ``before``: dse's earlier code: the plain QKeras graph (``QuantSpec.state_outputs=False``: the
   GRUs output their unquantized state, the hardware its quantized state register) and the old precision
   of the values without a quantizer, ap_fixed<W+8, I+4>.
 - ``after``: the training graph and the Keras reference pass the GRU outputs through the state
@@ -44,7 +45,6 @@ from paper_scans import spec  # noqa: E402
 
 ROWS = RESULTS / "qat_gap.json"
 SWEEP_FILE = RESULTS / "qat_gap_sweep.json"
-METRICS = ("behavior_r2", "npll", "rate_r2")
 VARIANTS = {"before": (False, "old"), "after": (True, "new"), "graph-only": (True, "old"),
             "precision-only": (False, "new")}  # variant -> (QuantSpec.state_outputs, precision rule)
 

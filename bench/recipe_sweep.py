@@ -2,7 +2,7 @@
 
 Each variant trains the LFADS model on the default synthetic data (split seed 0) and prints its test
 metrics (Keras, float or QKeras). The dropout sweep chose ``input_dropout=0.5``; the VAE variants chose
-``kl_weight=0.01``; ``qat16`` is the QAT-vs-float comparison of the foundation issue.
+``kl_weight=0.01``; ``qat16`` compares 16-bit QAT with the float model (what training quantized costs).
 
 Usage: python bench/recipe_sweep.py VARIANT [VARIANT ...]   (names: see VARIANTS)
 """

@@ -4,7 +4,7 @@ PTQ integer bits {4, 6, 8} x fractional bits 2..16 and QAT total bits 4..16 (``-
 crossed with three parallelism presets (per-layer Resource reuse factors, below). One study per
 preset (``lfads-grid-<preset>``), all in one SQLite database and one shared model/HLS cache, so the
 three share every training and every C simulation (reuse factors do not change the numbers, see
-dse.hls.csim_cache). This is the paper-size study of the service issue and the ground truth of
+dse.hls.csim_cache). This is the paper-size study dse is built to run, and the ground truth of
 ``bench/search_live.py``, which runs the samplers live against it.
 
 Usage:

@@ -1,4 +1,4 @@
-"""The cross-family table on the default synthetic data (issue 12, benchmark 3): the Pareto fronts of an
+"""The cross-family table on the default synthetic data: the Pareto fronts of an
 LFADS study and the SNN decoder study side by side (`dse compare`), and the SNN decoder's behaviour R²
 next to the causal linear decoder on the same test trials.
 

@@ -1,4 +1,4 @@
-"""The SNN decoder study on the default synthetic data (issue 12, benchmark 2): Pareto front, wall time,
+"""The SNN decoder study on the default synthetic data: Pareto front, wall time,
 trial cost per phase, and what training and synthesis caching saved.
 
 The study is bench/snn_decoder_study.yaml (12 grid points: hidden {32, 64} x PTQ weight bits {4, 6, 8} x

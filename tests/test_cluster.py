@@ -1,4 +1,4 @@
-"""Clusters and clean stops (issue 15), for real: ``ray start`` nodes, signals, PostgreSQL.
+"""Clusters and clean stops, for real: ``ray start`` nodes, signals, PostgreSQL.
 
 - a Ray cluster of two nodes on this machine (a head and a worker, ``ray start`` each, one CPU each, in a
   private temp dir and with their own token so that no other Ray on the machine joins or is joined);

@@ -1,4 +1,4 @@
-"""optuna-dashboard as a designer sees it (issue 15): metric names, trial notes, artifacts -- and a real browser.
+"""optuna-dashboard as a designer sees it: metric names, trial notes, artifacts -- and a real browser.
 
 - the note and the artifacts of one trial, written by :class:`dse.driver.dashboard_notes.DashboardWriter` into a
   real SQLite study: every section of the note, a folder uploaded as a .tar.gz, an oversized file and a
@@ -147,7 +147,7 @@ def test_a_broken_artifact_store_fails_neither_the_trial_nor_the_note(tmp_path, 
 
 
 def test_metric_names_set_on_a_study_of_an_older_dse(tmp_path):
-    """A study created without metric names (dse before issue 15) gets them, and a study note, when a driver
+    """A study created without metric names (by a dse that did not set them yet) gets them, and a study note, when a driver
     opens it."""
     from dse.driver.loop import Driver
     from dse.study import load_study

@@ -100,7 +100,7 @@ def rnn_model(tmp_path_factory) -> Path:
 def test_estimate_accepts_reuse_factors_hls4ml_substitutes(rnn_model):
     """Reuse factor 7 (recurrent 7) is in no valid list of the Bidirectional, GRU and Dense products; hls4ml
     1.3.0 builds each with its closest valid value, and so does dse estimate, reporting every substitution."""
-    from dse.cost.estimator_rf import hls4ml_reuse_factor
+    from dse.hls.reuse import used_reuse_factor
 
     r = _dse(str(rnn_model), "--strategy", "resource", "--reuse-factor", "7", "--recurrent-reuse-factor", "7",
              "--json")
@@ -110,7 +110,7 @@ def test_estimate_accepts_reuse_factors_hls4ml_substitutes(rnn_model):
     sizes = {("bi", "input"): (10, 24), ("bi", "recurrent"): (8, 24), ("gru", "input"): (16, 36),
              ("gru", "recurrent"): (12, 36), ("dense", "input"): (12, 5)}
     for key, (n_in, n_out) in sizes.items():
-        used = hls4ml_reuse_factor(n_in, n_out, 7, resource=True)
+        used = used_reuse_factor(n_in, n_out, 7, resource=True)
         assert used != 7 and subs[key]["requested"] == 7 and subs[key]["used"] == used, key
     assert set(out["uncertainty"]) >= {"latency", "dsp", "lut"} and out["fallback_layers"] == []
     # the text output names them too, with the uncertainty next to the numbers

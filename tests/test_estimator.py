@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from dse.cost import calibration, estimator_fit  # noqa: E402
 from dse.cost.base import HardwareReport  # noqa: E402
 from dse.cost.estimator import EstimatorBackend, estimate_model, estimate_specs  # noqa: E402
 from dse.cost.estimator_layers import (  # noqa: E402
@@ -29,25 +28,10 @@ from dse.cost.estimator_layers import (  # noqa: E402
 from dse.cost.parts import get_part  # noqa: E402
 from dse.cost.registry import get_backend  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _bench() -> Any:
-    """bench/estimator_fidelity.py as a module (bench/ is not a package)."""
-    name = "estimator_fidelity"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / "estimator_fidelity.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
 
 def _convert(model: Any, *, strategy: str = "Latency", rf: int = 1, precision: str = "ap_fixed<16,6>",
              io_type: str = "io_parallel", tmp_path: Path) -> Any:
-    return _bench().convert(model, precision=precision, reuse_factor=rf, strategy=strategy, io_type=io_type,
+    return calibration.convert(model, precision=precision, reuse_factor=rf, strategy=strategy, io_type=io_type,
                             backend="Vitis", part="xcu55c", clock_ns=5.0, output_dir=str(tmp_path / "prj"))
 
 
@@ -232,15 +216,21 @@ def test_bidirectional_directions_overlap_by_default(tmp_path: Path) -> None:
 
 
 def test_lfads_model_time_distributed(tmp_path: Path) -> None:
-    """The LFADS autoencoder: every layer is recognised; the TimeDistributed dense layers are unrolled
-    under the pipelined (Latency, io_parallel) top and run sequentially under dataflow (Resource)."""
-    model = _bench().lfads_keras(T=12, N=10, E=8, Z=8, F=4)
+    """The LFADS autoencoder dse deploys: every layer is recognised; the TimeDistributed dense layers are
+    unrolled under the pipelined (Latency, io_parallel) top and run sequentially under dataflow (Resource)."""
+    from dse.families.lfads.config import LFADSConfig
+    from dse.families.lfads.model import build_lfads
+
+    cfg = LFADSConfig(n_neurons=10, n_bins=12, encoder_units=8, latent_units=8, factors=4)
+    model = build_lfads(cfg).deploy
     lat = estimate_model(_convert(model, tmp_path=tmp_path / "l"), part="xcu55c", clock_ns=5.0)
     res = estimate_model(_convert(model, strategy="Resource", tmp_path=tmp_path / "r"), part="xcu55c", clock_ns=5.0)
-    # hls4ml 1.3.0's Keras converter does not wire the generator's initial_state: flagged, not fatal
+    # hls4ml 1.3.0's Keras converter does not wire the generator's initial_state: flagged, not fatal. dse's
+    # registered workarounds (dse.hls.workarounds) wire it once any dse conversion ran in this process, so
+    # the warning depends on which tests ran before: at most that one warning, never another
     for rep in (lat, res):
         assert [w for w in rep.details["warnings"] if "initial state" in w] == rep.details["warnings"]
-        assert len(rep.details["warnings"]) == 1
+        assert len(rep.details["warnings"]) <= 1
     kinds = [s["kind"] for s in lat.details["specs"]]
     assert kinds.count("gru") == 2 and kinds.count("dense") == 3
     td = [s for s in lat.details["specs"] if s["time_loop"] != "none"]
@@ -290,34 +280,32 @@ def test_registered_backend_and_utilisation(tmp_path: Path) -> None:
 
 
 def test_shipped_constants_are_the_cross_validated_fit(shared_dir: Path) -> None:
-    """The constants in estimator_layers are what ``bench/estimator_fidelity.py --fit`` fits on every covered
+    """The constants in estimator_layers are what :func:`dse.cost.estimator_fit.fit` fits on every covered
     row of both calibration CSVs (the constants the ablation dropped at their priors)."""
-    bench = _bench()
-    reported = bench.load_reported(shared_dir)
-    builts = bench.build_all(reported)
-    fitted = bench.fit(bench.covered(builts), reported)
+    reported = calibration.load_reported(shared_dir)
+    builts = calibration.build_all(reported, shared_dir)
+    fitted = estimator_fit.fit(estimator_fit.covered(builts), reported)
     shipped = Constants()
-    for p in (*bench.GRID_PARAMS, *bench.LINEAR_PARAMS, *bench.FIT_PARAMS):
+    for p in (*estimator_fit.GRID_PARAMS, *estimator_fit.LINEAR_PARAMS, *estimator_fit.FIT_PARAMS):
         assert getattr(shipped, p) == pytest.approx(getattr(fitted, p), rel=0.02), p
-    for p in bench.FROZEN:
-        assert getattr(shipped, p) == bench.PRIORS[p], p
+    for p in estimator_fit.FROZEN:
+        assert getattr(shipped, p) == estimator_fit.PRIORS[p], p
 
 
 def test_leave_one_repository_out(shared_dir: Path) -> None:
     """Every covered row is predicted by constants fitted without its repository; the held-out errors meet
     the target for DSP and LUT and stay at the measured level for latency (see the fidelity results)."""
-    bench = _bench()
-    reported = bench.load_reported(shared_dir)
-    builts = bench.build_all(reported)
-    held_out, fits = bench.loro(builts, reported)
-    covered = bench.covered(builts)
+    reported = calibration.load_reported(shared_dir)
+    builts = calibration.build_all(reported, shared_dir)
+    held_out, fits = estimator_fit.loro(builts, reported)
+    covered = estimator_fit.covered(builts)
     assert sorted(c.case for c in held_out) == sorted(b.row.case for b in covered)
     assert set(fits) == {b.repo for b in covered} and len(fits) >= 8
-    meds = bench.medians(held_out)
+    meds = estimator_fit.medians(held_out)
     assert meds["dsp"][0] <= 0.25 and meds["lut"][0] <= 0.25
     assert meds["latency"][0] <= 0.25
-    assert bench.repo_weighted_medians(held_out)["latency"] <= 0.25
+    assert estimator_fit.repo_weighted_medians(held_out)["latency"] <= 0.25
     assert meds["bram"][0] <= 0.05  # the BRAM rules are structural: exact on most rows
     # the recurrent family (the LFADS layers) is the best-covered one
-    rec = bench.medians(held_out, "recurrent")
+    rec = estimator_fit.medians(held_out, "recurrent")
     assert rec["latency"][0] <= 0.1 and rec["dsp"][0] <= 0.1

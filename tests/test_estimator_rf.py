@@ -15,7 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from dse.cost.estimator import estimate_model, estimate_specs  # noqa: E402
 from dse.cost.estimator_layers import Constants, LayerSpec, Target, cost_layer  # noqa: E402
-from dse.cost.estimator_rf import hls4ml_reuse_factor, valid_reuse_factors  # noqa: E402
+from dse.hls.reuse import used_reuse_factor, valid_reuse_factors  # noqa: E402
 
 
 def _convert(model: Any, tmp_path: Path, *, strategy: str, rf: int) -> Any:
@@ -45,14 +45,14 @@ def _rnn_model() -> Any:
 
 def test_closest_valid_reuse_factor_is_hls4mls() -> None:
     assert valid_reuse_factors(10, 24)[:6] == (1, 2, 5, 10, 20, 30)
-    assert hls4ml_reuse_factor(10, 24, 7, resource=True) == 5  # 7 is between 5 and 10: closer to 5
-    assert hls4ml_reuse_factor(10, 24, 20, resource=True) == 20  # valid: kept
-    assert hls4ml_reuse_factor(10, 24, 7, resource=False) == 7  # Latency strategy: hls4ml keeps any value
+    assert used_reuse_factor(10, 24, 7, resource=True) == 5  # 7 is between 5 and 10: closer to 5
+    assert used_reuse_factor(10, 24, 20, resource=True) == 20  # valid: kept
+    assert used_reuse_factor(10, 24, 7, resource=False) == 7  # Latency strategy: hls4ml keeps any value
 
 
 def test_substitutions_match_the_conversion(tmp_path: Path) -> None:
     """Converted by hls4ml itself with a reuse factor invalid for Dense, GRU and Bidirectional products: the
-    estimate lists every substitution, and each chosen value is the one hls4ml_reuse_factor predicts."""
+    estimate lists every substitution, and each chosen value is the one used_reuse_factor predicts."""
     hm = _convert(_rnn_model(), tmp_path, strategy="Resource", rf=7)
     rep = estimate_model(hm, part="xcu55c", clock_ns=5.0)
     subs = {(s["layer"], s["product"]): s for s in rep.details["reuse_factor_substitutions"]}
@@ -60,7 +60,7 @@ def test_substitutions_match_the_conversion(tmp_path: Path) -> None:
              ("bi", "backward input"): (10, 24), ("bi", "backward recurrent"): (8, 24),
              ("gru", "input"): (16, 36), ("gru", "recurrent"): (12, 36), ("dense", "input"): (12, 5)}
     for key, (n_in, n_out) in sizes.items():
-        want = hls4ml_reuse_factor(n_in, n_out, 7, resource=True)
+        want = used_reuse_factor(n_in, n_out, 7, resource=True)
         if want == 7:
             assert key not in subs
         else:
@@ -68,7 +68,7 @@ def test_substitutions_match_the_conversion(tmp_path: Path) -> None:
     assert len(subs) >= 3
     # and the estimate costs what hls4ml built: the dense's products at the substituted reuse factor
     dense = next(lc for lc in rep.details["layers"] if lc["kind"] == "dense")
-    assert dense["products"] == math.ceil(12 * 5 / hls4ml_reuse_factor(12, 5, 7, resource=True))
+    assert dense["products"] == math.ceil(12 * 5 / used_reuse_factor(12, 5, 7, resource=True))
 
 
 def test_latency_strategy_keeps_any_reuse_factor(tmp_path: Path) -> None:
@@ -82,9 +82,9 @@ def test_specs_with_invalid_resource_reuse_factor_are_substituted() -> None:
              LayerSpec("d", "dense", n_in=8, n_out=5, reuse_factor=7, strategy="resource")]
     rep = estimate_specs(specs, part="xcu55c")
     subs = {(s["layer"], s["product"]): s["used"] for s in rep.details["reuse_factor_substitutions"]}
-    assert subs == {("g", "input"): hls4ml_reuse_factor(10, 24, 7, resource=True),
-                    ("g", "recurrent"): hls4ml_reuse_factor(8, 24, 7, resource=True),
-                    ("d", "input"): hls4ml_reuse_factor(8, 5, 7, resource=True)}
+    assert subs == {("g", "input"): used_reuse_factor(10, 24, 7, resource=True),
+                    ("g", "recurrent"): used_reuse_factor(8, 24, 7, resource=True),
+                    ("d", "input"): used_reuse_factor(8, 5, 7, resource=True)}
     assert rep.details["specs"][1]["reuse_factor"] == subs[("d", "input")]
 
 

@@ -90,7 +90,7 @@ def test_tiny_study_end_to_end(tmp_path):
 def test_lfads_objectives_are_those_of_the_code_before_the_redesign(tmp_path):
     """The fixed-seed PTQ and QAT designs of tests/fixtures/pinned_study.yaml give the accuracy that the
     pre-redesign code (commit 526cdda) measured, within 1e-9 relative: float model and bit-accurate C simulation.
-    The hardware objectives come from the estimator, which issue 14 changes on purpose (a Bidirectional
+    The hardware objectives come from the estimator, which has changed since on purpose (a Bidirectional
     layer's directions now overlap, as hls4ml's template runs them); they are checked to be those of the
     estimator run on the trial's own design, not pinned."""
     from dse.study import load_study

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -66,17 +65,16 @@ def test_a_product_set_twice_is_refused(tmp_path: Path) -> None:
 
 
 def test_invalid_resource_reuse_factor_inside_a_value_is_refused() -> None:
-    hardware = SimpleNamespace(backend="estimate")
     specs = {"hls.strategy": Fixed("resource"), "model.encoder_units": Fixed(64), "model.latent_units": Fixed(64),
              "model.factors": Fixed(4), "hls.parallelism": Choices((FOLDED, FOLDED.replace("ic=128", "ic=24")))}
-    problems = dict(check_reuse_factors(specs, 70, hardware))
+    problems = dict(check_reuse_factors(specs, 70))
     assert list(problems) == ["hls.parallelism"] and "24 not valid for ic's input product 128x64" in problems[
         "hls.parallelism"]
     specs["hls.parallelism"] = Fixed(FOLDED)
-    assert check_reuse_factors(specs, 70, hardware) == []
+    assert check_reuse_factors(specs, 70) == []
     # a product the values leave out is checked on its own parameter (the model-wide 3 divides nothing here)
     specs.update({"hls.parallelism": Fixed("ic=8"), "hls.reuse_factor": Fixed(3)})
-    assert "hls.reuse_factor" in dict(check_reuse_factors(specs, 70, hardware))
+    assert "hls.reuse_factor" in dict(check_reuse_factors(specs, 70))
 
 
 def test_build_without_parallelism_is_unchanged() -> None:

@@ -1,5 +1,5 @@
-"""LFADS QAT: the training graph computes what the hardware computes (issue 14 item 6), and QAT
-fine-tuned from the float model (issue 13 item 1). Small sizes."""
+"""LFADS QAT: the training graph computes what the hardware computes (the GRU outputs state-quantized, as
+hls4ml's GRU outputs its state register), and QAT fine-tuned from the float model. Small sizes."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _predict(model, spikes):
     return out if isinstance(out, list) else [out]
 
 
-# ------------------------------------------------------------------ issue 14 item 6: state-quantized outputs
+# ------------------------------------------------------------------------------- state-quantized outputs
 
 
 def test_training_graph_quantizes_the_gru_outputs_and_deploy_graph_does_not():
@@ -78,7 +78,7 @@ def test_training_graph_equals_the_c_simulation(tmp_path):
     np.testing.assert_allclose(f_ref, sim["factors"], rtol=0, atol=1e-5)
 
 
-# ------------------------------------------------------------------ issue 13 item 1: fine-tuned QAT
+# ------------------------------------------------------------------------------------- fine-tuned QAT
 
 
 def test_finetuned_qat_starts_from_the_float_weights(tiny_split):

@@ -1,4 +1,4 @@
-"""`dse pareto` shows the estimator's uncertainty of each hardware metric (issue 14 item 4)."""
+"""`dse pareto` shows the estimator's uncertainty of each hardware metric."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def fake_study(monkeypatch):
         0: TrialResult({"x": 1}, objectives={"behavior_r2": 0.6, "latency_us": 10.0},
                        hardware={"latency_us": 10.0, "details": {"uncertainty": UNC}}),
         1: TrialResult({"x": 2}, objectives={"behavior_r2": 0.7, "latency_us": 20.0},
-                       hardware={"latency_us": 20.0}),  # stored before issue 14: no uncertainty
+                       hardware={"latency_us": 20.0}),  # stored before estimates had an uncertainty
     }
     cfg = SimpleNamespace(name="s", objective_names=["behavior_r2", "latency_us"])
     st = SimpleNamespace(project=SimpleNamespace(load_result=lambda name, n: results[n]))

@@ -277,7 +277,8 @@ def test_design_point_qat_and_per_layer_reuse() -> None:
     """)
     space = config.search_space()
     dp = space.design_point({"quantization.qat_total_bits": 10, "hls.reuse_factor_logrates": 5})
-    # QAT: the quantizers type weights/states; unquantized values get 12 more bits (8 integer, issue 14)
+    # QAT: the quantizers type weights/states; unquantized values get 12 more bits (8 integer: headroom
+    # against wrap-around, see dse.families.lfads.params.qat_value_precision)
     assert dp["hls"]["precision"] == "ap_fixed<22,11>" and dp["hls"]["quantization"] == "qat"
     assert dp["model"]["quant"] == {"bits": 10, "integer": 2, "activations": "hard",  # QKeras: sign excluded
                                     "init": "float", "finetune_epochs": 30}  # fine-tuned by default
@@ -391,20 +392,19 @@ def _rf_specs(**hls) -> dict:
 def test_invalid_reuse_factor_found_for_the_architecture_that_breaks_it() -> None:
     from dse.families.lfads.params import check_reuse_factors
 
-    hw = type("HW", (), {"backend": "estimate"})()
     # 70 inputs: 7 is valid for the encoder's input product, 3 is not
-    problems = dict(check_reuse_factors(_rf_specs(**{"hls.reuse_factor_encoder": Choices((7, 3))}), 70, hw))
+    problems = dict(check_reuse_factors(_rf_specs(**{"hls.reuse_factor_encoder": Choices((7, 3))}), 70))
     assert list(problems) == ["hls.reuse_factor_encoder"]
     assert "3 not valid for encoder's input product 70x96" in problems["hls.reuse_factor_encoder"]
     assert "valid: 1, 2, 5, 7, 10" in problems["hls.reuse_factor_encoder"]
     # the recurrent product falls back to the layer's factor, then to the model-wide one
     problems = dict(check_reuse_factors(_rf_specs(**{"hls.reuse_factor": Fixed(2),
-                                                     "hls.recurrent_reuse_factor_generator": IntRange(1, 3)}), 70, hw))
+                                                     "hls.recurrent_reuse_factor_generator": IntRange(1, 3)}), 70))
     assert list(problems) == ["hls.recurrent_reuse_factor_generator"] and "3 not valid" in \
         problems["hls.recurrent_reuse_factor_generator"]
     # with the Latency strategy only, hls4ml takes any factor
     latency = {**_rf_specs(**{"hls.reuse_factor_encoder": Fixed(3)}), "hls.strategy": Fixed("latency")}
-    assert check_reuse_factors(latency, 70, hw) == []
+    assert check_reuse_factors(latency, 70) == []
 
 
 def test_examples_reuse_factors_are_valid() -> None:
@@ -413,7 +413,7 @@ def test_examples_reuse_factors_are_valid() -> None:
     for name in ("paper.yaml", "quick.yaml"):
         cfg = load_study(Path(__file__).resolve().parents[1] / "examples" / name)
         n = cfg.data.options.get("n_neurons", 70)
-        assert check_reuse_factors(cfg.search_space().specs, n, cfg.hardware) == [], name
+        assert check_reuse_factors(cfg.search_space().specs, n) == [], name
 
 
 def test_dse_run_refuses_an_invalid_reuse_factor_before_writing(tmp_path: Path) -> None:

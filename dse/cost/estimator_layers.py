@@ -19,7 +19,7 @@ Sources of the formulas (cited again at each function):
                    two ports.
 ``[paper]``        ../shared/papers/lfads-fpga-deployment.txt sec. 4.2 (DSP48E2 27x18; products below
                    ~10-12 bits go to LUTs).
-``[issue99]``      fastmachinelearning/hls4ml#99: an 18x18 LUT multiplier costs ~365-411 LUTs.
+``[hls4ml#99]``    fastmachinelearning/hls4ml#99: an 18x18 LUT multiplier costs ~365-411 LUTs.
 ``[fit]``          fitted on ../shared/calibration/hls_reports.csv + hls_reports_extra.csv by ``bench/estimator_fidelity.py --fit``;
                    (see the constants block for the rows and the date).
 ``[cal:caseNN]``   read off the per-instance tables of the raw reports in
@@ -50,7 +50,7 @@ LUT_MULT_BOTH_MAX_BITS = 10
 # Either operand this narrow: a few shifted adds, never a DSP (hls4ml itself specialises 1-2-bit operands
 # into add/sub/select, nnet_mult.h:21-66; e.g. dse's all-zero generator input is ap_fixed<2,2>).
 LUT_MULT_NARROW_OPERAND_BITS = 4
-# LUTs of a non-constant LUT multiplier per bit^2: 411 LUTs / (18*18) [issue99].
+# LUTs of a non-constant LUT multiplier per bit^2: 411 LUTs / (18*18) [hls4ml#99].
 LUT_PER_MULT_BIT2 = 1.27
 # A LUT product by a *constant* weight is a shift-and-add over the constant's set bits: the fraction of a
 # full LUT multiplier it costs.  Prior 0.5 (about half the bits set); [fit] on the LUT totals of the rows
@@ -96,7 +96,7 @@ STREAM_LAYER_EXTRA_CYCLES = 3
 # Per time step of a recurrent cell, on top of the slower of its two matrix-vector products: sigmoid
 # table lookup, reset-gate Hadamard product, candidate tanh, state mix [T:nnet_recurrent.h gru_static].
 # Resource: the prior 8 (two table lookups and two dependent products at 5 ns, see PRIORS in
-# bench/estimator_fidelity.py); fitting it (10) did not lower the leave-one-repository-out error, so it is
+# dse/cost/estimator_fit.py); fitting it (10) did not lower the leave-one-repository-out error, so it is
 # not fitted.  Latency: [fit] solved per row (latency is linear in it), case00 18.2, case14 14.1 -> 16;
 # survives the ablation (20.7 % vs 39.8 % at the prior).  The gru_stack instance rows agree: (instance
 # latency / n_timesteps) - (max RF + 1) = 8-12 for Resource [cal:case16,18,19,21,23].
@@ -132,7 +132,7 @@ ULTRASCALE_DELAY_SCALE = 0.5
 # new2_48 and the 35 ArgyKokk xc7z007s rows) gives 1.5 in-sample, but held out it does not help: with
 # ArgyKokk left out the other four rows pick 1.25 (case25 and case29 are already predicted at 1.0 or
 # over), and the LORO latency error of the 39 rows it moves is 33.3 % fitted and 33.3 % at the prior.
-# So it is not fitted (bench/estimator_fidelity.py FROZEN) and stays at the prior until rows that
+# So it is not fitted (dse/cost/estimator_fit.py FROZEN) and stays at the prior until rows that
 # separate fabric speed from the other effects exist.
 ARTIX7_DELAY_SCALE = 1.0
 # The clock uncertainty of the rows the delays were read off (case14/26: 0.62 ns of 5 ns).
@@ -142,7 +142,7 @@ REFERENCE_CLOCK_UNCERTAINTY = 0.125
 # [fit] = ``.venv/bin/python bench/estimator_fidelity.py --fit`` (2026-11-29): least squares (soft-L1 on
 # log(pred/reported)) over the covered rows' LUT totals of both CSVs (case21 excluded for LUT: its csynth
 # LUT is 10x its Vivado-synthesis LUT).  The leave-one-repository-out ablation froze the constants whose
-# fit did not lower the held-out error at their priors (bench/estimator_fidelity.py PRIORS/FROZEN): the
+# fit did not lower the held-out error at their priors (dse/cost/estimator_fit.py PRIORS/FROZEN): the
 # recurrent-gate LUT term and all three FF terms.  The LUT model is coarse: csynth's own LUT numbers for
 # Resource-strategy RNNs vary 3x between similar designs (case18 vs case19).
 # LUTs per product per accumulator bit: the adder behind each product plus the glue of the unrolled

@@ -1,22 +1,17 @@
-"""Reuse factors as hls4ml 1.3.0 builds them: its own valid list and closest-value substitution.
+"""Reuse factors as hls4ml 1.3.0 builds them, for the estimator and ``dse estimate``, with every substitution.
 
-hls4ml accepts any integer reuse factor.  With the Resource strategy (and ``resource_unrolled``) its
-Vivado/Vitis backend replaces one that is not in ``get_valid_reuse_factors(n_in, n_out)`` by
-``get_closest_reuse_factor`` (ties go to the smaller value) and prints a warning
-[hls4ml 1.3.0 backends/vivado/vivado_backend.py init_dense / init_gru / init_lstm / init_bidirectional ->
-backends/fpga/fpga_backend.py:253-308 ``set_closest_reuse_factor``].  With the Latency strategy it keeps the
-value as given (``init_dense``'s ``else`` branch only sets ``strategy='latency'``): the template then uses
-it for ``PIPELINE II`` and the ``multiplier_limit`` of ``nnet_dense_latency.h``.
-
-This module calls those hls4ml functions (not a copy of their rule) so the estimator and ``dse estimate``
-make the same choice hls4ml does, and records every substitution for the report.
+hls4ml replaces a Resource-strategy reuse factor that is not valid for its product by the closest valid
+one and keeps any value under the Latency strategy (:mod:`dse.hls.reuse`, the one home of that rule).  This
+module applies the rule to every product of a model or of a list of LayerSpecs and records each value it
+changes, for the report.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from typing import Any
+
+from dse.hls.reuse import used_reuse_factor
 
 
 @dataclass(frozen=True)
@@ -38,34 +33,10 @@ class Substitution:
                 f"-> {self.used} (hls4ml's closest valid value)")
 
 
-@lru_cache(maxsize=1)
-def _backend() -> Any:
-    import hls4ml.backends
-
-    # Vivado and Vitis share FPGABackend's reuse-factor functions.
-    return hls4ml.backends.get_backend("Vitis")
-
-
-@lru_cache(maxsize=4096)
-def valid_reuse_factors(n_in: int, n_out: int) -> tuple[int, ...]:
-    """hls4ml 1.3.0's ``get_valid_reuse_factors(n_in, n_out)``."""
-    return tuple(_backend().get_valid_reuse_factors(int(n_in), int(n_out)))
-
-
-def hls4ml_reuse_factor(n_in: int, n_out: int, requested: int, *, resource: bool) -> int:
-    """The reuse factor hls4ml 1.3.0 generates for an ``n_in x n_out`` product asked to use ``requested``."""
-    if not resource or n_in <= 0 or n_out <= 0:
-        return int(requested)
-    valid = list(valid_reuse_factors(n_in, n_out))
-    if requested in valid:
-        return int(requested)
-    return int(_backend().get_closest_reuse_factor(valid, int(requested)))
-
-
 def resolve(layer: str, product: str, n_in: int, n_out: int, requested: int, *, resource: bool,
             out: list[Substitution]) -> int:
-    """:func:`hls4ml_reuse_factor`, appending a :class:`Substitution` to ``out`` when it changes."""
-    used = hls4ml_reuse_factor(n_in, n_out, requested, resource=resource)
+    """:func:`dse.hls.reuse.used_reuse_factor`, appending a :class:`Substitution` to ``out`` when it changes."""
+    used = used_reuse_factor(n_in, n_out, requested, resource=resource)
     if used != requested:
         out.append(Substitution(layer, product, int(n_in), int(n_out), int(requested), used))
     return used

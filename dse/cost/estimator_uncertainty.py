@@ -6,8 +6,8 @@ metric; see bench/results/estimator_fidelity.md.  Read by ``dse.cost.estimator.u
 
 command: `python bench/estimator_fidelity.py`
 machine: 2 cores (AMD EPYC), Python 3.11.7
-date: 2026-11-29 19:00 UTC, commit 966f1bc
-load average at the end (1/5/15 min): 2.77 2.27 2.01
+date: 2026-12-07 04:31 UTC, commit 2d83eb9
+load average at the end (1/5/15 min): 10.06 8.83 5.79
 """
 
 LORO_MEDIAN_REL_ERR: dict[str, dict[str, float]] = {

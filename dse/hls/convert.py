@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from dse.hls import workarounds
+from dse.hls import reuse, workarounds
 from dse.hls.design import PRECISION_VARS, HLSDesign, parse_precision
 from dse.hls.errors import DesignError
 
@@ -87,14 +87,10 @@ def matmul_sizes(model: Any) -> dict[tuple[str, str], tuple[int, int]]:
     return sizes
 
 
-def valid_reuse_factors(model: Any, backend: str = "Vitis") -> dict[tuple[str, str], list[int]]:
-    """The reuse factors hls4ml's Resource strategy accepts for each product of :func:`matmul_sizes`."""
-    import hls4ml
-
-    be = hls4ml.backends.get_backend(backend)
-    return {
-        key: be.get_valid_reuse_factors(n_in, n_out) for key, (n_in, n_out) in matmul_sizes(model).items()
-    }
+def valid_reuse_factors(model: Any) -> dict[tuple[str, str], list[int]]:
+    """The reuse factors hls4ml's Resource strategy accepts for each product of :func:`matmul_sizes`
+    (:func:`dse.hls.reuse.valid_reuse_factors`; the Vivado and Vitis backends share the rule)."""
+    return {key: list(reuse.valid_reuse_factors(*size)) for key, size in matmul_sizes(model).items()}
 
 
 def _check_design(model: Any, design: HLSDesign) -> None:
@@ -119,7 +115,7 @@ def _check_design(model: Any, design: HLSDesign) -> None:
                 "io_type",
             )
     if design.strategy == "Resource":
-        valid = valid_reuse_factors(model, design.backend)
+        valid = valid_reuse_factors(model)
         for (name, kind), rfs in valid.items():
             rf = design.recurrent_rf(name) if kind == "recurrent" else design.layer_rf(name)
             if rf not in rfs:

@@ -47,10 +47,6 @@ class FixedType:
     rounding: str = "AP_TRN"
     saturation: str = "AP_WRAP"
 
-    @property
-    def fractional(self) -> int:
-        return self.width - self.integer
-
     def __str__(self) -> str:
         base = f"ap_{'' if self.signed else 'u'}fixed<{self.width},{self.integer}"
         if (self.rounding, self.saturation) == ("AP_TRN", "AP_WRAP"):
@@ -121,8 +117,8 @@ class HLSDesign:
         ``reuse_factor`` for every matrix product, ``layer_reuse_factor`` per layer and
         ``recurrent_reuse_factor`` for the recurrent (state) product of a GRU / both directions of a
         Bidirectional (default: the layer's reuse factor). With ``strategy="Resource"`` each must be
-        one hls4ml accepts for that product (``n_in*n_out % rf == 0`` and ``rf % n_in == 0`` or
-        ``rf < n_in``); hls4ml would otherwise silently use the closest valid value, so
+        one hls4ml accepts for that product (a divisor of ``n_in``, or ``n_in`` times a divisor of
+        ``n_out``: :mod:`dse.hls.reuse`); hls4ml would otherwise silently use the closest valid value, so
         :func:`~dse.hls.convert.convert` rejects it (see :func:`dse.hls.convert.valid_reuse_factors`).
     Activations
         ``table_size``/``table_precision``: the lookup tables of sigmoid/tanh in the recurrent layers.

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from dse.hls.errors import DesignError, UnsupportedModelError
+from dse.hls.reuse import valid_reuse_factors
 
 #: name -> the defect it works around (the fix is described where it is implemented).
 WORKAROUNDS: dict[str, str] = {
@@ -396,13 +397,13 @@ def _optimizer_classes():
                 sizes = backend.get_layer_mult_size(node)
                 for (_, _, n_in_r, n_out_r), d in zip(sizes, ("forward", "backward"), strict=True):
                     rrf = int(cfg.get(f"{d.capitalize()}RecurrentReuseFactor", rf))
-                    _check_rf(backend, node.name, f"{d} recurrent", n_in_r, n_out_r, rrf, resource)
+                    _check_rf(node.name, f"{d} recurrent", n_in_r, n_out_r, rrf, resource)
                     node.set_attr(f"{d}_reuse_factor", rf)
                     node.set_attr(f"{d}_recurrent_reuse_factor", rrf)
             else:
                 _, _, n_in_r, n_out_r = backend.get_layer_mult_size(node)
                 rrf = int(cfg.get("RecurrentReuseFactor", rf))
-                _check_rf(backend, node.name, "recurrent", n_in_r, n_out_r, rrf, resource)
+                _check_rf(node.name, "recurrent", n_in_r, n_out_r, rrf, resource)
                 node.set_attr("recurrent_reuse_factor", rrf)
             return False
 
@@ -521,9 +522,9 @@ def _optimizer_classes():
     }
 
 
-def _check_rf(backend: Any, layer: str, what: str, n_in: int, n_out: int, rf: int, resource: bool) -> None:
+def _check_rf(layer: str, what: str, n_in: int, n_out: int, rf: int, resource: bool) -> None:
     if resource:
-        valid = backend.get_valid_reuse_factors(n_in, n_out)
+        valid = list(valid_reuse_factors(n_in, n_out))
         if rf not in valid:
             raise DesignError(
                 f"layer {layer!r}: {what} reuse factor {rf} is invalid for a {n_in}x{n_out} product "

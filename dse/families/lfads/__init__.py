@@ -74,7 +74,7 @@ class LFADSFamily(Family):
         from dse.hls.cache import compile_timeout_s
 
         compile_timeout_s()  # $DSE_COMPILE_TIMEOUT_S that is not a number: ConfigError
-        return _params.check_reuse_factors(specs, data.n_neurons, hardware)
+        return _params.check_reuse_factors(specs, data.n_neurons)
 
     def build(self, point: DesignPoint) -> dict[str, Any]:
         return _params.build(point)

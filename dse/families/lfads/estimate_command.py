@@ -2,7 +2,7 @@
 
 Any reuse factor hls4ml 1.3.0 accepts is accepted: with the Resource strategy hls4ml replaces one that is
 not in its valid list for a product by the closest valid value (``set_closest_reuse_factor``); ``dse
-estimate`` makes the same choice with hls4ml's own functions (:mod:`dse.cost.estimator_rf`), builds the
+estimate`` makes the same choice with hls4ml's rule (:mod:`dse.hls.reuse`), builds the
 design with it and reports every substitution.  The output also gives the estimate's uncertainty per
 metric (cross-validated error of its layer mix) and the layers costed by a fallback.
 """
@@ -116,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
 def resolve_reuse_factors(model, reuse_factor: int, recurrent_reuse_factor: int | None, *, resource: bool):
     """Per-layer input and recurrent reuse factors as hls4ml 1.3.0 will build them, and the substitutions.
 
-    With the Resource strategy each product's requested value goes through hls4ml's
-    ``get_valid_reuse_factors``/``get_closest_reuse_factor`` (:mod:`dse.cost.estimator_rf`); the Latency
+    With the Resource strategy each product's requested value goes to hls4ml's closest valid value
+    (:mod:`dse.hls.reuse`, applied by :mod:`dse.cost.estimator_rf`); the Latency
     strategy keeps any value (hls4ml does not change it)."""
     from dse.cost.estimator_rf import resolve_model_reuse_factors
     from dse.hls import matmul_sizes

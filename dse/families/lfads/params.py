@@ -21,6 +21,7 @@ from typing import Any
 from dse.cost.parts import full_part_name
 from dse.families.lfads.config import LFADSConfig, QuantSpec, TrainConfig
 from dse.families.records import DesignPoint
+from dse.hls.reuse import valid_reuse_factors
 from search_spaces.params import ParamDef, above, at_least, at_most, below, power_of_two
 from search_spaces.specs import Choices, Fixed, FloatRange, IntRange, Spec
 
@@ -235,19 +236,17 @@ def _values(specs: Mapping[str, Spec], name: str) -> list[Any] | None:
     return None
 
 
-def check_reuse_factors(specs: Mapping[str, Spec], n_neurons: int, hardware: Any) -> list[tuple[str, str]]:
+def check_reuse_factors(specs: Mapping[str, Spec], n_neurons: int) -> list[tuple[str, str]]:
     """Every reuse factor the study can choose must be valid for its product under the Resource strategy.
 
     hls4ml would silently use the closest valid value and dse's converter refuses that, so without this
     check each such trial would fail at compile time. Checked for every architecture the study can
-    build (the product sizes depend on the units and on the data's neuron count).
+    build (the product sizes depend on the units and on the data's neuron count) with hls4ml's rule
+    (:mod:`dse.hls.reuse`, the same for the Vivado and Vitis backends).
     """
     strategies = _values(specs, "hls.strategy") or []
     if "resource" not in strategies:
         return []
-    from hls4ml.backends import get_backend  # no TensorFlow import; hls4ml's own rule for valid factors
-
-    backend = get_backend(_HLS_BACKEND.get(getattr(hardware, "backend", ""), "Vitis"))
     problems: dict[str, str] = {}
     parallelisms = [parse_parallelism(str(v)) for v in _values(specs, "hls.parallelism") or []]
     for e in _values(specs, "model.encoder_units") or []:
@@ -262,7 +261,7 @@ def check_reuse_factors(specs: Mapping[str, Spec], n_neurons: int, hardware: Any
                     checks = [("hls.parallelism", sorted({rf for rf in sets if rf is not None}))]
                     if None in sets:  # some parallelism value leaves this product to its own parameter
                         checks.append((name, _values(specs, name)))
-                    valid = backend.get_valid_reuse_factors(n_in, n_out)
+                    valid = valid_reuse_factors(n_in, n_out)
                     for name, rfs in checks:
                         if not rfs or name in problems:
                             continue
@@ -288,7 +287,7 @@ def qat_value_precision(total_bits: int, integer_bits: int) -> tuple[int, int]:
     products) and the outputs of the Dense layers (factors, log-rates), which QKeras computes in float.
     They wrap around (AP_WRAP) when they overflow, so they need integer headroom: with the quantizers'
     own width, log-rates below -2^(I-1) wrapped (C-sim NPLL 0.49 vs 0.40 in QKeras on
-    examples/quick.yaml); with 4 more integer bits (``ap_fixed<W+8,I+4>``, the rule before issue 14)
+    examples/quick.yaml); with 4 more integer bits (``ap_fixed<W+8,I+4>``, dse's earlier rule)
     the paper-size 12- and 16-bit QAT models still lost 0.07 behaviour R2 between QKeras and the C
     simulation. Measured on the 12-bit model (bench/results/qat_gap.md): ap_fixed<20,7> C-sim R2 0.759,
     <24,11> (same fractional bits, 4 more integer) 0.832, <40,16> 0.833, QKeras 0.832; a 64x larger or

@@ -28,10 +28,6 @@ class SimResult:
     work_dir: Path | None = None
 
 
-def find_tool(name: str) -> str | None:
-    return shutil.which(name)
-
-
 def run_tool(cmd: list[str], cwd: Path, timeout: float | None = None, what: str | None = None) -> str:
     """Run a tool; ToolError with the output's tail if it fails, is missing or times out."""
     label = what or Path(cmd[0]).name

@@ -322,9 +322,6 @@ class SNN(nn.Module):
         r = self._rec_index[i]
         return self.weights[i], (None if r is None else self.recurrent[r])
 
-    def float_thresholds(self) -> list[float | None]:
-        return [layer.threshold if layer.spiking else None for layer in self.desc.layers]
-
     def forward(self, x: torch.Tensor, quant: QuantSpec | None = None, exact: bool = False,
                 stats: list[float] | None = None) -> SNNRun:
         """Run ``x`` (batch, T, n_inputs), the encoded integer input of layer 0, through all layers.

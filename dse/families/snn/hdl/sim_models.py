@@ -141,13 +141,6 @@ def xilinx_bram_models() -> str:
     return (_model("RAMB18E1", 64, 8, 14, 16, 2) + _model("RAMB36E1", 128, 16, 16, 32, 4))
 
 
-def strip_modules(verilog: str, names: tuple[str, ...]) -> str:
-    """Remove `module NAME ... endmodule` blocks (the black-box versions the models replace)."""
-    for name in names:
-        verilog = re.sub(rf"(?ms)^module {name}\b.*?^endmodule\s*$", "", verilog)
-    return verilog
-
-
 def only_modules(verilog: str, names: tuple[str, ...]) -> list[str]:
     """The `module NAME ... endmodule` blocks of the named modules (black-box declarations for Yosys)."""
     out = []
