@@ -9,7 +9,7 @@ import sys
 from dse import __version__
 from dse.errors import ToolNotFoundError, UserInputError
 
-COMMANDS = ("train", "estimate", "params", "run", "status", "pareto", "compare", "export", "plot", "dashboard")
+COMMANDS = ("train", "estimate", "params", "run", "status", "pareto", "compare", "export", "plot", "dashboard", "hdl")
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
