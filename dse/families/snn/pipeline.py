@@ -175,7 +175,8 @@ def run(trial: TrialContext) -> None:
 
 def export(req: Any, out: Path) -> list[str]:
     """The VHDL project of a trial: sources, weight memories, testbench with input and expected-output
-    files, a Yosys script, a Vivado TCL, the trained model and a README (dse.families.snn.hdl_project)."""
+    files, a Yosys script, a Vivado TCL, the trained model, the integer network as NIR (network.nir) and
+    a README (dse.families.snn.hdl_project)."""
     import shutil
 
     from dse.errors import ConfigError
@@ -189,6 +190,9 @@ def export(req: Any, out: Path) -> list[str]:
     task = load_task(req.design, req.data)
     inputs = encode_inputs(description(req.design, task).encoding, task.test)[:4]
     build_project(net, inputs, out, part=(req.result.hardware or {}).get("part", "xc7a35t"), run_ghdl=False)
+    from dse.families.snn.nir_export import write_nir
+
+    write_nir(net, out / "network.nir")  # the network for snnTorch, Norse, ... (NIR, float parameters)
     written = [p.name for p in out.iterdir()]
     if "model" in art and Path(art["model"].path).is_file():
         (out / "model").mkdir(exist_ok=True)
