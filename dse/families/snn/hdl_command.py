@@ -99,21 +99,13 @@ def _graph_dt(path: Path) -> float | None:
         return None
 
 
-def build(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    """Everything but the final rename: import, quantize, write the project into ``work``, check it."""
-    from dse.families.snn import reference
-    from dse.families.snn.encoding import EncodingSpec
-    from dse.families.snn.ghdl import ToolError
-    from dse.families.snn.hdl_project import build_project
-    from dse.families.snn.lowering import BRAM_18K_PER_UNIT
-    from dse.families.snn.nir_export import write_nir
+def prepare(args: argparse.Namespace) -> tuple[Any, Any, float]:
+    """The checks that need the graph and the task, before anything is written: (imported, task, dt)."""
     from dse.families.snn.nir_import import DEFAULT_DT, import_file
-    from dse.families.snn.quantize import to_quantized
-    from dse.families.snn.synth import SynthesisCheckError, synthesize
 
+    _check(args)
     dt = args.dt if args.dt is not None else (_graph_dt(args.graph) or DEFAULT_DT)
     imported = import_file(args.graph, dt=dt)
-    encoding = EncodingSpec(kind="rate", steps=args.time_steps, seed=0)
     task = None
     if args.eval_task is not None:
         from dse.families.snn.tasks import load_task
@@ -122,6 +114,21 @@ def build(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         if task.n_inputs != imported.n_inputs:
             raise ConfigError(str(args.graph), f"the network takes {imported.n_inputs} inputs, the task "
                               f"{args.eval_task!r} has {task.n_inputs}", "--eval-task")
+    return imported, task, dt
+
+
+def build(args: argparse.Namespace, imported: Any, task: Any, dt: float, work: Path) -> dict[str, Any]:
+    """Quantize, write the project into ``work``, check it (GHDL, checked Yosys), score it."""
+    from dse.families.snn import reference
+    from dse.families.snn.encoding import EncodingSpec
+    from dse.families.snn.ghdl import ToolError
+    from dse.families.snn.hdl_project import build_project
+    from dse.families.snn.lowering import BRAM_18K_PER_UNIT
+    from dse.families.snn.nir_export import write_nir
+    from dse.families.snn.quantize import to_quantized
+    from dse.families.snn.synth import SynthesisCheckError, synthesize
+
+    encoding = EncodingSpec(kind="rate", steps=args.time_steps, seed=0)
     model = imported.model(encoding)
     quant = _quant(model, task, args, encoding)
     net = to_quantized(model, quant, args.time_steps, args.scan, name=args.graph.stem or "snn")
@@ -196,7 +203,7 @@ def _plain(value: Any) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Build the project into ``args.output`` (atomically); print the summary (one JSON object with --json)."""
-    _check(args)
+    imported, task, dt = prepare(args)
     out: Path = args.output
     parent = out.resolve().parent
     try:
@@ -204,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as e:
         raise ConfigError(str(out), f"cannot write there: {e.strerror}", "--output") from None
     try:
-        result = build(args, work)
+        result = build(args, imported, task, dt, work)
         if out.exists():
             out.rmdir()  # empty (checked above)
         work.rename(out)
