@@ -88,24 +88,13 @@ def _check(args: argparse.Namespace) -> None:
         raise ConfigError(str(out), f"parent directory {out.resolve().parent} does not exist", "--output")
 
 
-def _graph_dt(path: Path) -> float | None:
-    """The time step a dse-written graph records (``dse_dt`` in its metadata)."""
-    import nir
-
-    try:
-        meta = getattr(nir.read(str(path)), "metadata", None) or {}
-        return float(meta["dse_dt"]) if "dse_dt" in meta else None
-    except Exception:  # unreadable files get their one line from the importer
-        return None
-
-
 def prepare(args: argparse.Namespace) -> tuple[Any, Any, float]:
     """The checks that need the graph and the task, before anything is written: (imported, task, dt)."""
-    from dse.families.snn.nir_import import DEFAULT_DT, import_file
+    from dse.families.snn.nir_import import import_file
 
     _check(args)
-    dt = args.dt if args.dt is not None else (_graph_dt(args.graph) or DEFAULT_DT)
-    imported = import_file(args.graph, dt=dt)
+    imported = import_file(args.graph, dt=args.dt)
+    dt = imported.dt
     task = None
     if args.eval_task is not None:
         from dse.families.snn.tasks import load_task

@@ -164,9 +164,17 @@ def read_graph(path: str | Path):
         raise NIRImportError(str(p), f"not a readable NIR graph (HDF5 written by nir.write): {text[:200]}") from None
 
 
-def import_file(path: str | Path, dt: float = DEFAULT_DT) -> ImportedNetwork:
-    """Read ``path`` and convert it (see the module docstring)."""
-    return import_graph(read_graph(path), dt=dt, source=str(path))
+def import_file(path: str | Path, dt: float | None = None) -> ImportedNetwork:
+    """Read ``path`` and convert it (see the module docstring). ``dt`` None: the time step a graph written
+    by dse records (``dse_dt`` in its metadata), else snnTorch's 1e-4."""
+    graph = read_graph(path)
+    if dt is None:
+        meta = getattr(graph, "metadata", None) or {}
+        try:
+            dt = float(meta.get("dse_dt", DEFAULT_DT))
+        except (TypeError, ValueError):
+            dt = DEFAULT_DT
+    return import_graph(graph, dt=dt, source=str(path))
 
 
 # ---- graph -> layers -------------------------------------------------------------------------------
