@@ -301,6 +301,13 @@ CASES = [
     Case("hdl_unknown_part", ("--part", "bogus"), None, (*HDL, "--part", "bogus"), setup=_nir_chain(_lin(), _lif())),
     Case("hdl_output_not_empty", ("out", "not an empty directory"), None, HDL,
          setup=lambda d: (_nir_chain(_lin(), _lif())(d), (d / "out").mkdir(), (d / "out" / "keep").write_text("x"))),
+    Case("snn_study_nir_conv2d", ("model.nir", "'n0' (Conv2d)"),
+         _snn(model={"task": "digits", "encoding": "rate", "nir": "g.nir"}, objectives=["accuracy", "lut"]),
+         setup=_nir_chain(_nir_node("Conv2d", input_shape=(2, 2), weight=np.ones((1, 1, 1, 1)), stride=1, padding=0,
+                                    dilation=1, groups=1, bias=np.zeros(1)), _lif())),
+    Case("snn_study_nir_inputs_differ", ("model.nir", "takes 4 inputs", "'digits' has 64"),
+         _snn(model={"task": "digits", "encoding": "rate", "nir": "g.nir"}, objectives=["accuracy", "lut"]),
+         setup=_nir_chain(_lin(), _lif())),
     Case("hdl_threshold_does_not_fit", ("bits cannot hold the threshold",), None,
          (*HDL, "--membrane-bits", "4", "--frac-bits", "6"), setup=_nir_chain(_lin(), _lif())),
 ]

@@ -65,3 +65,33 @@ def test_dse_hdl_builds_a_checked_project_from_an_snntorch_graph(tmp_path):
                         QuantSpec(net["weight_bits"], net["membrane_bits"], net["frac_bits"]), net["time_steps"])
     for want, got in zip(net["layers"], back.layers, strict=True):
         np.testing.assert_array_equal(np.asarray(want["weights"]), got.weights)
+
+
+def test_a_study_searches_the_hardware_of_a_nir_network(tmp_path):
+    """``model.nir`` in an snn study: the network comes from the file (no training), each trial quantizes
+    it at its own bits and costs it; the float accuracy is the graph's own, the same for every trial."""
+    import yaml
+    from reliability_helpers import dse
+
+    from dse.families.snn.ghdl import require_tools_for_tests
+
+    require_tools_for_tests(("ghdl",))
+    _snntorch_graph(tmp_path / "net.nir")
+    study = {"name": "nirstudy", "family": "snn",
+             "model": {"task": "digits", "encoding": "rate", "time_steps": 4, "nir": "net.nir"},
+             "quantization": {"weight_bits": {"choices": [4, 6]}, "membrane_bits": 10},
+             "objectives": ["accuracy", "lut"], "sampler": {"name": "grid"}, "n_trials": 2,
+             "execution": {"workers": 1, "cpus_per_trial": 1},
+             "hardware": {"backend": "hdl-estimate", "part": "xc7a35t"}}
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(study, sort_keys=False))
+    r = dse("run", "study.yaml", "--no-progress", cwd=tmp_path, timeout=900)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    from storage import open_storage
+
+    with open_storage(f"sqlite:///{tmp_path / 'nirstudy.db'}") as st:
+        results = [st.project.load_result("nirstudy", n) for n in (0, 1)]
+    assert all(res.cache["model"] is False and "model" not in {a.kind for a in res.artifacts} for res in results)
+    floats = {res.accuracy["float"]["accuracy"] for res in results}
+    assert len(floats) == 1, "both trials score the one imported float network"
+    assert {res.accuracy["quantization"]["weight_bits"] for res in results} == {4, 6}
+    assert all(res.hardware["lut"] > 0 for res in results)
