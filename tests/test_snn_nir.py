@@ -163,6 +163,13 @@ def test_refusals_one_line():
                     _lif(2), n_in=2), r"must be the last layer", dt=1e-3)
 
 
+def test_reset_override(tmp_path):
+    path = tmp_path / "g.nir"
+    nir.write(str(path), _chain(nir.Linear(weight=np.ones((2, 2))), _lif(2), n_in=2))
+    assert import_file(path).layers[0].reset == "zero"
+    assert import_file(path, reset="subtract").layers[0].reset == "subtract"
+
+
 def test_unreadable_files(tmp_path):
     bad = tmp_path / "bad.nir"
     bad.write_text("not hdf5")

@@ -45,6 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dt", type=float, default=None,
                    help="the exporter's time step in seconds (default 1e-4, snnTorch's; a graph written by dse "
                         "carries its own)")
+    p.add_argument("--reset", default=None, choices=("zero", "subtract"),
+                   help="the spiking layers' reset (default: the graph's; NIR resets to zero, but snnTorch's "
+                        "default Leaky subtracts the threshold and its exporter does not say so)")
     p.add_argument("--eval-task", default=None, metavar="TASK", help="score the integer model on TASK's test split")
     p.add_argument("--time-steps", type=int, default=25, metavar="T", help="time steps per sample (default 25)")
     p.add_argument("-o", "--output", type=Path, required=True, help="the project folder (new or empty)")
@@ -93,7 +96,7 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Any, float]:
     from dse.families.snn.nir_import import import_file
 
     _check(args)
-    imported = import_file(args.graph, dt=args.dt)
+    imported = import_file(args.graph, dt=args.dt, reset=args.reset)
     dt = imported.dt
     task = None
     if args.eval_task is not None:

@@ -164,9 +164,11 @@ def read_graph(path: str | Path):
         raise NIRImportError(str(p), f"not a readable NIR graph (HDF5 written by nir.write): {text[:200]}") from None
 
 
-def import_file(path: str | Path, dt: float | None = None) -> ImportedNetwork:
+def import_file(path: str | Path, dt: float | None = None, reset: str | None = None) -> ImportedNetwork:
     """Read ``path`` and convert it (see the module docstring). ``dt`` None: the time step a graph written
-    by dse records (``dse_dt`` in its metadata), else snnTorch's 1e-4."""
+    by dse records (``dse_dt`` in its metadata), else snnTorch's 1e-4. ``reset`` ("zero"/"subtract")
+    overrides the spiking layers' reset: snnTorch's default ``Leaky`` subtracts the threshold, but its
+    exporter writes NIR's reset to zero."""
     graph = read_graph(path)
     if dt is None:
         meta = getattr(graph, "metadata", None) or {}
@@ -174,7 +176,14 @@ def import_file(path: str | Path, dt: float | None = None) -> ImportedNetwork:
             dt = float(meta.get("dse_dt", DEFAULT_DT))
         except (TypeError, ValueError):
             dt = DEFAULT_DT
-    return import_graph(graph, dt=dt, source=str(path))
+    net = import_graph(graph, dt=dt, source=str(path))
+    if reset is not None:
+        if reset not in ("zero", "subtract"):
+            raise NIRImportError(str(path), f"reset must be zero or subtract, got {reset!r}")
+        for lay in net.layers:
+            if lay.neuron != "readout" and lay.reset != "none":
+                lay.reset = reset
+    return net
 
 
 # ---- graph -> layers -------------------------------------------------------------------------------
