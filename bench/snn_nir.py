@@ -12,7 +12,7 @@ For every weight width the real command runs (a subprocess): PTQ, the project fo
 against the integer model and the checked Yosys synthesis (no latch, gate-level netlist simulation equal
 to the integer model); LUT/FF/BRAM/DSP and cycles are its JSON. Seeds fixed; torch on one thread.
 
-    .venv/bin/python bench/snn_nir.py [--epochs 40] [--part xc7a35t]
+    .venv/bin/python bench/snn_nir.py [--epochs 40] [--part xc7a35t] [--keep DIR] [--from-json]
 """
 
 from __future__ import annotations
@@ -110,7 +110,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--part", default="xc7a35t")
     ap.add_argument("--keep", type=Path, default=None, help="keep the graph and the project folders here")
+    ap.add_argument("--from-json", action="store_true", help="only rewrite the markdown from the kept JSON")
     args = ap.parse_args()
+    if args.from_json:
+        write_markdown(json.loads((RESULTS / "snn_nir.json").read_text()))
+        return
 
     import nir
     import torch
@@ -151,7 +155,8 @@ def main() -> None:
                      "dsp": r["dsp"], "latency_cycles": r["latency_cycles"], "latency_us": r["latency_us"],
                      "ghdl_equal": r["ghdl_equal"], "synthesis_checks": r["synthesis_checks"],
                      "layers": r["layers"], "seconds": round(time.perf_counter() - t0, 1),
-                     "command": "dse " + " ".join(c if c != str(out) else f"OUT_W{wb}" for c in cmd[3:])})
+                     "command": "dse " + " ".join({str(out): f"OUT_W{wb}", str(graph): "GRAPH.nir"}.get(c, c)
+                                                  for c in cmd[3:])})
         print(f"W={wb}: accuracy {r['accuracy']:.4f}, {r['lut']} LUT, ghdl_equal {r['ghdl_equal']}", file=sys.stderr)
 
     command = "python bench/snn_nir.py " + " ".join(sys.argv[1:])
@@ -195,8 +200,14 @@ def write_markdown(d: dict) -> None:
         lines.append(f"| {r['weight_bits']} | {r['membrane_bits']} | {r['frac_bits']} | {r['accuracy']:.4f} | "
                      f"{r['accuracy'] - fa:+.4f} | {r['lut']} | {r['ff']} | {r['bram_18k']} | {r['dsp']} | "
                      f"{r['latency_cycles']} | {r['ghdl_equal']} |")
-    lines += ["", "Every synthesis result passed its checks (no latch; the Yosys netlist simulated with iverilog "
-              "equals the integer model). The command of one row:", "", f"    {rows[-1]['command']}", "",
+    checked = all(r["synthesis_checks"].get("latch_free") and r["synthesis_checks"].get("netlist_sim_equal_reference")
+                  for r in rows)
+    samples = {r["synthesis_checks"].get("netlist_sim_samples") for r in rows}
+    lines += ["", ("Every synthesis result passed its checks (no latch; the Yosys netlist simulated with iverilog "
+                   f"on {'/'.join(map(str, samples))} test samples equals the integer model)." if checked else
+                   "NOT every synthesis result passed its checks: see synthesis_checks in the JSON."),
+              "The integer beta of both layers is exactly snnTorch's (0.875 = 1 - 2^-3). The command of one row "
+              "(GRAPH.nir: the exported graph):", "", f"    {rows[-1]['command']}", "",
               "Not comparable with published accuracies: scikit-learn's 1,797 8x8 digits, not MNIST."]
     from common import write_result
 
