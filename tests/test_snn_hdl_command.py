@@ -54,6 +54,7 @@ def test_dse_hdl_builds_a_checked_project_from_an_snntorch_graph(tmp_path):
     files = {p.relative_to(proj).as_posix() for p in proj.rglob("*") if p.is_file()}
     assert {"run_ghdl.sh", "run_yosys.sh", "vivado.tcl", "README.md", "network.json", "network.nir",
             "import.json", "sim/expected_outputs.txt", "hdl/snn_top.vhd"} <= files
+    assert "## From NIR" in (proj / "README.md").read_text()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".proj-")], "the temporary folder is left"
     # the written network.nir is the integer network: imported at its own bits it gives the same weights
     from dse.families.snn.model import QuantSpec

@@ -10,6 +10,9 @@ is scored on that task's test split (inputs rate-coded over ``--time-steps`` ste
 tasks are), and the bits it does not get are chosen on the task's data; without it they are chosen from
 the weights alone and the testbench gets seeded random spike trains.
 
+``latency_cycles`` is exact: the full scan's closed form (input-independent), or for the event scan the
+largest count over the testbench samples (the cycles depend on the spikes).
+
 The folder is built in a temporary directory beside ``-o`` and renamed into place at the end: bad
 input or a failing tool leaves nothing behind. Bad input is one line (exit 2).
 """
@@ -159,6 +162,14 @@ def build(args: argparse.Namespace, imported: Any, task: Any, dt: float, work: P
         result.update(eval_task=task.name, accuracy=m["accuracy"], test_samples=len(task.test),
                       mean_cycles=m["cycles"][net.scan])
     (work / "import.json").write_text(json.dumps(result, indent=1, default=_plain))
+    with (work / "README.md").open("a") as readme:
+        readme.write(f"""
+## From NIR
+
+Built by `dse hdl` from `{args.graph.name}` (time step dt = {dt:g} s). `import.json`: what the import made of
+each node (neuron model, leak shift and the relative error of beta, notes) and the synthesis figures;
+`network.nir`: this integer network back in NIR (float parameters = integers / 2**{quant.frac_bits}).
+""")
     return result
 
 
