@@ -50,7 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "carries its own)")
     p.add_argument("--reset", default=None, choices=("zero", "subtract"),
                    help="the spiking layers' reset (default: the graph's; NIR resets to zero, but snnTorch's "
-                        "default Leaky subtracts the threshold and its exporter does not say so)")
+                        "default Leaky subtracts the threshold and its exporter does not say so). dse subtracts "
+                        "before the next leak, snnTorch after it, so a subtract-reset snnTorch network fires "
+                        "more often in dse; train with reset_mechanism='zero' for NIR's exact semantics")
     p.add_argument("--eval-task", default=None, metavar="TASK", help="score the integer model on TASK's test split")
     p.add_argument("--time-steps", type=int, default=25, metavar="T", help="time steps per sample (default 25)")
     p.add_argument("-o", "--output", type=Path, required=True, help="the project folder (new or empty)")
