@@ -84,6 +84,44 @@ def _existing_study(d: Path) -> None:
         optuna.create_study(study_name="bad", storage=st.optuna, directions=["maximize", "minimize", "minimize"])
 
 
+def _nir_chain(*nodes: Any, n_in: int = 4, name: str = "g.nir") -> Callable[[Path], None]:
+    """A setup writing a NIR graph Input -> nodes... -> Output (built in the test process with ``nir``)."""
+
+    def setup(d: Path) -> None:
+        import nir
+
+        names = ["input"] + [f"n{i}" for i in range(len(nodes))] + ["output"]
+        graph = nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([n_in])),
+                                    **{f"n{i}": nd() for i, nd in enumerate(nodes)},
+                                    "output": nir.Output(output_type=np.array([2]))},
+                             edges=list(zip(names[:-1], names[1:], strict=True)), type_check=False)
+        nir.write(str(d / name), graph)
+    return setup
+
+
+def _lin(n_in: int = 4, n_out: int = 2) -> Callable[[], Any]:
+    import nir
+
+    return lambda: nir.Linear(weight=np.ones((n_out, n_in)))
+
+
+def _lif(n: int = 2, **over: Any) -> Callable[[], Any]:
+    import nir
+
+    p = {"tau": np.full(n, 8e-4), "r": np.full(n, 8.0), "v_leak": np.zeros(n), "v_threshold": np.ones(n),
+         "v_reset": np.zeros(n), **over}
+    return lambda: nir.LIF(**p)
+
+
+def _nir_node(kind: str, **kw: Any) -> Callable[[], Any]:
+    import nir
+
+    return lambda: getattr(nir, kind)(**kw)
+
+
+HDL = ("hdl", "g.nir", "--weight-bits", "6", "-o", "out")
+
+
 @dataclass
 class Case:
     id: str
@@ -234,6 +272,44 @@ CASES = [
     Case("estimate_model_missing", ("nomodel.h5", "file not found"), None, ("estimate", "nomodel.h5")),
     Case("estimate_unknown_part", ("--part", "bogus"), None, ("estimate", "m.h5", "--part", "bogus"),
          files={"m.h5": b"not read"}),
+    Case("nir_file_missing", ("missing.nir", "no such file"), None, ("hdl", "missing.nir", "--weight-bits", "6",
+                                                                       "-o", "out")),
+    Case("nir_not_hdf5", ("g.nir", "not a readable NIR graph"), None, HDL, files={"g.nir": "not hdf5\n"}),
+    Case("nir_conv2d_node", ("g.nir", "'n0' (Conv2d)", "convolutions"), None, HDL,
+         setup=_nir_chain(_nir_node("Conv2d", input_shape=(2, 2), weight=np.ones((1, 1, 1, 1)), stride=1, padding=0,
+                                    dilation=1, groups=1, bias=np.zeros(1)), _lif())),
+    Case("nir_nonzero_bias", ("'n0' (Affine)", "non-zero bias", "bias=False"), None, HDL,
+         setup=_nir_chain(_nir_node("Affine", weight=np.ones((2, 4)), bias=np.array([0.5, 0.0])), _lif())),
+    Case("nir_nonzero_v_leak", ("'n1' (LIF)", "non-zero v_leak"), None, HDL,
+         setup=_nir_chain(_lin(), _lif(v_leak=np.full(2, 0.2)))),
+    Case("nir_nonzero_v_reset", ("'n1' (LIF)", "non-zero v_reset"), None, HDL,
+         setup=_nir_chain(_lin(), _lif(v_reset=np.full(2, -1.0)))),
+    Case("nir_per_neuron_leaks", ("'n1' (LIF)", "per-neuron decays"), None, HDL,
+         setup=_nir_chain(_lin(), _lif(tau=np.array([8e-4, 4e-4])))),
+    Case("nir_weights_feed_no_neuron", ("'n2' (Linear)", "feed no neuron"), None, HDL,
+         setup=_nir_chain(_lin(), _lif(), _lin(2, 2))),
+    Case("nir_stateless_threshold", ("'n1' (Threshold)", "stateless"), None, HDL,
+         setup=_nir_chain(_lin(), _nir_node("Threshold", threshold=np.ones(2)))),
+    Case("nir_delay_node", ("'n1' (Delay)", "delays"), None, HDL,
+         setup=_nir_chain(_lin(), _nir_node("Delay", delay=np.ones(2)), _lif())),
+    Case("nir_dt_too_long", ("'n1' (LIF)", "wrong --dt"), None, (*HDL, "--dt", "0.01"),
+         setup=_nir_chain(_lin(), _lif())),
+    Case("nir_task_inputs_differ", ("g.nir", "--eval-task", "takes 4 inputs", "has 64"), None,
+         (*HDL, "--eval-task", "digits"), setup=_nir_chain(_lin(), _lif())),
+    Case("hdl_unknown_task", ("--eval-task", "mnist"), None, (*HDL, "--eval-task", "mnist"),
+         setup=_nir_chain(_lin(), _lif())),
+    Case("hdl_unknown_part", ("--part", "bogus"), None, (*HDL, "--part", "bogus"), setup=_nir_chain(_lin(), _lif())),
+    Case("hdl_output_not_empty", ("out", "not an empty directory"), None, HDL,
+         setup=lambda d: (_nir_chain(_lin(), _lif())(d), (d / "out").mkdir(), (d / "out" / "keep").write_text("x"))),
+    Case("snn_study_nir_conv2d", ("model.nir", "'n0' (Conv2d)"),
+         _snn(model={"task": "digits", "encoding": "rate", "nir": "g.nir"}, objectives=["accuracy", "lut"]),
+         setup=_nir_chain(_nir_node("Conv2d", input_shape=(2, 2), weight=np.ones((1, 1, 1, 1)), stride=1, padding=0,
+                                    dilation=1, groups=1, bias=np.zeros(1)), _lif())),
+    Case("snn_study_nir_inputs_differ", ("model.nir", "takes 4 inputs", "'digits' has 64"),
+         _snn(model={"task": "digits", "encoding": "rate", "nir": "g.nir"}, objectives=["accuracy", "lut"]),
+         setup=_nir_chain(_lin(), _lif())),
+    Case("hdl_threshold_does_not_fit", ("bits cannot hold the threshold",), None,
+         (*HDL, "--membrane-bits", "4", "--frac-bits", "6"), setup=_nir_chain(_lin(), _lif())),
 ]
 
 

@@ -91,13 +91,34 @@ def test_export_builds_from_its_folder_alone(study, tmp_path):
     readme = (moved / "README.md").read_text()
     assert "ghdl" in readme.lower() and "yosys" in readme.lower()
     scripts = {p.name for p in moved.rglob("*")}
-    assert {"design.json", "reports"} <= scripts
+    assert {"design.json", "reports", "network.nir"} <= scripts
+    _network_nir_is_the_integer_network(moved)
     # the package's own scripts: GHDL simulation to the expected outputs, Yosys synthesis
     for script in ("run_ghdl.sh", "run_yosys.sh"):
         found = list(moved.rglob(script))
         assert found, f"the package has no {script}: {sorted(scripts)}"
         p = subprocess.run(["bash", str(found[0])], cwd=found[0].parent, capture_output=True, text=True, timeout=900)
         assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+
+
+def _network_nir_is_the_integer_network(pkg: Path) -> None:
+    """network.nir, imported and quantized at the package's bits, is network.json's integer network."""
+    import numpy as np
+
+    from dse.families.snn.model import QuantSpec
+    from dse.families.snn.nir_import import import_file
+    from dse.families.snn.quantize import to_quantized
+
+    ref = json.loads(next(pkg.rglob("network.json")).read_text())
+    back = to_quantized(import_file(pkg / "network.nir").model(),
+                        QuantSpec(ref["weight_bits"], ref["membrane_bits"], ref["frac_bits"]), ref["time_steps"])
+    for want, got in zip(ref["layers"], back.layers, strict=True):
+        assert (want["neuron"], want["k_beta"], want["k_alpha"]) == (got.neuron, got.k_beta, got.k_alpha)
+        np.testing.assert_array_equal(np.asarray(want["weights"]), got.weights)
+        if want["recurrent_weights"] is not None:
+            np.testing.assert_array_equal(np.asarray(want["recurrent_weights"]), got.recurrent_weights)
+        if want["neuron"] != "readout":
+            assert (want["theta_int"], want["reset"]) == (got.theta_int, got.reset)
 
 
 def test_a_killed_worker_is_retried_on_the_snn_family(tmp_path):

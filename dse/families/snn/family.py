@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from dse.families.base import Family, Problems
-from dse.families.records import DesignPoint, ExportRequest, HardwareTarget, TrainReport, TrainRequest
+from dse.families.records import (
+    DesignPoint,
+    ExportRequest,
+    FamilyCommand,
+    HardwareTarget,
+    TrainReport,
+    TrainRequest,
+)
 from dse.trial.context import TrialContext
 from objectives.decoding import BEHAVIOR_R2, BEHAVIOR_R2_BIN
 from objectives.registry import Objective
@@ -37,6 +44,10 @@ QAT = (("quantization.mode", ("qat",)),)
 PARAMS: tuple[ParamDef, ...] = (
     ParamDef("model", "task", str, "decode", "decode (behaviour from the study's data) | digits | digits28",
              allowed=TASKS),
+    ParamDef("model", "nir", str, None, "a NIR graph file (snnTorch, Norse, ... export): the network is taken "
+             "from it instead of trained (the model.* network settings other than task/encoding are unused)"),
+    ParamDef("model", "nir_dt", float, None, "the NIR exporter's time step in s (default 1e-4, snnTorch's)",
+             (above(0.0),)),
     ParamDef("model", "hidden_layers", int, 1, "spiking hidden layers", (at_least(1), at_most(4))),
     ParamDef("model", "hidden_units", int, 128, "neurons per hidden layer", (at_least(1),)),
     ParamDef("model", "recurrent", bool, True, "hidden layers feed their own spikes back"),
@@ -112,6 +123,7 @@ class SNNFamily(Family):
     default_part = "xc7a35t"
     default_clock_ns = 10.0
     packages = ("torch", "snntorch")
+    commands = (FamilyCommand("hdl", "dse.families.snn.hdl_command"),)
     cheap_params = ("quantization.weight_bits", "quantization.membrane_bits", "quantization.frac_bits", "hdl.scan")
 
     def training_key(self, point: Mapping[str, Any]) -> str:
@@ -150,6 +162,16 @@ class SNNFamily(Family):
             parse_part(hardware.part)
         except ValueError as e:
             return [("hardware.part", str(e).removeprefix("part: "))]
+        if "model.nir" in specs:
+            from dse.families.snn.pipeline import nir_problems
+            from search_spaces.specs import values_or_ends
+
+            tasks = values_or_ends(specs["model.task"]) if "model.task" in specs else ["decode"]
+            dts = values_or_ends(specs["model.nir_dt"]) if "model.nir_dt" in specs else [None]
+            for path in values_or_ends(specs["model.nir"]):
+                problem = nir_problems(path, dts, tasks, data)
+                if problem:
+                    return [("model.nir", problem)]
         return []
 
     def build(self, point: DesignPoint) -> dict[str, Any]:
@@ -158,7 +180,9 @@ class SNNFamily(Family):
                  "membrane_bits": p.get("quantization.membrane_bits"), "frac_bits": p.get("quantization.frac_bits"),
                  "qat_epochs": p.get("quantization.qat_epochs")}
         train = {k.split(".", 1)[1]: v for k, v in p.items() if k.startswith("train.")}
-        return {"task": p["model.task"], "network": _network(p), "train": train, "quantization": quant,
+        nir = {"nir": str(Path(p["model.nir"]).resolve()), "nir_dt": p.get("model.nir_dt")} \
+            if p.get("model.nir") else {}
+        return {"task": p["model.task"], "network": _network(p), **nir, "train": train, "quantization": quant,
                 "scan": p["hdl.scan"]}
 
     def run(self, trial: TrialContext) -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from dse.errors import UserInputError
 from dse.families.records import Design, ExportRequest
 from dse.trial.context import TrialContext
 
@@ -35,6 +37,37 @@ def description(design: dict[str, Any], task) -> Any:
     net = design["network"]
     layers = [*net["hidden"], {"size": task.n_outputs, "neuron": "readout", "k_beta": net["readout_k"]}]
     return SNNDescription.from_dict({"n_inputs": task.n_inputs, "layers": layers, "encoding": net["encoding"]})
+
+
+def nir_problems(path: str, dts: list, tasks: list, data: Any) -> str | None:
+    """Why the study's ``model.nir`` graph cannot serve its tasks (checked before anything runs), or None."""
+    from dse.families.snn.nir_import import import_file
+
+    try:
+        nets = [import_file(path, dt=dt) for dt in dts]
+    except UserInputError as e:
+        return str(e)
+    sizes = {"digits": (64, 10), "digits28": (784, 10)}
+    for net in nets:
+        for task in tasks:
+            n_in, n_out = sizes.get(task, (getattr(data, "n_neurons", None), None))
+            if n_in is not None and net.n_inputs != n_in:
+                return f"{path}: the network takes {net.n_inputs} inputs, task {task!r} has {n_in}"
+            if n_out is not None and net.layers[-1].weights.shape[1] != n_out:
+                return f"{path}: the network has {net.layers[-1].weights.shape[1]} outputs for {n_out} classes"
+            if task == "decode" and net.layers[-1].neuron != "readout":
+                return f"{path}: decoding reads readout membranes: the last population must be an LI or I node"
+    return None
+
+
+def imported_network(design: dict[str, Any], task, encoding: dict[str, Any]):
+    """(description, float model) of the study's NIR graph, with the study's input encoding."""
+    from dse.families.snn.encoding import EncodingSpec
+    from dse.families.snn.nir_import import import_file
+
+    imported = import_file(design["nir"], dt=design.get("nir_dt"))
+    enc = EncodingSpec(**encoding)
+    return imported.description(enc), imported.model(enc)
 
 
 def task_fingerprint(task) -> str:
@@ -112,11 +145,8 @@ def _preflight(trial: TrialContext, desc, cfg, d: Design) -> None:
 
 
 def run(trial: TrialContext) -> None:
-    from dse.cost.registry import get_backend
-    from dse.families.snn.lowering import SNNHardware
-    from dse.families.snn.quantize import ptq, qat, resolve_quant
     from dse.families.snn.scoring import score_float
-    from dse.families.snn.train import TrainConfig, TrainResult, encode_inputs, set_determinism, train_snn
+    from dse.families.snn.train import TrainConfig, train_snn
     from dse.trial import model_cache
 
     d, spec, result = trial.design, trial.spec, trial.result
@@ -125,6 +155,15 @@ def run(trial: TrialContext) -> None:
         desc = description(d, task)
         cfg = TrainConfig(**d["train"])
         key = model_cache.model_key(task_fingerprint(task), desc.to_dict(), cfg.to_dict())
+    if d.get("nir"):  # the network comes from a NIR graph: nothing to train
+        with trial.phase("import"):
+            desc, model = imported_network(d, task, d["network"]["encoding"])
+            if task.kind == "classification" and not desc.has_readout:
+                cfg = replace(cfg, classify_by="count")  # QAT of a spiking output layer
+            result.cache["model"] = False
+            result.accuracy["float"] = _accuracy(score_float(model, task, cfg.classify_by), task.kind)
+        _quantize_and_cost(trial, d, task, desc, cfg, model)
+        return
 
     def train(out_dir: Path) -> dict[str, Any]:
         import torch
@@ -146,7 +185,16 @@ def run(trial: TrialContext) -> None:
     result.cache["model"] = cached.hit
     result.accuracy["float"] = dict(cached.info["float_metrics"])
     trial.artifact("model", cached.model_file)
+    _quantize_and_cost(trial, d, task, desc, cfg, model)
 
+
+def _quantize_and_cost(trial: TrialContext, d: dict[str, Any], task, desc, cfg, model) -> None:
+    from dse.cost.registry import get_backend
+    from dse.families.snn.lowering import SNNHardware
+    from dse.families.snn.quantize import ptq, qat, resolve_quant
+    from dse.families.snn.train import TrainResult, encode_inputs, set_determinism
+
+    spec, result = trial.spec, trial.result
     q = d["quantization"]
     with trial.phase("quantize"):
         set_determinism(cfg.seed)
@@ -176,7 +224,8 @@ def run(trial: TrialContext) -> None:
 
 def export(req: ExportRequest, out: Path) -> list[str]:
     """The VHDL project of a trial: sources, weight memories, testbench with input and expected-output
-    files, a Yosys script, a Vivado TCL, the trained model and a README (dse.families.snn.hdl_project)."""
+    files, a Yosys script, a Vivado TCL, the trained model, the integer network as NIR (network.nir) and
+    a README (dse.families.snn.hdl_project)."""
     import shutil
 
     from dse.errors import ConfigError
@@ -190,6 +239,9 @@ def export(req: ExportRequest, out: Path) -> list[str]:
     task = load_task(req.design, req.data)
     inputs = encode_inputs(description(req.design, task).encoding, task.test)[:4]
     build_project(net, inputs, out, part=(req.result.hardware or {}).get("part", "xc7a35t"), run_ghdl=False)
+    from dse.families.snn.nir_export import write_nir
+
+    write_nir(net, out / "network.nir")  # the network for snnTorch, Norse, ... (NIR, float parameters)
     written = [p.name for p in out.iterdir()]
     if "model" in art and Path(art["model"].path).is_file():
         (out / "model").mkdir(exist_ok=True)
