@@ -88,20 +88,17 @@ def _hw(name: str, unit: str, description: str) -> Objective:
     return Objective(name, "minimize", unit, description, "hardware")
 
 
+#: The resources a report counts: (objective, unit, what it counts, the objective of its fraction of the part).
+_RESOURCES = (("dsp", "DSP slices", "DSP slices", "dsp_util"), ("lut", "LUTs", "look-up tables", "lut_util"),
+              ("ff", "FFs", "flip-flops", "ff_util"), ("bram_18k", "BRAM18K", "18 Kb block RAMs", "bram_util"),
+              ("uram", "URAM", "UltraRAM blocks", "uram_util"))
+
 #: What every cost backend's report measures.
 HARDWARE: tuple[Objective, ...] = (
     _hw("latency_us", "us", "worst-case latency of one inference"),
     _hw("latency_cycles", "cycles", "worst-case latency of one inference in clock cycles"),
-    _hw("dsp", "DSP slices", "DSP slices used"),
-    _hw("lut", "LUTs", "look-up tables used"),
-    _hw("ff", "FFs", "flip-flops used"),
-    _hw("bram_18k", "BRAM18K", "18 Kb block RAMs used"),
-    _hw("uram", "URAM", "UltraRAM blocks used"),
-    _hw("dsp_util", "fraction", "DSP slices used / available on the part"),
-    _hw("lut_util", "fraction", "LUTs used / available on the part"),
-    _hw("ff_util", "fraction", "flip-flops used / available on the part"),
-    _hw("bram_util", "fraction", "18 Kb block RAMs used / available on the part"),
-    _hw("uram_util", "fraction", "UltraRAM blocks used / available on the part"),
+    *(_hw(name, unit, f"{what} used") for name, unit, what, _ in _RESOURCES),
+    *(_hw(util, "fraction", f"{what} used / available on the part") for _, _, what, util in _RESOURCES),
 )
 
 

@@ -29,21 +29,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from dse.families.records import (
-    Design,
-    DesignPoint,
-    ExportRequest,
-    FamilyCommand,
-    HardwareTarget,
-    TrainReport,
-    TrainRequest,
-)
+from dse.families.records import Design, DesignPoint, HardwareTarget
 from objectives.registry import Objective
 from search_spaces.params import ParamDef
 from search_spaces.specs import Spec
 
 if TYPE_CHECKING:
     from dse.data.base import NeuralData
+    from dse.families.records import ExportRequest, FamilyCommand, TrainReport, TrainRequest
     from dse.trial.context import TrialContext
     from dse.trial.result import TrialResult
 

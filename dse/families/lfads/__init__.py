@@ -21,21 +21,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dse.families.base import Family, Problems
 from dse.families.lfads import metrics as _metrics
 from dse.families.lfads import params as _params
-from dse.families.records import (
-    DesignPoint,
-    ExportRequest,
-    FamilyCommand,
-    HardwareTarget,
-    TrainReport,
-    TrainRequest,
-)
-from dse.trial.context import TrialContext
+from dse.families.records import FamilyCommand
 from search_spaces.specs import Spec
+
+if TYPE_CHECKING:
+    from dse.families.records import DesignPoint, ExportRequest, HardwareTarget, TrainReport, TrainRequest
+    from dse.trial.context import TrialContext
 
 
 class LFADSFamily(Family):

@@ -18,22 +18,18 @@ import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dse.families.base import Family, Problems
-from dse.families.records import (
-    DesignPoint,
-    ExportRequest,
-    FamilyCommand,
-    HardwareTarget,
-    TrainReport,
-    TrainRequest,
-)
-from dse.trial.context import TrialContext
+from dse.families.records import FamilyCommand
 from objectives.decoding import BEHAVIOR_R2, BEHAVIOR_R2_BIN
 from objectives.registry import Objective
 from search_spaces.params import ParamDef, above, at_least, at_most, below
 from search_spaces.specs import Spec
+
+if TYPE_CHECKING:
+    from dse.families.records import DesignPoint, ExportRequest, HardwareTarget, TrainReport, TrainRequest
+    from dse.trial.context import TrialContext
 
 TASKS = ("decode", "digits", "digits28")
 NEURONS = ("if", "lif", "lif2")  # study files are case-insensitive; the model names are IF, LIF, LIF2
