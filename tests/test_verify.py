@@ -310,3 +310,51 @@ def test_the_study_calibrates_its_estimates_on_its_verified_designs(verified):
         else:
             assert shown.how == CALIBRATED and shown.metrics["lut"] == pytest.approx(est * math.exp(mean), rel=1e-12)
             assert f"calibrated on {len(done)} designs of this study, error ±" in shown.source
+
+
+def test_status_says_how_the_estimates_are_calibrated(verified, capsys, monkeypatch):
+    """The same study read through a file that turns calibration on (same name, same database)."""
+    from dse.commands import status
+
+    monkeypatch.setenv("COLUMNS", "400")
+    root, study_dict = verified
+    write_study(root, {**study_dict, "hardware": {"verify": {"backend": NAME, "top_k": 2, "calibrate": True}}},
+                "calibrated.yaml")
+    status.run(argparse.Namespace(study=str(root / "calibrated.yaml")))
+    n = len(_open(root)[1].verifications.done("ver"))
+    assert f"estimates calibrated on {n} designs of this study, error ±" in capsys.readouterr().out
+
+
+class _LostWorker:
+    """Stands in for Ray where a test needs a task whose worker died: ``get`` raises as Ray's would."""
+
+    def get(self, ref):
+        raise RuntimeError("worker crashed")
+
+    def cancel(self, ref, force=False):
+        pass
+
+
+def test_a_stopped_or_lost_verification_goes_back_to_the_queue(tmp_path):
+    from types import SimpleNamespace
+
+    from dse.verify.jobs import Running, VerificationJobs
+    from storage import open_storage
+
+    st = open_storage(f"sqlite:///{tmp_path / 's.db'}")
+    cfg = SimpleNamespace(name="s", verify=None)
+    jobs = VerificationJobs(cfg, st, None, "yosys", "me", top_k=None, max_retries=1)
+    jobs._ray = _LostWorker()
+    for n in (1, 2):
+        st.verifications.queue("s", n, "yosys")
+        st.verifications.claim("s", n, "yosys", "me")
+        jobs.inflight[n] = Running(None, n)
+    jobs._collect(jobs.inflight.pop(1))  # lost worker: back to the queue, one attempt used
+    assert [(v.status, v.attempts) for v in st.verifications.rows("s")][0] == ("queued", 1)
+    st.verifications.claim("s", 1, "yosys", "me")
+    jobs._collect(Running(None, 1))  # lost again: more than max_retries -> failed with the reason
+    first = st.verifications.rows("s")[0]
+    assert first.status == "failed" and "worker died" in first.error and jobs.failed
+    jobs.stop()  # Ctrl-C: the running one goes back without using an attempt, and nothing new starts
+    second = st.verifications.rows("s")[1]
+    assert (second.status, second.attempts, jobs.inflight) == ("queued", 0, {}) and not jobs.pending
