@@ -15,6 +15,8 @@ Robustness (the jobs live in their own modules: asking and repeated points in ``
 - while it runs, and before it exits, a driver fails and re-enqueues the trials of drivers that died
   elsewhere (heartbeat older than ``DSE_HEARTBEAT_GRACE_S``, default 60 s);
 - every finished trial gets a note and its artifacts in optuna-dashboard (:mod:`dse.driver.dashboard_notes`);
+- with ``hardware.verify``, the front's best designs are re-costed by a real backend as Ray tasks beside the
+  trials, recorded before and after they run (:mod:`dse.verify.jobs`); the run ends when they are done;
 - the count of design points is checked and the next trial asked under one cross-process lock,
   so two drivers on the same study never exceed ``n_trials``.
 """

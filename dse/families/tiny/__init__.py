@@ -12,7 +12,9 @@ folder is everything it takes (plus its line in :data:`dse.families.BUILT_IN`):
   trials (float), quantize its weights, evaluate the integer decoder bit-exactly on the test trials
   (behaviour R², bin by bin and per trial) and count its multiply-accumulate datapath's cycles and
   resources (:class:`~dse.cost.analytic.AnalyticDesign`, costed by the ``analytic`` backend);
-- export: the integer weights and a README.
+- export: the integer weights and a README;
+- re-costing (``dse verify``, ``hardware.verify``): ``lowered_design`` counts the datapath again from the
+  trial's stored weights.
 """
 
 from __future__ import annotations
