@@ -358,3 +358,16 @@ def test_a_stopped_or_lost_verification_goes_back_to_the_queue(tmp_path):
     jobs.stop()  # Ctrl-C: the running one goes back without using an attempt, and nothing new starts
     second = st.verifications.rows("s")[1]
     assert (second.status, second.attempts, jobs.inflight) == ("queued", 0, {}) and not jobs.pending
+
+
+def test_dse_verify_refuses_bad_input_in_one_line(verified):
+    from reliability_helpers import dse
+
+    root, study_dict = verified
+    # the CLI runs in a process without the test backend: the same study, read through a file without verify
+    write_study(root, {**study_dict, "hardware": {}}, "plain.yaml")
+    for args, field in [((), "--trial"), (("--trial", "0", "--backend", "yosys"), "--backend"),
+                        (("--top", "0", "--backend", "analytic"), "--top"), (("--trial", "0"), "--backend"),
+                        (("--trial", "0", "--backend", "analytic"), "--backend")]:
+        r = dse("verify", "plain.yaml", *args, cwd=root, timeout=120)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and field in r.stderr, r.stderr
