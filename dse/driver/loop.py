@@ -199,6 +199,10 @@ class Driver:
                 _shutdown_ray()
             restore_sigint()
         self.recorder.final_counts()
+        if self.verifier is not None:  # the front `dse pareto` shows: with the real numbers where they exist
+            from dse.verify.view import verified_front
+
+            self.summary.pareto_size = len(verified_front(self.cfg, self.st, self.study)[0])
         return self.summary
 
     def _verifications(self, workers: int) -> int:
