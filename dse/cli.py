@@ -11,7 +11,7 @@ from dse.errors import ToolNotFoundError, UserInputError
 from dse.families.records import FamilyCommand
 
 #: dse's own sub-commands (``dse.commands.<name>``); families add theirs (``Family.commands``).
-COMMANDS = ("train", "params", "run", "status", "pareto", "compare", "export", "plot", "dashboard")
+COMMANDS = ("train", "params", "run", "status", "pareto", "compare", "verify", "export", "plot", "dashboard")
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:

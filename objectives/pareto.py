@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import optuna
@@ -26,16 +26,19 @@ def nondominated(values: np.ndarray) -> np.ndarray:
 
 
 def pareto_front(trials: Sequence[FrozenTrial], directions: Sequence[optuna.study.StudyDirection],
-                 n_constraints: int = 0) -> list[FrozenTrial]:
+                 n_constraints: int = 0, *, values: Mapping[int, Sequence[float]] | None = None,
+                 feasibility: Mapping[int, bool] | None = None) -> list[FrozenTrial]:
     """Complete, feasible (:func:`objectives.constraints.feasible`), non-dominated trials, by number;
     each distinct design once (a duplicate of an earlier trial's point is left out, see
-    :mod:`objectives.designs`)."""
-    done = [t for t in trials if t.state == TrialState.COMPLETE and feasible(t, n_constraints)
-            and not is_duplicate(t)]
+    :mod:`objectives.designs`). ``values`` and ``feasibility`` replace, by trial number, Optuna's stored
+    values and constraint verdict (numbers a real tool measured after the trial)."""
+    values, feasibility = values or {}, feasibility or {}
+    done = [t for t in trials if t.state == TrialState.COMPLETE and not is_duplicate(t)
+            and (feasibility[t.number] if t.number in feasibility else feasible(t, n_constraints))]
     if not done:
         return []
     sign = np.array([-1.0 if d == optuna.study.StudyDirection.MAXIMIZE else 1.0 for d in directions])
-    vals = np.array([t.values for t in done], dtype=float) * sign
+    vals = np.array([values.get(t.number, t.values) for t in done], dtype=float) * sign
     mask = nondominated(vals)
     return sorted((t for t, k in zip(done, mask, strict=True) if k), key=lambda t: t.number)
 

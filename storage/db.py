@@ -4,6 +4,8 @@
 
 * ``.optuna``: an ``optuna.storages.RDBStorage`` on ``url`` (for ``optuna.create_study``,
   optuna-dashboard and the ``optuna`` CLI), with heartbeats when asked for, and
+* ``.verifications``: a :class:`storage.verifications.VerificationStore` (front designs re-costed by a real
+  backend, beside their estimates), and
 * ``.project``: a :class:`storage.project_store.ProjectStore` (the ``dse_*`` tables) on the same
   database, through its own SQLAlchemy engine.
 
@@ -41,6 +43,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from storage.errors import StorageConfigError
 from storage.project_store import ProjectStore, SchemaVersionError
 from storage.retry import is_transient, run_with_retry
+from storage.verifications import VerificationStore
 
 __all__ = ["DseStorage", "open_storage", "redact_url", "url_with_password"]
 
@@ -106,6 +109,7 @@ class DseStorage:
         self._options = options
         self.optuna = optuna_storage
         self.project = project
+        self.verifications = VerificationStore(project.engine)
 
     @property
     def redacted_url(self) -> str:
@@ -127,6 +131,7 @@ class DseStorage:
         with contextlib.suppress(KeyError):
             optuna.delete_study(study_name=study_name, storage=self.optuna)
         self.project.delete_study(study_name)
+        self.verifications.delete_study(study_name)
 
     def close(self) -> None:
         """Return every pooled connection (both engines)."""

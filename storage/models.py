@@ -16,6 +16,7 @@ twice an update -- and child rows for the parts of a :class:`storage.trial_resul
 ``dse_artifacts``           (trial, position) -> kind, path, sha256
 ``dse_timings``             (trial, phase) -> seconds
 ``dse_versions``            (trial, package) -> version
+``dse_verifications``       (study, trial number, backend) -> status, the real report (JSON), owner
 ``dse_schema_version``      the version of this schema, for future migrations
 ==========================  ====================================================================
 
@@ -306,6 +307,32 @@ class VersionRow(Base):
     version: Mapped[str | None] = mapped_column(String(256))
 
     trial: Mapped[TrialRow] = relationship(back_populates="versions")
+
+
+class VerificationRow(Base):
+    """A trial's design re-costed by a real backend, kept beside its estimate (never replacing it).
+
+    Not a child of :class:`TrialRow`: saving a trial again (a re-queue) must not drop its verification.
+    ``status``: ``queued`` (to run), ``running`` (``owner`` is the driver running it, ``beat_at`` its last
+    sign of life), ``done`` (``hardware`` holds ``HardwareReport.to_dict()``) or ``failed`` (``error``).
+    A table added after schema version 1: ``create_all`` adds it to older databases, which keep opening.
+    """
+
+    __tablename__ = "dse_verifications"
+    __table_args__ = (UniqueConstraint("study_name", "trial_number", "backend"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_name: Mapped[str] = mapped_column(String(512), index=True)
+    trial_number: Mapped[int] = mapped_column(Integer)
+    backend: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str | None] = mapped_column(String(256))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # runs that a lost worker or a stop cut short
+    hardware: Mapped[Any] = mapped_column(JSONValue, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    beat_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 CHILD_MODELS: tuple[type[Base], ...] = (ObjectiveRow, AccuracyRow, HardwareRow, ArtifactRow, TimingRow, VersionRow)

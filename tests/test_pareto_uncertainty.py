@@ -1,16 +1,13 @@
-"""`dse pareto` shows the estimator's uncertainty of each hardware metric."""
+"""`dse pareto` shows the uncertainty a cost backend states for each hardware metric, on a real study."""
 
 from __future__ import annotations
 
-import argparse
 import json
-from types import SimpleNamespace
 
-import optuna
 import pytest
+from reliability_helpers import dse, tiny_study_dict, write_study
 
-from dse.commands import _study, pareto
-from dse.trial.result import TrialResult
+from dse.commands import _study
 
 UNC = {"latency": 0.318, "dsp": 0.085, "lut": 0.238, "ff": 0.245, "bram": None}
 
@@ -22,42 +19,51 @@ def test_uncertainty_columns():
     assert _study.uncertainty_columns(None) == {} == _study.uncertainty_columns({"details": {}})
 
 
-@pytest.fixture
-def fake_study(monkeypatch):
-    dist = {"x": optuna.distributions.IntDistribution(1, 4)}
-    trials = [optuna.trial.create_trial(params={"x": x}, distributions=dist, values=[0.5 + x / 10, 10.0 * x])
-              for x in (1, 2)]
-    for n, t in enumerate(trials):
-        t.number = n
-    results = {
-        0: TrialResult({"x": 1}, objectives={"behavior_r2": 0.6, "latency_us": 10.0},
-                       hardware={"latency_us": 10.0, "details": {"uncertainty": UNC}}),
-        1: TrialResult({"x": 2}, objectives={"behavior_r2": 0.7, "latency_us": 20.0},
-                       hardware={"latency_us": 20.0}),  # stored before estimates had an uncertainty
-    }
-    cfg = SimpleNamespace(name="s", objective_names=["behavior_r2", "latency_us"])
-    st = SimpleNamespace(project=SimpleNamespace(load_result=lambda name, n: results[n]))
-    study = SimpleNamespace(get_trials=lambda deepcopy=False: trials)
-    monkeypatch.setattr(_study, "load", lambda path: cfg)
-    monkeypatch.setattr(_study, "open_study", lambda c: (st, study))
-    import objectives.pareto
+@pytest.fixture(scope="module")
+def real_study(tmp_path_factory):
+    """A tiny study run by `dse run` (real Ray, real SQLite), whose first front trial's stored report then
+    states the estimator's uncertainty, as an estimating backend stores it; the other trials' reports keep none
+    (a synthesis report, or a trial stored before backends stated one)."""
+    from dse.driver.optuna_api import trial_id
+    from dse.study import load_study
+    from dse.study.config import storage_url
+    from dse.study.storage import open_study_storage
 
-    monkeypatch.setattr(objectives.pareto, "study_pareto", lambda s: trials)
+    root = tmp_path_factory.mktemp("unc")
+    write_study(root, tiny_study_dict("unc", n_trials=3))
+    r = dse("run", "study.yaml", "--no-progress", cwd=root, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    front = json.loads(dse("pareto", "study.yaml", "--format", "json", cwd=root).stdout)
+    assert front and all("latency_us_err" not in row for row in front)  # the analytic model states none
+    cfg = load_study(root / "study.yaml")
+    st = open_study_storage(storage_url(cfg))
+    first = front[0]["number"]
+    result = st.project.load_result("unc", first)
+    result.hardware["details"]["uncertainty"] = UNC
+    trial = next(t for t in st.optuna.get_all_trials(st.optuna.get_study_id_from_name("unc")) if t.number == first)
+    st.project.save_result("unc", trial_id(trial), first, result)
+    return root, first, [row["number"] for row in front]
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "table"])
-def test_pareto_shows_the_uncertainty(fake_study, fmt, tmp_path):
-    out = tmp_path / f"p.{fmt}"
-    pareto.run(argparse.Namespace(study="study.yaml", format=fmt, output=out))
+def test_pareto_shows_the_uncertainty(real_study, fmt):
+    root, first, numbers = real_study
+    out = root / f"p.{fmt}"
+    r = dse("pareto", "study.yaml", "--format", fmt, "-o", str(out), cwd=root)
+    assert r.returncode == 0, r.stderr[-2000:]
     text = out.read_text()
     if fmt == "json":
-        rows = json.loads(text)
-        assert rows[0]["latency_us_err"] == 0.318 and rows[0]["lut_err"] == 0.238
-        assert "latency_us_err" not in rows[1]
+        rows = {row["number"]: row for row in json.loads(text)}
+        assert sorted(rows) == numbers
+        assert rows[first]["latency_us_err"] == 0.318 and rows[first]["lut_err"] == 0.238
+        assert "bram_18k_err" not in rows[first]  # a metric the backend gives no error for
+        assert all("latency_us_err" not in row for n, row in rows.items() if n != first)
     elif fmt == "csv":
         header = text.splitlines()[0].split(",")
         assert {"latency_us_err", "dsp_err", "lut_err"} <= set(header)
     else:
-        header = text.splitlines()[0].split()
-        assert header[:4] == ["number", "behavior_r2", "latency_us", "latency_us_err"]
-        assert "0.318" in text.splitlines()[1]
+        lines = text.splitlines()
+        header = lines[0].split()
+        assert header[:6] == ["number", "behavior_r2", "latency_us", "latency_us_err", "lut", "lut_err"]
+        row = next(line.split() for line in lines[1:] if line.split()[0] == str(first))
+        assert row[3] == "0.318" and row[5] == "0.238"

@@ -57,11 +57,15 @@ def uncertainty_columns(hardware: dict[str, Any] | None) -> dict[str, float]:
     return out
 
 
-def trial_rows(cfg, st, study, trials) -> list[dict[str, Any]]:
+def trial_rows(cfg, st, study, trials, hardware=None) -> list[dict[str, Any]]:
     """One plain dict per trial: number, state, params, every metric by name, the estimator's relative
     uncertainty of each hardware metric (``{metric}_err``, where the stored report has one), where its
     hardware numbers come from (``hardware_source``, as the cost backend describes them) and the trials that
-    repeated its design point (``same_design``)."""
+    repeated its design point (``same_design``).
+
+    With ``hardware`` (:class:`dse.verify.view.StudyHardware`), a verified or calibrated trial shows those
+    numbers and keeps each estimate it replaced as ``estimate_<metric>``; a calibrated metric's ``_err`` is the
+    calibration's."""
     from dse.cost.registry import hardware_source
     from objectives.designs import shared_by
 
@@ -75,6 +79,9 @@ def trial_rows(cfg, st, study, trials) -> list[dict[str, Any]]:
             metrics.update(uncertainty_columns(result.hardware))
             if result.hardware:
                 metrics["hardware_source"] = hardware_source(result.hardware)
+            shown = hardware.trials.get(t.number) if hardware is not None else None
+            if shown is not None and shown.estimate:
+                metrics = _shown(metrics, shown, hardware.calibration)
             for src, vals in result.accuracy.items():
                 for k, v in (vals or {}).items():
                     metrics[f"{src}_{k}"] = v
@@ -84,3 +91,16 @@ def trial_rows(cfg, st, study, trials) -> list[dict[str, Any]]:
                      "same_design": sharing.get(t.number, []),
                      "fail_reason": t.user_attrs.get("fail_reason")})
     return rows
+
+
+def _shown(metrics: dict[str, Any], shown: Any, calibration: Any) -> dict[str, Any]:
+    """``metrics`` with the shown hardware numbers (verified or calibrated), each estimate kept beside."""
+    out = {k: v for k, v in metrics.items() if not k.endswith("_err")}
+    for k in list(out):
+        if k in shown.metrics and k in shown.estimate:
+            out[f"estimate_{k}"] = shown.estimate[k]
+            out[k] = shown.metrics[k]
+            if shown.how == "calibrated" and k in calibration.ratios:
+                out[f"{k}_err"] = calibration.ratios[k].error
+    out["hardware_source"] = shown.source
+    return out

@@ -22,6 +22,8 @@ from dse.cost.registry import hardware_source
 from dse.errors import ConfigError
 
 AXES = ("latency_us", "lut")
+#: The hardware numbers each row shows (verified, calibrated or estimated: ``hardware_source`` says which).
+HW_COLUMNS = ("latency_us", "lut", "ff", "dsp", "bram_18k")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,7 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def rows(studies: list[Path], metric: str, allow_different_data: bool = False) -> list[dict[str, Any]]:
     from dse.commands._study import load, open_study
     from dse.families import get_family, objective_registry
-    from objectives.pareto import nondominated, study_pareto
+    from dse.verify.view import verified_front
+    from objectives.pareto import nondominated
 
     if len(studies) < 2:
         raise ConfigError("command line", "give at least two study files", "studies")
@@ -58,18 +61,21 @@ def rows(studies: list[Path], metric: str, allow_different_data: bool = False) -
                               "comparable (--allow-different-data to compare anyway)", "data")
         family = get_family(cfg.family)
         st, study = open_study(cfg)
-        for t in study_pareto(study):
+        front, hardware = verified_front(cfg, st, study)
+        for t in front:
             result = st.project.load_result(cfg.name, t.number)
             if result is None or result.hardware is None:
                 continue
-            hw = result.hardware
+            shown = hardware.trials.get(t.number)
+            hw = dict(shown.metrics) if shown is not None and shown.estimate else result.hardware
             acc = result.objectives.get(metric)
             if acc is None:
                 raise ConfigError(cfg.source, f"trial {t.number} has no {metric!r} (family {cfg.family!r} "
                                   f"measures {', '.join(family.metrics)})", "--metric")
             out.append({"study": cfg.name, "family": cfg.family, "trial": t.number, metric: acc,
-                        "latency_us": hw["latency_us"], "lut": hw["lut"], "ff": hw["ff"], "dsp": hw["dsp"],
-                        "bram_18k": hw["bram_18k"], "part": hw["part"], "hardware_source": hardware_source(hw),
+                        **{k: hw[k] for k in HW_COLUMNS}, "part": result.hardware["part"],
+                        "hardware_source": shown.source if shown is not None else hardware_source(result.hardware),
+                        **{f"estimate_{k}": v for k, v in (shown.estimate if shown else {}).items() if k in HW_COLUMNS},
                         "causal": family.causal, "params": dict(t.params)})
     if out:
         vals = np.array([[-direction * r[metric], r["latency_us"], r["lut"]] for r in out], dtype=float)

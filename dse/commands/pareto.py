@@ -2,7 +2,10 @@
 
 Each hardware objective whose stored report states an uncertainty (the estimator's cross-validated error) has a
 ``<metric>_err`` column beside it: the relative error (0.24 = +-24 %), so a user sees which numbers are
-solid; csv/json/parquet carry every ``*_err`` column.
+solid; csv/json/parquet carry every ``*_err`` column. With ``hardware.verify`` (or after ``dse verify``) the
+front is that of the real numbers where a verification has them (:mod:`dse.verify.view`): ``hardware_source``
+says per row where its numbers come from, and ``estimate_<metric>`` keeps each estimate a real (or calibrated)
+number replaced.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from dse.commands._study import load, open_study, trial_rows
-    from objectives.pareto import study_pareto
+    from dse.verify.view import verified_front
 
     if args.format == "parquet" and args.output is None:
         raise ConfigError("command line", "parquet needs an output file", "--output")
@@ -35,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(str(args.output), "directory does not exist", "--output")
     cfg = load(args.study)
     st, study = open_study(cfg)
-    rows = trial_rows(cfg, st, study, study_pareto(study))
+    front, hardware = verified_front(cfg, st, study)
+    rows = trial_rows(cfg, st, study, front, hardware)
     if args.format == "json":
         text = json.dumps(rows, indent=1, default=str)
         return _emit(text, args.output)
@@ -48,8 +52,10 @@ def run(args: argparse.Namespace) -> int:
         flat.to_parquet(args.output, index=False)
         print(f"written {len(flat)} rows to {args.output}", file=sys.stderr)
         return 0
-    objectives = [c for name in cfg.objective_names for c in (name, f"{name}_err") if c == name or c in flat.columns]
-    cols = ["number", *objectives] + [c for c in flat.columns if c.startswith("param_")]
+    objectives = [c for name in cfg.objective_names for c in (name, f"{name}_err", f"estimate_{name}")
+                  if c == name or c in flat.columns]
+    shown = ["hardware_source"] if "hardware_source" in flat.columns else []
+    cols = ["number", *objectives, *shown] + [c for c in flat.columns if c.startswith("param_")]
     if len(flat) and flat["same_design"].str.len().any():
         cols.append("same_design")  # trials that repeated the design point (not evaluated again)
     text = flat[cols].to_string(index=False) if len(flat) else "(the Pareto front is empty)"

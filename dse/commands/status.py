@@ -17,7 +17,6 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from dse.commands._study import load, open_study
-    from objectives.pareto import study_pareto
 
     cfg = load(args.study)
     st, study = open_study(cfg)
@@ -40,10 +39,10 @@ def run(args: argparse.Namespace) -> int:
         for tr in failed[-20:]:
             t.add_row(str(tr.number), tr.state.name.lower(), str(tr.user_attrs.get("fail_reason", "")))
         con.print(t)
-    from dse.cost.registry import hardware_source
+    from dse.verify.view import verified_front
     from objectives.designs import shared_by
 
-    front = study_pareto(study)
+    front, hardware = verified_front(cfg, st, study)
     sharing = shared_by(trials)
     t = Table(title=f"Pareto front ({len(front)} designs)")
     t.add_column("trial", justify="right")
@@ -53,8 +52,35 @@ def run(args: argparse.Namespace) -> int:
     t.add_column("params")
     t.add_column("same design")
     for tr in front:
-        t.add_row(str(tr.number), *[f"{v:.4g}" for v in tr.values], hardware_source(tr.user_attrs),
+        shown = hardware.trials.get(tr.number)
+        values = hardware.values.get(tr.number, tr.values)
+        cells = [f"{v:.4g}" + _replaced(shown, name) for v, name in zip(values, cfg.objective_names, strict=True)]
+        t.add_row(str(tr.number), *cells, shown.source if shown else "?",
                   ", ".join(f"{k.split('.')[-1]}={v}" for k, v in tr.params.items()),
                   ", ".join(map(str, sharing.get(tr.number, []))))
     con.print(t)
+    _verification_lines(con, cfg, st, hardware)
     return 0
+
+
+def _replaced(shown, metric: str) -> str:
+    """`` (est. X)``: the estimate a verified or calibrated number replaced."""
+    if shown is None or metric not in shown.estimate:
+        return ""
+    return f" (est. {shown.estimate[metric]:.4g})"
+
+
+def _verification_lines(con, cfg, st, hardware) -> None:
+    """How many designs are verified (and by what), and the calibration the estimates get."""
+    rows = st.verifications.rows(cfg.name)
+    if not rows and cfg.verify is None:
+        return
+    by_status = Counter(v.status for v in rows)
+    backend = cfg.verify.backend if cfg.verify is not None else ", ".join(sorted({v.backend for v in rows}))
+    con.print(f"verification ({backend}): " + (", ".join(f"{k} {v}" for k, v in sorted(by_status.items()))
+                                               or "none yet"))
+    if hardware.calibration is not None:
+        hw = [o for o in cfg.objective_names if o in hardware.calibration.ratios]
+        con.print(f"estimates {hardware.calibration.line(hw)}")
+    elif cfg.verify is not None and cfg.verify.calibrate:
+        con.print("estimates not calibrated yet (needs 2 verified designs)")

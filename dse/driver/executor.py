@@ -57,7 +57,7 @@ class RayExecutor:
     """Runs each trial as a Ray task with ``cpus_per_trial`` CPUs (and custom resources)."""
 
     def __init__(self, *, address: str | None, cpus_per_trial: float, resources: dict[str, float] | None = None,
-                 num_cpus: int | None = None) -> None:
+                 num_cpus: int | None = None, offer: tuple[str, ...] = ()) -> None:
         import ray
 
         self.ray = ray
@@ -79,11 +79,13 @@ class RayExecutor:
                 cpus = num_cpus or os.cpu_count() or 1
                 # A local Ray offers a tool's resource (a cost backend's executable) when the tool is on
                 # PATH here; otherwise such trials could never be placed, so fail now with the reason.
-                missing = [r for r in (resources or {}) if shutil.which(r) is None]
+                # ``offer``: tools of other tasks than trials (a verifying backend's), offered the same way
+                tools = {*(resources or {}), *offer}
+                missing = sorted(r for r in tools if shutil.which(r) is None)
                 if missing:
                     raise ToolNotFoundError(f"{', '.join(missing)} not on PATH; install it, or run on a Ray "
                                             "cluster whose nodes offer it as a resource (--address)")
-                ray.init(num_cpus=cpus, resources={r: float(cpus) for r in resources or {}}, **kwargs)
+                ray.init(num_cpus=cpus, resources={r: float(cpus) for r in tools}, **kwargs)
         self._fn = ray.remote(max_retries=0)(_run_remote)
         self.cpus_per_trial = cpus_per_trial
         self.resources = resources or {}

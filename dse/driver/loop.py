@@ -15,6 +15,8 @@ Robustness (the jobs live in their own modules: asking and repeated points in ``
 - while it runs, and before it exits, a driver fails and re-enqueues the trials of drivers that died
   elsewhere (heartbeat older than ``DSE_HEARTBEAT_GRACE_S``, default 60 s);
 - every finished trial gets a note and its artifacts in optuna-dashboard (:mod:`dse.driver.dashboard_notes`);
+- with ``hardware.verify``, the front's best designs are re-costed by a real backend as Ray tasks beside the
+  trials, recorded before and after they run (:mod:`dse.verify.jobs`); the run ends when they are done;
 - the count of design points is checked and the next trial asked under one cross-process lock,
   so two drivers on the same study never exceed ``n_trials``.
 """
@@ -83,6 +85,13 @@ class Driver:
         self.recorder = TrialRecorder(cfg, self.st, self.study, dashboard, self.summary, retry)
         self.points = DesignPoints(cfg, self.st, self.study, self.space, self.summary, self.recorder, self.driver_id)
         self.recovery = Recovery(self.st, self.study, cfg.name, self.recorder, self.summary, self.driver_id)
+        self.verifier = None
+        if cfg.verify is not None:  # the front's designs re-costed by a real backend, as tasks beside the trials
+            from dse.verify.jobs import VerificationJobs
+
+            self.verifier = VerificationJobs(cfg, self.st, self.study, cfg.verify.backend, self.driver_id,
+                                             top_k=cfg.verify.top_k, max_retries=cfg.execution.max_retries,
+                                             work_root=self.paths.trials)
 
     # -- setup -----------------------------------------------------------------------------------
 
@@ -118,6 +127,8 @@ class Driver:
         return study
 
     def recover(self) -> int:
+        if self.verifier is not None:
+            self.verifier.recover()
         return self.recovery.recover()
 
     # -- the loop --------------------------------------------------------------------------------
@@ -136,10 +147,14 @@ class Driver:
         executor: RayExecutor | None = None
         restore_sigint = self.signals.catch()
         try:  # Ray's start is inside: Ctrl-C while it starts is a clean stop too
+            verify_tool = self.verifier.resource(self.verifier.backend) if self.verifier is not None else None
             executor = RayExecutor(address=self.ray_address, cpus_per_trial=self.cfg.execution.cpus_per_trial,
-                                   resources=resources)
+                                   resources=resources, offer=(verify_tool,) if verify_tool else ())
             self.signals.catch()  # ray.init installs its own SIGTERM handler (sys.exit): ours again
             workers = min(self.cfg.execution.workers, executor.capacity())
+            if self.verifier is not None:
+                self.verifier.start(executor.ray, self.cfg.execution.cpus_per_trial)
+                self.verifier.queue_front()  # a resumed study's front may have designs left to verify
             deadline = time.monotonic() + self.cfg.timeout_s if self.cfg.timeout_s else math.inf
             with RunProgress(self, enabled=self.progress) as bar:
                 while True:
@@ -148,12 +163,13 @@ class Driver:
                     if time.monotonic() >= deadline:
                         self.summary.timed_out = True
                     self.points.dup_streak = 0
-                    while (not self.summary.timed_out and len(self.inflight) < workers
+                    verifying = self._verifications(workers)
+                    while (not self.summary.timed_out and len(self.inflight) + verifying < workers
                            and not self.points.stuck and self._submit_next(executor)):
                         pass
                     self.points.resolve_deferred()
                     self.recovery.recover_now()
-                    if not self.inflight and not self.points.deferred:
+                    if not self.inflight and not self.points.deferred and not self._verifying():
                         if self.recovery.wait_for_others():
                             continue
                         if self.points.stuck:
@@ -161,13 +177,19 @@ class Driver:
                                         MAX_DUPLICATE_STREAK)
                             self.summary.exhausted = True
                         break
-                    for h in executor.wait([v[0] for v in self.inflight.values()], timeout=1.0):
+                    done = executor.wait([v[0] for v in self.inflight.values()], timeout=1.0)
+                    for h in done:
                         self._collect(executor, h)
+                    verified = self.verifier.poll(timeout=0.0 if self.inflight else 1.0) if self.verifier else []
+                    if self.verifier is not None and (verified or done):
+                        self.verifier.queue_front()  # the front changed: designs that entered it
                     self._check_timeouts(executor)
                     self._heartbeat()
                     bar.update()
         except KeyboardInterrupt:
             self.summary.interrupted = True
+            if self.verifier is not None:
+                self.verifier.stop()
             self.summary.stop_signal = self.summary.stop_signal or self.signals.signum
             self._stop_interrupted(executor)
         finally:
@@ -177,7 +199,25 @@ class Driver:
                 _shutdown_ray()
             restore_sigint()
         self.recorder.final_counts()
+        if self.verifier is not None:  # the front `dse pareto` shows: with the real numbers where they exist
+            from dse.verify.view import verified_front
+
+            self.summary.pareto_size = len(verified_front(self.cfg, self.st, self.study)[0])
         return self.summary
+
+    def _verifications(self, workers: int) -> int:
+        """Start queued verifications in free worker slots (before new trials: they are few and finish the
+        front); returns how many run now."""
+        if self.verifier is None:
+            return 0
+        if self.summary.timed_out:
+            self.verifier.stopping = True  # finish the running ones, start none
+        else:
+            self.verifier.submit(workers - len(self.inflight) - len(self.verifier.inflight))
+        return len(self.verifier.inflight)
+
+    def _verifying(self) -> bool:
+        return self.verifier is not None and self.verifier.pending
 
     def _stop_interrupted(self, executor: RayExecutor | None) -> None:
         """Ctrl-C: cancel the running tasks and fail (and re-queue) every trial this driver left RUNNING.
@@ -253,6 +293,8 @@ class Driver:
         self.last_beat = now
         for _, trial, _ in self.inflight.values():
             self.st.optuna.record_heartbeat(trial_id(trial))
+        if self.verifier is not None:
+            self.verifier.beat()
 
 
 def _shutdown_ray() -> None:

@@ -169,6 +169,15 @@ class Family(ABC):
         reports/ itself."""
         return []
 
+    def lowered_design(self, request: ExportRequest) -> Any:
+        """A finished trial's lowered design (of the kind ``lowering`` names, what its cost step handed the
+        backend), rebuilt from its stored record and artifacts, so that another backend of the same kind can
+        cost the same design (``hardware.verify``, ``dse verify``). Default: this family cannot."""
+        from dse.errors import UserInputError
+
+        raise UserInputError(request.source, f"family {self.name!r} cannot rebuild a finished trial's design "
+                                             "for another cost backend", "hardware.verify")
+
     # ------------------------------------------------------------------------------------- CLI
 
     def add_train_arguments(self, parser: argparse.ArgumentParser) -> None:

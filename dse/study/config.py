@@ -90,6 +90,17 @@ HardwareConfig = HardwareTarget
 
 
 @dataclass(frozen=True)
+class VerifyConfig:
+    """``hardware.verify``: the real cost backend that re-costs front designs, how many of the front's best
+    (by the first objective) it keeps verified, and whether the study's verified reports calibrate its
+    estimates. Kept apart from :class:`HardwareTarget`, which every stored design carries."""
+
+    backend: str
+    top_k: int = 3
+    calibrate: bool = True
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     """One study: what to search, how, where to store it and on what hardware.
 
@@ -112,6 +123,7 @@ class StudyConfig:
     execution: ExecutionConfig = ExecutionConfig()
     hardware: HardwareTarget = HardwareTarget("estimate", "xcu55c", 5.0)
     family: str = DEFAULT_FAMILY
+    verify: VerifyConfig | None = None
     warnings: tuple[str, ...] = ()
 
     @property

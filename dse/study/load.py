@@ -35,6 +35,7 @@ from dse.study.config import (
     SamplerConfig,
     StorageConfig,
     StudyConfig,
+    VerifyConfig,
 )
 from dse.study.schema import (
     ChoiceList,
@@ -457,6 +458,27 @@ def _hardware(study: Study, family: Family, problems: _Problems) -> HardwareConf
     return HardwareConfig(backend, part, float(clock_ns))
 
 
+def _verify(study: Study, family: Family, backend: str, problems: _Problems) -> VerifyConfig | None:
+    """``hardware.verify``: a backend that costs what the family lowers to, other than the study's own."""
+    from dse.cost.registry import backend_class, backend_names
+
+    v = study.hardware.verify
+    if v is None:
+        return None
+    where = ("hardware", "verify", "backend")
+    fitting = [n for n in backend_names(costs=family.lowering) if n != backend]
+    if v.backend not in backend_names():
+        problems.add(where, f"unknown cost backend {v.backend!r}{suggest(v.backend, backend_names())} "
+                            f"(known: {', '.join(backend_names())})")
+    elif backend_class(v.backend).costs != family.lowering:
+        problems.add(where, f"{v.backend!r} costs {backend_class(v.backend).costs} designs, but family "
+                            f"{family.name!r} lowers to {family.lowering} (use one of: {', '.join(fitting) or 'none'})")
+    elif v.backend == backend:
+        problems.add(where, f"{v.backend!r} is the study's own backend: verifying would re-cost with the same "
+                            f"numbers (use one of: {', '.join(fitting) or 'none'})")
+    return VerifyConfig(v.backend, v.top_k, v.calibrate)
+
+
 # ----------------------------------------------------------------------------------------- entry
 
 
@@ -535,6 +557,7 @@ def parse_study(text: str, *, where: str = "study.yaml", base_dir: str | Path | 
     data = _data(study, base, problems)
     storage = _storage(study, base, where, problems)
     hardware = _hardware(study, family, problems)
+    verify = _verify(study, family, hardware.backend, problems)
     problems.raise_if_any()
     e = study.execution
     return StudyConfig(
@@ -552,5 +575,6 @@ def parse_study(text: str, *, where: str = "study.yaml", base_dir: str | Path | 
         execution=ExecutionConfig(e.workers, float(e.cpus_per_trial), e.ray_address, e.max_retries,
                                   e.trial_timeout_s, e.prune_trainings),
         hardware=hardware,
+        verify=verify,
         warnings=tuple(problems.warnings),
     )

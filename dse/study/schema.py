@@ -227,12 +227,21 @@ class Execution(Schema):
     prune_trainings: Annotated[bool, Strict()] = True
 
 
+class Verify(Schema):
+    """``hardware.verify``: re-cost the designs that enter the Pareto front with a real tool."""
+
+    backend: Annotated[str, BeforeValidator(_lower)]
+    top_k: Annotated[int, Strict(), Field(ge=1)] = 3
+    calibrate: StrictBool = True
+
+
 class Hardware(Schema):
     """Left out: the family's defaults (``Family.default_backend`` / ``default_part`` / ``default_clock_ns``)."""
 
     backend: Annotated[str, BeforeValidator(_lower)] | None = None
     part: str | None = None
     clock_ns: PositiveFloat | None = None
+    verify: Verify | None = None
 
 
 Section = dict[str, Any]

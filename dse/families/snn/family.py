@@ -191,6 +191,11 @@ class SNNFamily(Family):
 
         return export(request, out)
 
+    def lowered_design(self, request: ExportRequest) -> Any:
+        from dse.families.snn.pipeline import lowered_design
+
+        return lowered_design(request)
+
     def add_train_arguments(self, parser: argparse.ArgumentParser) -> None:
         from dse.families.snn.cli import add_arguments
 

@@ -248,3 +248,19 @@ def export(req: ExportRequest, out: Path) -> list[str]:
         shutil.copy2(art["model"].path, out / "model" / MODEL_FILE)
         written.append("model/" + MODEL_FILE)
     return written
+
+
+def lowered_design(req: ExportRequest) -> Any:
+    """A finished trial's HDL design rebuilt from its stored integer network, with the test inputs the trial's
+    synthesis checks simulate, so that another ``hdl`` backend (Yosys after an estimate) costs the same design."""
+    from dse.errors import ConfigError
+    from dse.families.snn.lowering import SNNHardware
+    from dse.families.snn.train import encode_inputs
+
+    art = {a.kind: a for a in req.result.artifacts}
+    if "integer_network" not in art or not Path(art["integer_network"].path).is_file():
+        raise ConfigError(req.source, f"trial {req.number}: its integer network is gone", "--trial")
+    net = network_from_dict(json.loads(Path(art["integer_network"].path).read_text()))
+    task = load_task(req.design, req.data)
+    inputs = encode_inputs(description(req.design, task).encoding, task.test)
+    return SNNHardware(net, inputs, cache_dir=str(Path(req.build_cache_dir) / "synthesis"))

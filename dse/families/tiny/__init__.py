@@ -12,12 +12,15 @@ folder is everything it takes (plus its line in :data:`dse.families.BUILT_IN`):
   trials (float), quantize its weights, evaluate the integer decoder bit-exactly on the test trials
   (behaviour R², bin by bin and per trial) and count its multiply-accumulate datapath's cycles and
   resources (:class:`~dse.cost.analytic.AnalyticDesign`, costed by the ``analytic`` backend);
-- export: the integer weights and a README.
+- export: the integer weights and a README;
+- re-costing (``dse verify``, ``hardware.verify``): ``lowered_design`` counts the datapath again from the
+  trial's stored weights.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -62,6 +65,19 @@ def _r2(y: np.ndarray, pred: np.ndarray) -> float:
     return 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
 
 
+def _datapath(w_int: np.ndarray, bits: int, par: int, weights: Path) -> Any:
+    """The multiply-accumulate datapath of an integer weight matrix (what the ``analytic`` backend costs)."""
+    from dse.cost.analytic import AnalyticDesign
+
+    macs = int(w_int.size)
+    cycles = -(-macs // par) + 2  # one MAC per unit per cycle, plus input and output registers
+    acc_bits = bits + 8 + int(np.ceil(np.log2(max(2, w_int.shape[0]))))
+    return AnalyticDesign("tiny-mac-v1", latency_cycles=cycles, ii_cycles=cycles,
+                          dsp=par if bits > 10 else 0, lut=par * (bits * 8 if bits <= 10 else 30) + 40,
+                          ff=par * acc_bits + 32, bram_18k=-(-macs * bits // 18432),
+                          details={"macs": macs, "weights_file": str(weights)})
+
+
 class TinyFamily(Family):
     name = "tiny"
     description = "fixed-point causal linear decoder (numpy; the service's own test family)"
@@ -95,7 +111,6 @@ class TinyFamily(Family):
         }
 
     def run(self, trial: TrialContext) -> None:
-        from dse.cost.analytic import AnalyticDesign
         from dse.cost.registry import get_backend
         from dse.trial.runner import load_split
 
@@ -127,16 +142,20 @@ class TinyFamily(Family):
             weights = trial.write_json("weights.json", {"frac_bits": frac, "weights": w_int.tolist()},
                                        kind="model")
         with trial.phase("cost"):
-            macs = int(w_int.size)
-            par = d["hardware_model"]["parallel_macs"]
-            cycles = -(-macs // par) + 2  # one MAC per unit per cycle, plus input and output registers
-            acc_bits = bits + 8 + int(np.ceil(np.log2(max(2, w_int.shape[0]))))
-            design = AnalyticDesign("tiny-mac-v1", latency_cycles=cycles, ii_cycles=cycles,
-                                    dsp=par if bits > 10 else 0, lut=par * (bits * 8 if bits <= 10 else 30) + 40,
-                                    ff=par * acc_bits + 32, bram_18k=-(-macs * bits // 18432),
-                                    details={"macs": macs, "weights_file": str(weights)})
+            design = _datapath(w_int, bits, d["hardware_model"]["parallel_macs"], weights)
             report = get_backend(d.hardware.backend).cost(design, part=d.hardware.part, clock_ns=d.hardware.clock_ns)
         trial.finish(accuracy, report)
+
+    def lowered_design(self, request: ExportRequest) -> Any:
+        """The datapath of a finished trial, counted again from its stored integer weights."""
+        from dse.errors import ConfigError
+
+        art = next((a for a in request.result.artifacts if a.kind == "model"), None)
+        if art is None or not Path(art.path).is_file():
+            raise ConfigError(request.source, f"trial {request.number}: its weights are gone", "--trial")
+        w_int = np.asarray(json.loads(Path(art.path).read_text())["weights"], dtype=np.int64)
+        d = request.design
+        return _datapath(w_int, d["quantization"]["weight_bits"], d["hardware_model"]["parallel_macs"], Path(art.path))
 
     def note_sections(self, result: TrialResult) -> list[str]:
         from dse.markdown import table
