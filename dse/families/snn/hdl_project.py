@@ -44,6 +44,7 @@ def network_json(net: QuantizedSNN) -> dict:
     return {
         "name": net.name, "weight_bits": net.weight_bits, "membrane_bits": net.membrane_bits,
         "frac_bits": net.frac_bits, "input_bits": net.input_bits, "time_steps": net.time_steps, "scan": net.scan,
+        "reuse_factor": net.reuse_factor,
         "layers": [
             {"neuron": lay.neuron, "reset": lay.reset, "k_beta": lay.k_beta, "k_alpha": lay.k_alpha,
              "theta_int": int(lay.theta_int), "weights": lay.weights.tolist(),

@@ -98,7 +98,8 @@ def estimate(net: QuantizedSNN, x: np.ndarray | None = None, *, input_density: f
         for li, lay in enumerate(net.layers):
             src = input_density * net.n_in if li == 0 else spike_rates[li - 1] * net.layers[li - 1].n_out
             rec = spike_rates[li] * lay.n_out if lay.recurrent else 0.0
-            lengths.append(max(src + rec, 1.0))
+            g = net.groups[li]
+            lengths.append(max(src + rec, 1.0) * g + g - 1)
         total = reference.RUN_OVERHEAD
         for stage in range(t + n_l - 1):
             total += max(lengths[li] for li in range(n_l) if 0 <= stage - li < t) + reference.STAGE_OVERHEAD

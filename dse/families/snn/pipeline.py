@@ -71,7 +71,7 @@ def network_to_dict(net) -> dict[str, Any]:
               for lay in net.layers]
     return {"layers": layers, "weight_bits": net.weight_bits, "membrane_bits": net.membrane_bits,
             "frac_bits": net.frac_bits, "input_bits": net.input_bits, "time_steps": net.time_steps,
-            "scan": net.scan, "name": net.name}
+            "scan": net.scan, "name": net.name, "reuse_factor": net.reuse_factor}
 
 
 def network_from_dict(d: dict[str, Any]):

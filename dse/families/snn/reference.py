@@ -19,7 +19,10 @@ layers; a run costs RUN_OVERHEAD more (leaving idle, raising done). Scan lengths
   full : fan_in = n_in (+ n_out when recurrent) every step;
   event: layer 0: max(nonzero inputs, 1) (+ the layer's own spikes of the previous step when recurrent);
          layers > 0: max(input spikes + own previous spikes if recurrent, 1).
-So full-scan cycles = sum over stages s of (max over active l of fan_in_l + STAGE_OVERHEAD) + RUN_OVERHEAD
+With a reuse factor, layer l's datapaths serve G_l = net.groups[l] neurons each in turn: every scanned
+input costs G_l cycles (one per group) and the fire/reset/leak update G_l cycles instead of one, so the
+layer's busy time at a step is scan_l * G_l + (G_l - 1) (G_l = 1: the fully parallel design).
+So full-scan cycles = sum over stages s of (max over active l of busy_l + STAGE_OVERHEAD) + RUN_OVERHEAD
 """
 
 from __future__ import annotations
@@ -219,9 +222,15 @@ def scan_lengths(net: QuantizedSNN, x: np.ndarray, spikes: list[np.ndarray | Non
     return out
 
 
+def busy_cycles(net: QuantizedSNN, lengths: np.ndarray) -> np.ndarray:
+    """Layer busy cycles per step from scan lengths (..., L): scan * G + (G - 1) with G the layer's groups."""
+    g = np.asarray(net.groups, np.int64)
+    return lengths * g + (g - 1)
+
+
 def cycle_counts(net: QuantizedSNN, x: np.ndarray, spikes: list[np.ndarray | None], scan: str) -> np.ndarray:
     """Hardware cycles per sample (start to done) for a scan architecture; exact for the generated VHDL."""
-    lengths = scan_lengths(net, x, spikes, scan)
+    lengths = busy_cycles(net, scan_lengths(net, x, spikes, scan))
     n_s, n_t, n_l = lengths.shape
     total = np.full(n_s, RUN_OVERHEAD, np.int64)
     for stage in range(n_t + n_l - 1):
@@ -235,7 +244,7 @@ def full_scan_cycles(net: QuantizedSNN, time_steps: int | None = None) -> int:
     """Closed form of the full-scan cycles (input-independent)."""
     t = net.time_steps if time_steps is None else time_steps
     n_l = len(net.layers)
-    fan = [lay.fan_in for lay in net.layers]
+    fan = [lay.fan_in * g + g - 1 for lay, g in zip(net.layers, net.groups, strict=True)]
     total = RUN_OVERHEAD
     for stage in range(t + n_l - 1):
         total += max(fan[li] for li in range(n_l) if 0 <= stage - li < t) + STAGE_OVERHEAD

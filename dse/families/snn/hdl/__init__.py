@@ -21,10 +21,20 @@ Synthesis traps avoided on purpose: every selection is an if/elsif (GHDL 2.0's V
 numeric_std's shift_right(signed) as a logical `>>`), constant arrays are written one element per line, and port maps connect
 whole signals only (GHDL rejects non-static port slices).
 
+Reuse factor R (QuantizedSNN.reuse_factor): a layer's neurons share ceil(n_out / R) datapaths, each
+serving its neurons one per clock (neurons.py): every scanned input costs one clock per group and the
+update one clock per group; membranes live in memories and the weight memory holds one word per
+(group, input) with one weight per datapath. R = 1 generates the fully parallel design above.
+
+Modules: plan (derived sizes), layer (weight memory, scan control), neurons (datapaths, membrane
+memories), top (stage controller), package (arithmetic helpers), testbench and streams (simulation I/O).
+
 Cycles: see dse.families.snn.reference (STAGE_OVERHEAD, RUN_OVERHEAD); a test checks them against GHDL.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from dse.families.snn.hdl.common import INPUT_FILE, OUTPUT_FILE, PACKAGE, TB, TOP, index_bits
 from dse.families.snn.hdl.layer import layer_vhdl
@@ -38,8 +48,11 @@ __all__ = ["INPUT_FILE", "OUTPUT_FILE", "PACKAGE", "TB", "TOP", "format_inputs",
            "generate_testbench", "index_bits", "parse_outputs"]
 
 
-def generate(net: QuantizedSNN) -> dict[str, str]:
-    """The synthesizable design: {file name: VHDL}, in analysis order."""
+def generate(net: QuantizedSNN, reuse_factor: int | Sequence[int] | None = None) -> dict[str, str]:
+    """The synthesizable design: {file name: VHDL}, in analysis order. `reuse_factor` overrides the
+    network's (QuantizedSNN.reuse_factor; 1 = one datapath per neuron)."""
+    if reuse_factor is not None:
+        net = net.with_reuse(reuse_factor)
     files = {f"{PACKAGE}.vhd": package_vhdl()}
     for li in range(len(net.layers)):
         files[f"snn_layer{li}.vhd"] = layer_vhdl(net, li)
