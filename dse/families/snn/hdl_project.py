@@ -27,6 +27,7 @@ import numpy as np
 
 from dse.families.snn import hdl, reference
 from dse.families.snn.ghdl import ToolError
+from dse.families.snn.hdl.plan import LayerPlan
 from dse.families.snn.network import QuantizedSNN
 
 
@@ -55,18 +56,16 @@ def network_json(net: QuantizedSNN) -> dict:
 
 
 def _mem_file(net: QuantizedSNN, li: int) -> str:
-    lay = net.layers[li]
+    plan = LayerPlan.of(net, li)
     wb = net.weight_bits
-    width = lay.n_out * wb
-    digits = (width + 3) // 4
-    lines = [f"// layer {li}: {lay.fan_in} rows (inputs then recurrent), neuron j at bits [(j+1)*{wb}-1 : j*{wb}]"]
-    w = lay.all_weights()
-    for i in range(w.shape[0]):
-        val = 0
-        for j in range(w.shape[1]):
-            val |= (int(w[i, j]) & ((1 << wb) - 1)) << (j * wb)
-        lines.append(format(val, f"0{digits}x"))
-    return "\n".join(lines) + "\n"
+    digits = (plan.word + 3) // 4
+    if plan.shared:
+        head = (f"// layer {li}: {plan.rom_depth} words; word g*{plan.fan}+i: input row i (inputs then recurrent) "
+                f"to group g's neurons g*{plan.units}+u, datapath u at bits [(u+1)*{wb}-1 : u*{wb}]")
+    else:
+        head = (f"// layer {li}: {plan.fan} rows (inputs then recurrent), neuron j at bits "
+                f"[(j+1)*{wb}-1 : j*{wb}]")
+    return "\n".join([head] + [format(int(r, 2), f"0{digits}x") for r in plan.rom_rows()]) + "\n"
 
 
 def _yosys_synth_cmd(part: str) -> tuple[str, bool]:
