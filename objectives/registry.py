@@ -79,6 +79,11 @@ OBJECTIVES: dict[str, Objective] = _objectives(
         "R² of inferred against true firing rates (synthetic data), averaged over neurons",
         "accuracy",
     ),
+    # activity per inference of the bit-exact model (snn family: dse.families.snn.activity)
+    Objective("synaptic_ops", "minimize", "ops", "weight reads that change a membrane, per inference", "accuracy"),
+    Objective("membrane_updates", "minimize", "updates", "membranes that change value, per inference", "accuracy"),
+    Objective("spikes", "minimize", "spikes", "spikes of every spiking layer, per inference", "accuracy"),
+    Objective("input_density", "minimize", "fraction", "fraction of nonzero encoded inputs", "accuracy"),
     # hardware (dse.cost)
     Objective("accuracy", "maximize", "", "classification accuracy on held-out samples (bit-exact model)",
               "accuracy"),

@@ -21,7 +21,7 @@ from typing import Any
 
 from dse.errors import ConfigError
 
-TASK_CHOICES = ("decode", "digits", "digits28")
+TASK_CHOICES = ("decode", "digits", "digits16", "digits28")
 
 
 class _Parser(argparse.ArgumentParser):

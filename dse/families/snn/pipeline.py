@@ -101,7 +101,8 @@ def _preflight(trial: TrialContext, desc, cfg, d: dict[str, Any]) -> None:
     frac = q["frac_bits"] if q["frac_bits"] is not None else choose_frac_bits(model, q["weight_bits"])
     quant = QuantSpec(q["weight_bits"], q["membrane_bits"] or 16, frac)  # 16: wider than calibration picks
     steps = desc.encoding.time_steps(1)  # cycles do not matter here, only resources
-    counts = estimate_counts(to_quantized(model, quant, steps, d["scan"]), part)
+    net = to_quantized(model, quant, steps, d["scan"]).with_reuse(d.get("reuse_factor", 1))
+    counts = estimate_counts(net, part)
     totals = get_part(part).resources
     util = {r: counts[r] / totals[r] for r in ("lut", "ff", "bram_18k") if totals[r]}
     worst = max(util, key=util.get)
@@ -112,8 +113,11 @@ def _preflight(trial: TrialContext, desc, cfg, d: dict[str, Any]) -> None:
 
 def run(trial: TrialContext) -> None:
     from dse.cost.registry import get_backend
+    from dse.families.snn.activity import OBJECTIVE_NAMES as ACTIVITY
+    from dse.families.snn.activity import activity
     from dse.families.snn.lowering import SNNHardware
     from dse.families.snn.quantize import ptq, qat, resolve_quant
+    from dse.families.snn.reference import simulate
     from dse.families.snn.scoring import score_float
     from dse.families.snn.train import TrainConfig, TrainResult, encode_inputs, set_determinism, train_snn
     from dse.trial import model_cache
@@ -155,14 +159,19 @@ def run(trial: TrialContext) -> None:
         else:
             r = ptq(model, task, quant, cfg.classify_by, scan=d["scan"])
     trial.timings["integer_model"] = r.integer_seconds
+    # the reuse factor changes no output bit (SEMANTICS.md), only the cycles and the hardware
+    net = r.net.with_reuse(d.get("reuse_factor", 1))
+    inputs = encode_inputs(desc.encoding, task.test)
+    with trial.phase("activity"):
+        ref = simulate(net, inputs)
+        act = activity(net, inputs, ref)
     result.accuracy["integer"] = {**_accuracy(r.metrics, task.kind),
-                                  "mean_cycles": r.metrics.get("cycles", {}).get(d["scan"])}
+                                  "mean_cycles": float(ref.cycles[d["scan"]].mean()), "activity": act}
     result.accuracy["quantization"] = dict(r.quant.to_dict())
-    trial.write_json(NETWORK_FILE, network_to_dict(r.net), kind="integer_network")
+    trial.write_json(NETWORK_FILE, network_to_dict(net), kind="integer_network")
 
     with trial.phase("lower"):
-        inputs = encode_inputs(desc.encoding, task.test)
-        hw = SNNHardware(r.net, inputs, cache_dir=str(Path(spec.build_cache_dir) / "synthesis"))
+        hw = SNNHardware(net, inputs, cache_dir=str(Path(spec.build_cache_dir) / "synthesis"))
         hw.write(trial.work / "hdl")
         trial.artifact("hdl_project", trial.work / "hdl")
     hwd = d["hardware"]
@@ -170,7 +179,7 @@ def run(trial: TrialContext) -> None:
         report = get_backend(hwd["backend"]).cost(hw, part=hwd["part"], clock_ns=hwd["clock_ns"],
                                                   output_dir=str(trial.work / "synthesis"))
     result.cache["synthesis"] = bool(report.details.get("cached"))
-    trial.finish(_accuracy(r.metrics, task.kind), report)
+    trial.finish({**_accuracy(r.metrics, task.kind), **{k: act[k] for k in ACTIVITY}}, report)
 
 
 def export(req: Any, out: Path) -> list[str]:

@@ -46,6 +46,8 @@ class ReferenceResult:
     spikes: list[np.ndarray | None]
     readout: np.ndarray | None
     cycles: dict[str, np.ndarray] = field(default_factory=dict)
+    #: per layer, (samples,): how many (step, neuron) membranes ended the step with another value
+    membrane_changes: list[np.ndarray] = field(default_factory=list)
 
     @property
     def out_spikes(self) -> np.ndarray | None:
@@ -130,16 +132,19 @@ def simulate(net: QuantizedSNN, x: np.ndarray) -> ReferenceResult:
     states = _init_state(net, n_s)
     spikes = [np.zeros((n_s, n_t, lay.n_out), np.uint8) if lay.spiking else None for lay in net.layers]
     readout = np.zeros((n_s, n_t, net.n_out), np.int64) if net.has_readout else None
+    changes = [np.zeros(n_s, np.int64) for _ in net.layers]
     for t in range(n_t):
         u = x[:, t, :]
         for li, layer in enumerate(net.layers):
+            before = states[li]["v"]
             s, v = _layer_step(layer, states[li], u, net.membrane_bits)
+            changes[li] += (states[li]["v"] != before).sum(axis=1)
             if s is not None:
                 spikes[li][:, t, :] = s
                 u = s.astype(np.int64)
             else:
                 readout[:, t, :] = v
-    res = ReferenceResult(spikes=spikes, readout=readout)
+    res = ReferenceResult(spikes=spikes, readout=readout, membrane_changes=changes)
     res.cycles = {scan: cycle_counts(net, x, spikes, scan) for scan in ("full", "event")}
     return res
 
@@ -155,6 +160,7 @@ def simulate_sequential(net: QuantizedSNN, x: np.ndarray) -> ReferenceResult:
     def leak(val: int, k: int | None) -> int:
         return val if k is None else val - (val >> k)
 
+    changes = [np.zeros(n_s, np.int64) for _ in net.layers]
     for smp in range(n_s):
         st = [{"v": [0] * lay.n_out, "i": [0] * lay.n_out, "s": [0] * lay.n_out} for lay in net.layers]
         for t in range(n_t):
@@ -176,6 +182,7 @@ def simulate_sequential(net: QuantizedSNN, x: np.ndarray) -> ReferenceResult:
                     else:
                         v = acc
                     if lay.neuron == "readout":
+                        changes[li][smp] += v != st[li]["v"][j]
                         st[li]["v"][j] = v
                         readout[smp, t, j] = v
                         continue
@@ -184,13 +191,14 @@ def simulate_sequential(net: QuantizedSNN, x: np.ndarray) -> ReferenceResult:
                         v = 0
                     elif fire and lay.reset == "subtract":
                         v = max(v - lay.theta_int, lo)
+                    changes[li][smp] += v != st[li]["v"][j]
                     st[li]["v"][j] = v
                     new_s[j] = fire
                 if lay.spiking:
                     st[li]["s"] = new_s
                     spikes[li][smp, t] = new_s
                     u = new_s
-    res = ReferenceResult(spikes=spikes, readout=readout)
+    res = ReferenceResult(spikes=spikes, readout=readout, membrane_changes=changes)
     res.cycles = {scan: cycle_counts(net, x, spikes, scan) for scan in ("full", "event")}
     return res
 
