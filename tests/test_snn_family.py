@@ -77,8 +77,8 @@ def test_every_point_is_synthesized_checked_and_stored(study):
         assert by[2, scan].hardware["latency_cycles"] > by[1, scan].hardware["latency_cycles"]
         assert by[2, scan].hardware["details"]["hdl_hash"] != by[1, scan].hardware["details"]["hdl_hash"]
     # activity per inference is stored as objectives, the same for every scan and reuse factor
-    acts = [r.accuracy["integer"]["activity"] for r in by.values()]
-    assert all(a == acts[0] for a in acts) and len(acts[0]["spikes_per_layer"]) == 2
+    acts = [r.accuracy["activity"] for r in by.values()]
+    assert all(a == acts[0] for a in acts) and acts[0]["spikes_layer0"] == acts[0]["spikes"]
     for r in by.values():
         assert r.objectives["synaptic_ops"] > 0 and r.objectives["spikes"] > 0
         assert 0 < r.objectives["input_density"] <= 1 and r.objectives["membrane_updates"] > 0

@@ -112,7 +112,11 @@ def test_shared_datapaths_synthesize_checked(tmp_path, neuron, scan, reuse, recu
     net = _synth_net(neuron, scan, reuse, recurrent, readout)
     res = synth.synthesize(net, "xc7a35t", work_dir=tmp_path)
     assert res.checks["latch_free"] is True and res.checks["netlist_sim_equal_reference"] is True
-    assert res.dsp == 0 and any(c.startswith("RAM") for c in res.cells)
+    assert res.dsp == 0 and res.cells.get("RAM32M", 0) > 0  # membranes in LUT RAM
+    # LUT counts the LUTs of the LUT RAM too: 4 per RAM32M (7-series data sheet)
+    logic = sum(n for c, n in res.cells.items() if c in {f"LUT{k}" for k in range(1, 7)})
+    assert set(res.cells) & {"RAM64M", "RAM32X1D", "RAM64X1D", "SRLC32E", "SRL16E"} == set()
+    assert res.lut == logic + 4 * res.cells["RAM32M"]
 
 
 @pytest.mark.hdl
@@ -120,3 +124,24 @@ def test_shared_datapaths_synthesize_checked(tmp_path, neuron, scan, reuse, recu
 @pytest.mark.parametrize("neuron, scan, reuse, recurrent, readout", SYNTH[3:])
 def test_shared_datapaths_synthesize_checked_more(tmp_path, neuron, scan, reuse, recurrent, readout):
     test_shared_datapaths_synthesize_checked(tmp_path, neuron, scan, reuse, recurrent, readout)
+
+
+def test_mark_roms_tags_only_memories_with_contents():
+    v = ("  reg [5:0] n12[9:0] ; // memory\n  initial begin\n    n12[0] = 6'b0;\n  end\n"
+         "  reg [7:0] vmem[3:0] ; // memory\n  always @(posedge clk)\n")
+    out = synth.mark_roms(v, "block")
+    assert '(* rom_style = "block" *) reg [5:0] n12[9:0]' in out and out.count("rom_style") == 1
+    assert synth.mark_roms(v, "auto") == v
+    with pytest.raises(ValueError, match="rom_style: must be one of"):
+        synth.mark_roms(v, "bram")
+
+
+@pytest.mark.hdl
+def test_block_rom_style_puts_small_weight_memories_in_bram(tmp_path):
+    """rom_style="block": the packed weight words of a shared layer come from RAMB18 (checked with dse's
+    behavioural block-RAM models), where Yosys' own choice keeps them in LUTs."""
+    ghdl.require_tools_for_tests(("ghdl", "yosys", "iverilog", "vvp"))
+    net = _synth_net("LIF", "event", 2, False, False)
+    res = synth.synthesize(net, "xc7a35t", work_dir=tmp_path, rom_style="block")
+    assert res.bram == 1.0 and res.cells["RAMB18E1"] == 2  # one RAMB18 per layer
+    assert res.checks["netlist_sim_equal_reference"] is True

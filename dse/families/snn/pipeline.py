@@ -165,8 +165,10 @@ def run(trial: TrialContext) -> None:
     with trial.phase("activity"):
         ref = simulate(net, inputs)
         act = activity(net, inputs, ref)
-    result.accuracy["integer"] = {**_accuracy(r.metrics, task.kind),
-                                  "mean_cycles": float(ref.cycles[d["scan"]].mean()), "activity": act}
+    result.accuracy["integer"] = {**_accuracy(r.metrics, task.kind), "mean_cycles": float(ref.cycles[d["scan"]].mean())}
+    result.accuracy["activity"] = {**{k: act[k] for k in ACTIVITY},
+                                   **{f"spikes_layer{li}": s for li, s in enumerate(act["spikes_per_layer"])
+                                      if s is not None}}
     result.accuracy["quantization"] = dict(r.quant.to_dict())
     trial.write_json(NETWORK_FILE, network_to_dict(net), kind="integer_network")
 
