@@ -70,7 +70,7 @@ def train_network(epochs: int | None, seed: int = 0) -> tuple[object, object, di
     return qa.net, x, info
 
 
-def measure(net, x: np.ndarray, reuse: int, scan: str, cache: Path, check_samples: int) -> dict:
+def measure(net, x: np.ndarray, reuse: int, scan: str, cache: Path, check_samples: int, rom_style: str) -> dict:
     from dse.families.snn import reference, synth
     from dse.families.snn.activity import activity
 
@@ -78,8 +78,8 @@ def measure(net, x: np.ndarray, reuse: int, scan: str, cache: Path, check_sample
     ref = reference.simulate(n, x)
     cyc = ref.cycles[scan]
     t0 = time.perf_counter()
-    r = synth.synthesize(n, PART, cache_dir=cache, check_inputs=x[:check_samples], timeout=7200)
-    return {"reuse": reuse, "scan": scan, "units": n.units, "groups": n.groups,
+    r = synth.synthesize(n, PART, cache_dir=cache, check_inputs=x[:check_samples], timeout=7200, rom_style=rom_style)
+    return {"reuse": reuse, "scan": scan, "rom_style": rom_style, "units": n.units, "groups": n.groups,
             "cycles_mean": float(cyc.mean()), "cycles_max": int(cyc.max()),
             "latency_us_mean": float(cyc.mean()) / CLOCK_MHZ, "latency_us_max": int(cyc.max()) / CLOCK_MHZ,
             "synaptic_ops": activity(n, x, ref)["synaptic_ops"], "lut": r.lut, "ff": r.ff, "bram36": r.bram,
@@ -105,7 +105,8 @@ def markdown(data: dict, command: str) -> str:
         f"(F = {info['quant']['frac_bits']}): PTQ {info['ptq']:.4f}, QAT {info['qat']:.4f} (the built network). "
         "The integer accuracy is the same for every R and scan (the reuse factor changes no output bit; "
         "tests/test_snn_reuse.py checks GHDL and netlists against the reference).", "",
-        f"Hardware: Yosys synth_xilinx for {PART}, every row checked (no latch; the gate-level netlist simulated "
+        f"Hardware: Yosys synth_xilinx for {PART}, weight ROMs placed with rom_style="
+        f"{data['rows'][0]['rom_style'] if data['rows'] else '?'} (synth.mark_roms), every row checked (no latch; the gate-level netlist simulated "
         "on test images equals the integer reference in outputs and cycles). Cycles from the exact cycle model "
         f"on all test images (mean / worst), microseconds at {CLOCK_MHZ:.0f} MHz. Synaptic ops: weight reads "
         "that change a membrane, per inference (mean).", "",
@@ -113,7 +114,7 @@ def markdown(data: dict, command: str) -> str:
         "| synaptic ops | target met |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for row in data["rows"]:
+    for row in sorted(data["rows"], key=lambda r: (r["reuse"], r["scan"] != "full")):
         lines.append(f"| {row['reuse']} | {row['scan']} | {' / '.join(map(str, row['units']))} | {row['lut']:,} | "
                      f"{row['ff']:,} | {row['bram36']:g} | {row['dsp']} | {row['cycles_mean']:,.0f} / "
                      f"{row['cycles_max']:,} | {row['latency_us_mean']:,.1f} / {row['latency_us_max']:,.1f} | "
@@ -148,7 +149,7 @@ def plot(data: dict, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for scan, marker in (("full", "o"), ("event", "s")):
-        rows = [r for r in data["rows"] if r["scan"] == scan]
+        rows = sorted((r for r in data["rows"] if r["scan"] == scan), key=lambda r: r["reuse"])
         ax.plot([r["latency_us_max"] for r in rows], [r["lut"] for r in rows], marker=marker, label=f"dse, {scan} scan")
         for r in rows:
             ax.annotate(f"R={r['reuse']}", (r["latency_us_max"], r["lut"]), fontsize=7, xytext=(3, 3),
@@ -174,8 +175,12 @@ def main() -> None:
     ap.add_argument("--scans", nargs="+", default=["full", "event"], choices=["full", "event"])
     ap.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's)")
     ap.add_argument("--check-samples", type=int, default=2, help="test images in each netlist simulation")
+    ap.add_argument("--rom-style", default="block", choices=["auto", "block", "distributed"],
+                    help="where Yosys puts the weight ROMs (synth.mark_roms); block: every ROM in block RAM")
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "dse" / "snn_reuse_synthesis"))
     ap.add_argument("--from-json", help="re-render the markdown and plot from a saved run")
+    ap.add_argument("--append", action="store_true",
+                    help="keep the rows of bench/results/snn_reuse.json (same seeded training) and add the new points")
     args = ap.parse_args()
     command = "python bench/snn_reuse.py " + " ".join(sys.argv[1:])
     out_json = RESULTS / "snn_reuse.json"
@@ -187,10 +192,16 @@ def main() -> None:
         set_determinism(0)
         net, x, info = train_network(args.epochs)
         print(f"trained: {json.dumps(info)}", file=sys.stderr)
-        rows = []
+        previous = json.loads(out_json.read_text()) if args.append and out_json.exists() else None
+        rows = previous["rows"] if previous else []
+        if previous:
+            command = f"{previous['command']} && {command}"
+        done = {(r["reuse"], r["scan"]) for r in rows}
         for reuse in args.reuse:
             for scan in args.scans:
-                rows.append(measure(net, x, reuse, scan, Path(args.cache), args.check_samples))
+                if (reuse, scan) in done:
+                    continue
+                rows.append(measure(net, x, reuse, scan, Path(args.cache), args.check_samples, args.rom_style))
                 r = rows[-1]
                 print(f"R={reuse} {scan}: {r['lut']} LUT {r['ff']} FF {r['bram36']} BRAM36, {r['cycles_max']} cycles "
                       f"({r['wall_seconds']:.0f} s)", file=sys.stderr)

@@ -38,3 +38,16 @@ def test_estimate_within_stated_error_of_yosys(tmp_path, sizes, kw):
     assert abs(est.lut - res.lut) <= hw_estimate.ERROR["lut"] * res.lut, (est.lut, res.lut)
     assert abs(est.ff - res.ff) <= hw_estimate.ERROR["ff"] * res.ff, (est.ff, res.ff)
     assert est.bram == res.bram
+
+
+def test_lut_ram_of_shared_datapaths_is_counted():
+    # Yosys' mapping of designs synthesized for this test's numbers (RAM32M: 4 LUTs, 8 bits at 32 words):
+    # 256-128-10 LIF/readout, R = 16: 9 RAM32M; 10-6-3 LIF2/readout, R = 2: 8 RAM32M.
+    big = random_network([256, 128, 10], neuron=["LIF", "readout"], reuse_factor=16, time_steps=2)
+    assert hw_estimate.features(big)["lutram"] == 4 * 9
+    small = random_network([10, 6, 3], neuron=["LIF2", "readout"], reuse_factor=2, time_steps=2)
+    assert hw_estimate.features(small)["lutram"] == 4 * 8
+    assert hw_estimate.features(random_network([10, 6, 3], time_steps=2))["lutram"] == 0
+    assert hw_estimate.lutram_luts(64, 8) == 4 * 2  # RAM64M: 4 bits a cell
+    # every weight ROM in block RAM with rom_style="block": one RAMB18 per small layer
+    assert hw_estimate.estimate(small, rom_style="block").bram == 1.0

@@ -83,6 +83,8 @@ PARAMS: tuple[ParamDef, ...] = (
              allowed=("full", "event")),
     ParamDef("hdl", "reuse_factor", int, 1, "neurons per shared datapath R: a layer has ceil(n/R) datapaths "
              "(1: one per neuron; a layer smaller than R gets one)", (at_least(1),)),
+    ParamDef("hdl", "rom_style", str, "auto", "weight ROMs: auto (Yosys' choice: below ~80 Kbit in LUTs) | block "
+             "(block RAM) | distributed (LUTs)", allowed=("auto", "block", "distributed")),
     ParamDef("hdl", "layer_reuse_factors", str, "", "one R per layer, hidden layers then the output layer, "
              "e.g. '16 10'; overrides hdl.reuse_factor; '' sets none", (layer_reuse_problem,)),
 )
@@ -126,9 +128,9 @@ class SNNFamily(Family):
     default_clock_ns = 10.0
     packages = ("torch", "snntorch")
     cheap_params = ("quantization.weight_bits", "quantization.membrane_bits", "quantization.frac_bits", "hdl.scan",
-                    "hdl.reuse_factor", "hdl.layer_reuse_factors")
+                    "hdl.reuse_factor", "hdl.layer_reuse_factors", "hdl.rom_style")
     # the reuse factor changes neither a trained weight nor a simulated output bit: only the hardware cost
-    free_params = ("hdl.reuse_factor", "hdl.layer_reuse_factors")
+    free_params = ("hdl.reuse_factor", "hdl.layer_reuse_factors", "hdl.rom_style")
 
     def training_key(self, point: Mapping[str, Any]) -> str:
         """PTQ points of one network share its float training; a QAT point fine-tunes for its own bits."""
@@ -182,6 +184,7 @@ class SNNFamily(Family):
         train = {k.split(".", 1)[1]: v for k, v in p.items() if k.startswith("train.")}
         return {"task": p["model.task"], "network": _network(p), "train": train, "quantization": quant,
                 "scan": p["hdl.scan"], "reuse_factor": _reuse_factor(p),
+                "rom_style": p.get("hdl.rom_style", "auto"),
                 "hardware": {"backend": hardware.backend, "part": hardware.part, "clock_ns": float(hardware.clock_ns)},
                 "params": dict(p)}
 

@@ -102,7 +102,7 @@ def _preflight(trial: TrialContext, desc, cfg, d: dict[str, Any]) -> None:
     quant = QuantSpec(q["weight_bits"], q["membrane_bits"] or 16, frac)  # 16: wider than calibration picks
     steps = desc.encoding.time_steps(1)  # cycles do not matter here, only resources
     net = to_quantized(model, quant, steps, d["scan"]).with_reuse(d.get("reuse_factor", 1))
-    counts = estimate_counts(net, part)
+    counts = estimate_counts(net, part, d.get("rom_style", "auto"))
     totals = get_part(part).resources
     util = {r: counts[r] / totals[r] for r in ("lut", "ff", "bram_18k") if totals[r]}
     worst = max(util, key=util.get)
@@ -173,7 +173,8 @@ def run(trial: TrialContext) -> None:
     trial.write_json(NETWORK_FILE, network_to_dict(net), kind="integer_network")
 
     with trial.phase("lower"):
-        hw = SNNHardware(net, inputs, cache_dir=str(Path(spec.build_cache_dir) / "synthesis"))
+        hw = SNNHardware(net, inputs, cache_dir=str(Path(spec.build_cache_dir) / "synthesis"),
+                         rom_style=d.get("rom_style", "auto"))
         hw.write(trial.work / "hdl")
         trial.artifact("hdl_project", trial.work / "hdl")
     hwd = d["hardware"]
