@@ -145,3 +145,21 @@ def test_block_rom_style_puts_small_weight_memories_in_bram(tmp_path):
     res = synth.synthesize(net, "xc7a35t", work_dir=tmp_path, rom_style="block")
     assert res.bram == 1.0 and res.cells["RAMB18E1"] == 2  # one RAMB18 per layer
     assert res.checks["netlist_sim_equal_reference"] is True
+
+
+def test_digits16_example_searches_the_reuse_factor_as_a_free_parameter():
+    from pathlib import Path
+
+    from dse.study import load_study
+
+    cfg = load_study(Path(__file__).resolve().parents[1] / "examples" / "snn-digits16.yaml")
+    space = cfg.search_space()
+    assert space.grid_size() == 2 * 2 * 6
+    assert {"hdl.reuse_factor", "hdl.rom_style"} <= set(space.family.free_params)
+    assert space.family.cross_checks(space.specs) == []
+    # points that differ only in R share their training and their integer simulation
+    fam = space.family
+    a = {"model.task": "digits16", "hdl.scan": "full", "hdl.reuse_factor": 1, "quantization.weight_bits": 6}
+    b = {**a, "hdl.reuse_factor": 16}
+    assert fam.training_key(a) == fam.training_key(b) and fam.simulation_key(a) == fam.simulation_key(b)
+    assert fam.simulation_key(a) != fam.simulation_key({**a, "quantization.weight_bits": 4})
