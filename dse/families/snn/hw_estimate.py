@@ -7,10 +7,12 @@ to Yosys synth_xilinx results of checked designs (bench/snn_hardware.py --calibr
 constants pasted below and the estimator's error on every calibration design; the error bounds below
 are the largest relative errors found there, and a test checks them on designs synthesized in the test).
 
-Weight memory: Yosys 0.23 maps a layer's ROM to block RAM when it is large, else to LUTs (a fitted cost
-per bit). Observed: 196x384 = 75,264 bits and 256x192 stay in LUTs, 256x384 = 98,304 bits and 784x768 go
-to RAMB18; BRAM_MIN_BITS sits between (the exact rule is Yosys' memory_libmap cost model, not modelled). RAMB18 count: the cheapest RAMB18E1 aspect ratio
-(512x36 ... 16Kx1) for rows x (n_out * weight_bits) bits; reported in RAMB36 equivalents.
+Weight memory: Yosys 0.23 maps a layer's ROM to block RAM when it fills its RAMB18s well (see
+BRAM_BITS_PER_RAMB18), else to LUTs (a fitted cost per bit); the study's hdl.rom_style can force either.
+RAMB18 count: slices of the word width in RAMB18E1 aspect ratios (512x36 ... 16Kx1) as Yosys packs them;
+reported in RAMB36 equivalents. Shared datapaths (reuse factor R): the datapath count replaces the
+neuron count, the ROM holds groups x fan-in words of datapaths x weight bits, the membranes' LUT RAM is
+counted exactly (RAM32M / RAM64M as Yosys maps them) and the sharing logic (masks, group decoder) is fitted.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ import numpy as np
 from dse.families.snn import reference
 from dse.families.snn.network import QuantizedSNN
 
-BRAM_MIN_BITS = 81920
+# Yosys (memory_libmap's cost model, not modelled) puts a ROM in block RAM when it fills its RAMB18s well
+# enough: observed 256 x 192 (8,192 bits a RAMB18) and 196 x 384 (6,842) in LUTs, 256 x 384 (8,937),
+# 1,024 x 12 (12,288) and 784 x 768 (14,000) in block RAM.
+BRAM_BITS_PER_RAMB18 = 8600
 # Fitted on the calibration designs (bench/snn_hardware.py --calibrate); see the module docstring.
 LUT_KEYS = ("adder_bits", "rom_lut_bits", "scan_event", "scan_full", "share_bits")
 LUT_COEF = {"adder_bits": 1.531, "rom_lut_bits": 0.0588, "scan_event": 4.229, "scan_full": 4.915, "const": 0.0}
@@ -48,7 +53,16 @@ class HwEstimate:
 
 
 def ramb18_count(rows: int, width: int) -> int:
-    return min(math.ceil(rows / d) * math.ceil(width / w) for d, w in _RAMB18_MODES)
+    """RAMB18s for a rows x width ROM: slices of the width in one aspect ratio, the rest in the best other
+    (Yosys packs 4096 x 48 as 5 x 2 RAMB18 of 2048 x 9 plus one 4096 x 4: 11, not 12)."""
+    if width <= 0:
+        return 0
+    best = min(math.ceil(rows / d) * math.ceil(width / w) for d, w in _RAMB18_MODES)
+    for d, w in _RAMB18_MODES:
+        whole = width // w
+        if whole and width % w:
+            best = min(best, whole * math.ceil(rows / d) + ramb18_count(rows, width % w))
+    return best
 
 
 def _bits(n: int) -> int:
@@ -64,8 +78,10 @@ def lutram_luts(words: int, width: int) -> int:
     return 4 * math.ceil(words / 64) * math.ceil(width / 4)
 
 
-def _rom_in_bram(bits: int, rom_style: str) -> bool:
-    return rom_style == "block" or (rom_style == "auto" and bits > BRAM_MIN_BITS)
+def _rom_in_bram(rows: int, width: int, rom_style: str) -> bool:
+    if rom_style != "auto":
+        return rom_style == "block"
+    return rows * width > BRAM_BITS_PER_RAMB18 * ramb18_count(rows, width)
 
 
 def _layer_features(net: QuantizedSNN, li: int, rom_style: str, f: dict) -> None:
@@ -80,7 +96,7 @@ def _layer_features(net: QuantizedSNN, li: int, rom_style: str, f: dict) -> None
     # accumulate (sat add of a (wb+vb)-bit product into mb bits) + update (compare, reset, leak)
     per_path = mb + max(0, vb - 1) * (wb + vb) + mb * n_mem
     f["adder_bits"] += paths * per_path
-    if _rom_in_bram(rows * width, rom_style):
+    if _rom_in_bram(rows, width, rom_style):
         f["ramb18"] += ramb18_count(rows, width)
         rom_ff = 0
     else:
