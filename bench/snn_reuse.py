@@ -173,6 +173,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reuse", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32, 64, 128])
     ap.add_argument("--scans", nargs="+", default=["full", "event"], choices=["full", "event"])
+    ap.add_argument("--points", nargs="+", default=None, metavar="R:SCAN",
+                    help="measure these points in this order (e.g. 16:full 32:event) instead of --reuse x --scans")
     ap.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's)")
     ap.add_argument("--check-samples", type=int, default=2, help="test images in each netlist simulation")
     ap.add_argument("--rom-style", default="block", choices=["auto", "block", "distributed"],
@@ -197,19 +199,19 @@ def main() -> None:
         if previous:
             command = f"{previous['command']} && {command}"
         done = {(r["reuse"], r["scan"]) for r in rows}
-        for reuse in args.reuse:
-            for scan in args.scans:
-                if (reuse, scan) in done:
-                    continue
+        points = ([(int(p.split(":")[0]), p.split(":")[1]) for p in args.points] if args.points else
+                  [(reuse, scan) for reuse in args.reuse for scan in args.scans])
+        for reuse, scan in points:
+            if (reuse, scan) not in done:
                 rows.append(measure(net, x, reuse, scan, Path(args.cache), args.check_samples, args.rom_style))
                 r = rows[-1]
                 print(f"R={reuse} {scan}: {r['lut']} LUT {r['ff']} FF {r['bram36']} BRAM36, {r['cycles_max']} cycles "
                       f"({r['wall_seconds']:.0f} s)", file=sys.stderr)
-                data = {"command": command, "machine": machine(), "commit": git_rev(),
-                        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "load": load_average(),
-                        "network": info, "rows": rows}
-                RESULTS.mkdir(parents=True, exist_ok=True)
-                out_json.write_text(json.dumps(data, indent=1))  # after every row: a partial run is kept
+            data = {"command": command, "machine": machine(), "commit": git_rev(),
+                    "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "load": load_average(),
+                    "network": info, "rows": rows}
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            out_json.write_text(json.dumps(data, indent=1))  # after every row: a partial run is kept
     plot(data, RESULTS / "snn_reuse.png")
     (RESULTS / "snn_reuse.md").write_text(markdown(data, data["command"]))
     print((RESULTS / "snn_reuse.md").read_text())

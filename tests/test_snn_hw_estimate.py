@@ -23,6 +23,11 @@ def test_cycles_are_the_exact_model():
 def test_bram_count_model():
     assert hw_estimate.ramb18_count(784, 768) == 43  # 1Kx18: 43 RAMB18 = 21.5 RAMB36
     assert hw_estimate.ramb18_count(256, 384) == 11  # 512x36
+    # Yosys synth_xilinx on 256-128-10 at R = 16: layer 0's 4096 words x 48 bits in 11 RAMB18 (5 x 2 of
+    # 2048x9 + one 4096x4); with rom_style="block" layer 1's 1280 x 6 adds one: 12
+    assert hw_estimate.ramb18_count(4096, 48) == 11 and hw_estimate.ramb18_count(1280, 6) == 1
+    r16 = random_network([256, 128, 10], neuron=["LIF", "readout"], reuse_factor=16, time_steps=2)
+    assert hw_estimate.estimate(r16).bram == 5.5 and hw_estimate.estimate(r16, rom_style="block").bram == 6.0
     big = hw_estimate.estimate(random_network([784, 128, 10], time_steps=2))
     assert big.bram == 21.5 and big.dsp == 0
 
