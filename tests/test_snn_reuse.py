@@ -163,3 +163,27 @@ def test_digits16_example_searches_the_reuse_factor_as_a_free_parameter():
     b = {**a, "hdl.reuse_factor": 16}
     assert fam.training_key(a) == fam.training_key(b) and fam.simulation_key(a) == fam.simulation_key(b)
     assert fam.simulation_key(a) != fam.simulation_key({**a, "quantization.weight_bits": 4})
+
+
+def test_preflight_takes_fractional_bits_that_hold_the_threshold_and_counts_sharing():
+    """With membrane_bits fixed, the preflight estimate quantizes as the quantizer does (fractional bits
+    that keep the threshold representable) instead of failing the trial; R shrinks the estimate."""
+    from types import SimpleNamespace
+
+    from dse.families.snn.model import SNNDescription
+    from dse.families.snn.pipeline import _preflight
+    from dse.trial.context import Pruned
+
+    desc = SNNDescription.from_dict({"n_inputs": 256, "layers": [
+        {"size": 128, "neuron": "LIF", "k_beta": 3, "threshold": 1.0}, {"size": 10, "neuron": "readout", "k_beta": 3}],
+        "encoding": {"kind": "rate", "steps": 25}})
+    design = {"hardware": {"part": "xc7a100t"}, "scan": "full", "rom_style": "auto",
+              "quantization": {"weight_bits": 6, "membrane_bits": 8, "frac_bits": None}}
+
+    def trial(limit: float):
+        return SimpleNamespace(spec=SimpleNamespace(max_utilisation=limit))
+
+    _preflight(trial(1.0), desc, None, {**design, "reuse_factor": 1})  # fits: no exception
+    with pytest.raises(Pruned, match="the network needs 8% of the xc7a100t bram_18k"):  # 22 RAMB18 of 270
+        _preflight(trial(0.05), desc, None, {**design, "reuse_factor": 1})
+    _preflight(trial(0.05), desc, None, {**design, "reuse_factor": 16})  # 11 RAMB18 with R = 16: 4 %

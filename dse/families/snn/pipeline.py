@@ -89,7 +89,7 @@ def _preflight(trial: TrialContext, desc, cfg, d: dict[str, Any]) -> None:
     from dse.cost.parts import get_part
     from dse.families.snn.lowering import estimate_counts
     from dse.families.snn.model import SNN, QuantSpec
-    from dse.families.snn.quantize import choose_frac_bits, to_quantized
+    from dse.families.snn.quantize import choose_frac_bits, frac_bits_cap, to_quantized
     from dse.families.snn.synth import parse_part
     from dse.trial.context import Pruned
 
@@ -99,6 +99,8 @@ def _preflight(trial: TrialContext, desc, cfg, d: dict[str, Any]) -> None:
     q = d["quantization"]
     model = SNN(desc)
     frac = q["frac_bits"] if q["frac_bits"] is not None else choose_frac_bits(model, q["weight_bits"])
+    if q["membrane_bits"] and q["frac_bits"] is None:  # as the quantizer does: fractional bits that hold theta
+        frac = min(frac, frac_bits_cap(model, q["membrane_bits"]))
     quant = QuantSpec(q["weight_bits"], q["membrane_bits"] or 16, frac)  # 16: wider than calibration picks
     steps = desc.encoding.time_steps(1)  # cycles do not matter here, only resources
     net = to_quantized(model, quant, steps, d["scan"]).with_reuse(d.get("reuse_factor", 1))
