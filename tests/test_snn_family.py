@@ -19,8 +19,8 @@ STUDY = {
     "data": {"source": "synthetic", "options": {"n_trials": 30, "n_bins": 10, "n_neurons": 6, "seed": 0}},
     "model": {"hidden_units": 4, "encoding": "current", "input_bits": 2},
     "train": {"epochs": 2, "batch_size": 8},
-    "quantization": {"weight_bits": {"choices": [4, 6]}},
-    "hdl": {"scan": {"choices": ["full", "event"]}},
+    "quantization": {"weight_bits": 6},
+    "hdl": {"scan": {"choices": ["full", "event"]}, "reuse_factor": {"choices": [1, 2]}},
     "objectives": ["behavior_r2_bin", "latency_us", "lut"],
     "constraints": {"max_utilisation": 1.0},
     "sampler": {"name": "grid"}, "n_trials": 4,
@@ -67,12 +67,21 @@ def test_every_point_is_synthesized_checked_and_stored(study):
         results = {t.number: st.project.load_result("snnfam", t.number) for t in trials}
     # one float training serves every point of the network
     assert sum(not r.cache["model"] for r in results.values()) == 1
-    # the scan changes cycles, never a result bit
-    by = {(t.params["quantization.weight_bits"], t.params["hdl.scan"]): results[t.number] for t in trials}
-    for wb in (4, 6):
-        full, event = by[wb, "full"], by[wb, "event"]
-        assert full.accuracy["integer"]["behavior_r2_bin"] == event.accuracy["integer"]["behavior_r2_bin"]
-        assert event.hardware["latency_cycles"] < full.hardware["latency_cycles"]
+    # the scan and the reuse factor change cycles, never a result bit
+    by = {(t.params["hdl.reuse_factor"], t.params["hdl.scan"]): results[t.number] for t in trials}
+    base = by[1, "full"].accuracy["integer"]["behavior_r2_bin"]
+    assert all(r.accuracy["integer"]["behavior_r2_bin"] == base for r in by.values())
+    for rf in (1, 2):
+        assert by[rf, "event"].hardware["latency_cycles"] < by[rf, "full"].hardware["latency_cycles"]
+    for scan in ("full", "event"):
+        assert by[2, scan].hardware["latency_cycles"] > by[1, scan].hardware["latency_cycles"]
+        assert by[2, scan].hardware["details"]["hdl_hash"] != by[1, scan].hardware["details"]["hdl_hash"]
+    # activity per inference is stored as objectives, the same for every scan and reuse factor
+    acts = [r.accuracy["activity"] for r in by.values()]
+    assert all(a == acts[0] for a in acts) and acts[0]["spikes_layer0"] == acts[0]["spikes"]
+    for r in by.values():
+        assert r.objectives["synaptic_ops"] > 0 and r.objectives["spikes"] > 0
+        assert 0 < r.objectives["input_density"] <= 1 and r.objectives["membrane_updates"] > 0
 
 
 def test_status_pareto_and_compare_read_the_study(study):

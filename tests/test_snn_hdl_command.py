@@ -96,3 +96,25 @@ def test_a_study_searches_the_hardware_of_a_nir_network(tmp_path):
     assert len(floats) == 1, "both trials score the one imported float network"
     assert {res.accuracy["quantization"]["weight_bits"] for res in results} == {4, 6}
     assert all(res.hardware["lut"] > 0 for res in results)
+
+
+def test_dse_hdl_reuse_factor_out_of_range_is_one_line(tmp_path):
+    """--reuse-factor is checked against the imported network's layer sizes before anything is written."""
+    import subprocess
+    import sys
+
+    import nir
+    import numpy as np
+
+    graph = nir.NIRGraph.from_list(nir.Input(np.array([4])), nir.Linear(np.ones((3, 4))),
+                                   nir.LIF(tau=np.full(3, 8e-4), r=np.full(3, 8.0), v_leak=np.zeros(3),
+                                           v_threshold=np.ones(3)), nir.Output(np.array([3])))
+    path = tmp_path / "g.nir"
+    nir.write(path, graph)
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "dse.cli", "hdl", str(path), "--weight-bits", "6", "--reuse-factor",
+                        "2 2", "-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "dse hdl: error: command line: --reuse-factor: reuse_factor: 2 values for 1 layers"], r.stderr
+    assert not out.exists() and not list(tmp_path.glob(".out-*"))

@@ -36,6 +36,17 @@ def test_digits28_upsamples_the_same_images():
     assert np.corrcoef(block.ravel(), coarse.ravel())[0, 1] > 0.9
 
 
+def test_digits16_has_flexi_neuras_input_size_and_the_digits_split():
+    t8, t16 = digits_task(0, 8), load_task("digits16")
+    assert t16.name == "digits16" and t16.n_inputs == 256 and t16.n_outputs == 10
+    for part in ("train", "valid", "test"):  # the same images in the same split as digits
+        assert np.array_equal(getattr(t8, part).y, getattr(t16, part).y)
+    img8, img16 = t8.test.x[3].reshape(8, 8), t16.test.x[3].reshape(16, 16)
+    assert img16.min() >= 0 and img16.max() <= 1
+    # averaged back over 2x2 blocks, the upsampled image follows the original
+    assert np.corrcoef(img16.reshape(8, 2, 8, 2).mean(axis=(1, 3)).ravel(), img8.ravel())[0, 1] > 0.95
+
+
 def test_decode_task_uses_the_lfads_split():
     t = decode_task("synthetic", seed=0, n_trials=30, n_bins=12, n_neurons=9)
     data = load_data("synthetic", n_trials=30, n_bins=12, n_neurons=9)

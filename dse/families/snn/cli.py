@@ -22,7 +22,7 @@ from typing import Any
 from dse.errors import ConfigError
 from dse.families.records import TrainReport, TrainRequest
 
-TASK_CHOICES = ("decode", "digits", "digits28")
+TASK_CHOICES = ("decode", "digits", "digits16", "digits28")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -45,6 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fractional bits (default: chosen from the weights, or on the task's validation split)")
     p.add_argument("--scan", default="full", help="input scan: full (every input a cycle) | event (only spikes)")
     p.add_argument("--clock-ns", type=float, default=10.0, help="target clock period (latency in us; nextpnr)")
+    p.add_argument("--reuse-factor", default="1", metavar="R",
+                   help="neurons per shared datapath: one R for every layer, or one per layer ('16 10'); "
+                        "a layer of n neurons has ceil(n/R) datapaths (results are the same for every R)")
     p.add_argument("--dt", type=float, default=None,
                    help="the exporter's time step in seconds (default 1e-4, snnTorch's; a graph written by dse "
                         "carries its own)")
@@ -114,6 +117,20 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Any, float]:
     return imported, task, dt
 
 
+def _reuse_factor(text: str, sizes: list[int]) -> int | list[int]:
+    """--reuse-factor: one R or one per layer, each within 1..n of its layer (one line otherwise)."""
+    from dse.families.snn.network import check_reuse_factor
+    from dse.families.snn.study_checks import parse_layer_reuse
+
+    try:
+        rs = parse_layer_reuse(text)
+        value: int | list[int] = rs[0] if len(rs) == 1 else rs
+        check_reuse_factor(value, sizes)
+    except (ValueError, IndexError) as e:
+        raise ConfigError("command line", str(e) or f"no reuse factor in {text!r}", "--reuse-factor") from None
+    return value
+
+
 def build(args: argparse.Namespace, imported: Any, task: Any, dt: float, work: Path) -> dict[str, Any]:
     """Quantize, write the project into ``work``, check it (GHDL, checked Yosys), score it."""
     from dse.families.snn import reference
@@ -129,6 +146,7 @@ def build(args: argparse.Namespace, imported: Any, task: Any, dt: float, work: P
     model = imported.model(encoding)
     quant = _quant(model, task, args, encoding)
     net = to_quantized(model, quant, args.time_steps, args.scan, name=args.graph.stem or "snn")
+    net = net.with_reuse(_reuse_factor(args.reuse_factor, [lay.n_out for lay in net.layers]))
     if task is not None:
         from dse.families.snn.train import encode_inputs
 
@@ -151,7 +169,7 @@ def build(args: argparse.Namespace, imported: Any, task: Any, dt: float, work: P
     latency = int(reference.full_scan_cycles(net)) if net.scan == "full" else int(cycles.max())
     result: dict[str, Any] = {
         "graph": str(args.graph), "output": str(args.output), "part": args.part, "dt": dt,
-        **quant.to_dict(), "scan": net.scan, "time_steps": net.time_steps, "sizes": net.sizes,
+        **quant.to_dict(), "scan": net.scan, "reuse_factor": net.reuse_factor, "time_steps": net.time_steps, "sizes": net.sizes,
         "lut": s.lut, "ff": s.ff, "bram_18k": int(np.ceil(s.bram * BRAM_18K_PER_UNIT[s.family])), "dsp": s.dsp,
         "latency_cycles": latency, "latency_us": round(latency * args.clock_ns / 1000.0, 3),
         "max_clock_mhz": s.max_clock_mhz, "ghdl_equal": bool(project.ghdl_equal_reference),

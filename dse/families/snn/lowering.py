@@ -30,6 +30,7 @@ class SNNHardware:
     inputs: np.ndarray
     cache_dir: str | None = None
     check_samples: int = 2
+    rom_style: str = "auto"  # dse.families.snn.synth.mark_roms
 
     def cycles(self) -> tuple[int, int]:
         from dse.families.snn.reference import simulate
@@ -43,7 +44,7 @@ class SNNHardware:
         from dse.families.snn.synth import synthesize
 
         r = synthesize(self.net, part, work_dir=work_dir, cache_dir=self.cache_dir,
-                       check_inputs=self.inputs[: self.check_samples], freq_mhz=freq_mhz)
+                       check_inputs=self.inputs[: self.check_samples], freq_mhz=freq_mhz, rom_style=self.rom_style)
         return {"lut": r.lut, "ff": r.ff, "dsp": r.dsp,
                 "bram_18k": int(np.ceil(r.bram * BRAM_18K_PER_UNIT[r.family])),
                 "max_clock_mhz": r.max_clock_mhz, "tool_version": json.dumps(r.tool_versions, sort_keys=True),
@@ -54,7 +55,7 @@ class SNNHardware:
 
     def estimate(self, part: str) -> dict[str, Any]:
         """The calibrated analytic model (:mod:`dse.families.snn.hw_estimate`): Xilinx 7-series only."""
-        return estimate_counts(self.net, part)
+        return estimate_counts(self.net, part, self.rom_style)
 
     def write(self, out: Path) -> list[Path]:
         """The VHDL sources (and testbench) into ``out``."""
@@ -63,7 +64,7 @@ class SNNHardware:
         return write_design(self.net, out)
 
 
-def estimate_counts(net: QuantizedSNN, part: str) -> dict[str, Any]:
+def estimate_counts(net: QuantizedSNN, part: str, rom_style: str = "auto") -> dict[str, Any]:
     """``hw_estimate`` as the counts the HDL cost backends take, with its calibration error as uncertainty."""
     from dse.families.snn import hw_estimate
     from dse.families.snn.synth import parse_part
@@ -71,7 +72,7 @@ def estimate_counts(net: QuantizedSNN, part: str) -> dict[str, Any]:
     if parse_part(part)["family"] != "xilinx":
         raise ValueError(f"the SNN estimate is calibrated on Yosys synth_xilinx results; {part!r} is not a Xilinx "
                          "part (use the yosys backend)")
-    est = hw_estimate.estimate(net)
+    est = hw_estimate.estimate(net, rom_style=rom_style)
     return {"lut": round(est.lut), "ff": round(est.ff), "dsp": est.dsp,
             "bram_18k": int(np.ceil(est.bram * BRAM_18K_PER_UNIT["xilinx"])), "max_clock_mhz": None,
             "tool_version": "dse snn hw_estimate (fitted to Yosys 0.23 synth_xilinx)",

@@ -33,6 +33,25 @@ def signed_range(bits: int) -> tuple[int, int]:
     return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
 
 
+def check_reuse_factor(value, sizes: Sequence[int]) -> None:
+    """R >= 1 for all layers, or a list of one R per layer with 1 <= R <= the layer's neurons."""
+
+    def is_int(v) -> bool:
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+    if is_int(value):
+        if value < 1:
+            raise ValueError(f"reuse_factor: must be an integer >= 1, got {value!r}")
+        return
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"reuse_factor: must be an integer >= 1 or a list of one per layer, got {value!r}")
+    if len(value) != len(sizes):
+        raise ValueError(f"reuse_factor: {len(value)} values for {len(sizes)} layers")
+    for li, (r, n) in enumerate(zip(value, sizes, strict=True)):
+        if not is_int(r) or not 1 <= r <= n:
+            raise ValueError(f"reuse_factor[{li}]: {r!r} outside 1..{n} for layer {li} of {n} neurons")
+
+
 def k_from_beta(beta: float, field_name: str = "beta") -> int:
     """The shift k with beta == 1 - 2**-k; ValueError when 1 - beta is not a power of two (k >= 1)."""
     one_minus = 1.0 - float(beta)
@@ -118,7 +137,10 @@ class SNNLayer:
 class QuantizedSNN:
     """An integer SNN. `input_bits` == 1 means binary spike input; > 1 an integer input current
     in [0, 2**input_bits - 1] on layer 0. `scan`: "full" (every input costs a cycle, Spiker+'s) or
-    "event" (only nonzero inputs cost a cycle); it changes cycles and hardware, never a result bit."""
+    "event" (only nonzero inputs cost a cycle); it changes cycles and hardware, never a result bit.
+    `reuse_factor` R (one for all layers, or a list with one per layer): a layer's neurons share
+    ceil(n_out / R) datapaths that serve up to R neurons each in turn (`units`, `groups`); like the scan
+    it changes cycles and hardware only."""
 
     layers: list[SNNLayer]
     weight_bits: int = 6
@@ -129,6 +151,7 @@ class QuantizedSNN:
     scan: str = "full"
     name: str = "snn"
     meta: dict = field(default_factory=dict)
+    reuse_factor: int | list[int] = 1
 
     def __post_init__(self) -> None:
         self.layers = list(self.layers)
@@ -157,11 +180,36 @@ class QuantizedSNN:
 
     def with_scan(self, scan: str) -> QuantizedSNN:
         """The same network with another scan architecture (identical results, other cycles)."""
+        return self._with(scan, self.reuse_factor)
+
+    def with_reuse(self, reuse_factor: int | Sequence[int]) -> QuantizedSNN:
+        """The same network with another reuse factor (identical results, other cycles and hardware)."""
+        return self._with(self.scan, reuse_factor)
+
+    def _with(self, scan: str, reuse_factor: int | Sequence[int]) -> QuantizedSNN:
         return QuantizedSNN(
             layers=self.layers, weight_bits=self.weight_bits, membrane_bits=self.membrane_bits,
             frac_bits=self.frac_bits, input_bits=self.input_bits, time_steps=self.time_steps,
             scan=scan, name=self.name, meta=dict(self.meta),
+            reuse_factor=list(reuse_factor) if isinstance(reuse_factor, (list, tuple)) else reuse_factor,
         )
+
+    @property
+    def reuse_factors(self) -> list[int]:
+        """R per layer."""
+        r = self.reuse_factor
+        return [int(r)] * len(self.layers) if isinstance(r, (int, np.integer)) else [int(v) for v in r]
+
+    @property
+    def units(self) -> list[int]:
+        """Neuron datapaths per layer: ceil(n_out / R); a layer smaller than R gets one."""
+        return [-(-lay.n_out // r) for lay, r in zip(self.layers, self.reuse_factors, strict=True)]
+
+    @property
+    def groups(self) -> list[int]:
+        """Neurons each datapath serves in turn, per layer: ceil(n_out / units) (<= R; 1 is the
+        fully parallel design)."""
+        return [-(-lay.n_out // u) for lay, u in zip(self.layers, self.units, strict=True)]
 
     # ---- validation ----------------------------------------------------------------------------
     def validate(self) -> None:
@@ -249,6 +297,7 @@ class QuantizedSNN:
                         f"{f}.{wname}: weights out of range for weight_bits={self.weight_bits}: "
                         f"[{int(w.min())}, {int(w.max())}] not within [{wlo}, {whi}]"
                     )
+        check_reuse_factor(self.reuse_factor, [lay.n_out for lay in self.layers])
 
     def check_inputs(self, x: np.ndarray) -> np.ndarray:
         """Validate an input array (samples, T, n_in) of integers in [0, 2**input_bits - 1]."""
@@ -347,6 +396,7 @@ def random_network(
     theta: int | None = None,
     weight_scale: float = 0.5,
     seed: int = 0,
+    reuse_factor: int | Sequence[int] = 1,
 ) -> QuantizedSNN:
     """A random valid network (tests and benches): weights uniform over a fraction of the weight range."""
     rng = np.random.default_rng(seed)
@@ -368,4 +418,5 @@ def random_network(
             theta_int=th, recurrent_weights=v, name=f"layer{i}",
         ))
     return QuantizedSNN(layers=layers, weight_bits=weight_bits, membrane_bits=membrane_bits, frac_bits=0,
-                        input_bits=input_bits, time_steps=time_steps, scan=scan)
+                        input_bits=input_bits, time_steps=time_steps, scan=scan,
+                        reuse_factor=list(reuse_factor) if isinstance(reuse_factor, (list, tuple)) else reuse_factor)

@@ -105,7 +105,7 @@ def network_to_dict(net) -> dict[str, Any]:
               for lay in net.layers]
     return {"layers": layers, "weight_bits": net.weight_bits, "membrane_bits": net.membrane_bits,
             "frac_bits": net.frac_bits, "input_bits": net.input_bits, "time_steps": net.time_steps,
-            "scan": net.scan, "name": net.name}
+            "scan": net.scan, "name": net.name, "reuse_factor": net.reuse_factor}
 
 
 def network_from_dict(d: dict[str, Any]):
@@ -123,7 +123,7 @@ def _preflight(trial: TrialContext, desc, cfg, d: Design) -> None:
     from dse.cost.parts import get_part
     from dse.families.snn.lowering import estimate_counts
     from dse.families.snn.model import SNN, QuantSpec
-    from dse.families.snn.quantize import choose_frac_bits, to_quantized
+    from dse.families.snn.quantize import choose_frac_bits, frac_bits_cap, to_quantized
     from dse.families.snn.synth import parse_part
     from dse.trial.context import Pruned
 
@@ -133,9 +133,12 @@ def _preflight(trial: TrialContext, desc, cfg, d: Design) -> None:
     q = d["quantization"]
     model = SNN(desc)
     frac = q["frac_bits"] if q["frac_bits"] is not None else choose_frac_bits(model, q["weight_bits"])
+    if q["membrane_bits"] and q["frac_bits"] is None:  # as the quantizer does: fractional bits that hold theta
+        frac = min(frac, frac_bits_cap(model, q["membrane_bits"]))
     quant = QuantSpec(q["weight_bits"], q["membrane_bits"] or 16, frac)  # 16: wider than calibration picks
     steps = desc.encoding.time_steps(1)  # cycles do not matter here, only resources
-    counts = estimate_counts(to_quantized(model, quant, steps, d["scan"]), part)
+    net = to_quantized(model, quant, steps, d["scan"]).with_reuse(d.get("reuse_factor", 1))
+    counts = estimate_counts(net, part, d.get("rom_style", "auto"))
     totals = get_part(part).resources
     util = {r: counts[r] / totals[r] for r in ("lut", "ff", "bram_18k") if totals[r]}
     worst = max(util, key=util.get)
@@ -190,8 +193,11 @@ def run(trial: TrialContext) -> None:
 
 def _quantize_and_cost(trial: TrialContext, d: dict[str, Any], task, desc, cfg, model) -> None:
     from dse.cost.registry import get_backend
+    from dse.families.snn.activity import OBJECTIVE_NAMES as ACTIVITY
+    from dse.families.snn.activity import activity
     from dse.families.snn.lowering import SNNHardware
     from dse.families.snn.quantize import ptq, qat, resolve_quant
+    from dse.families.snn.reference import simulate
     from dse.families.snn.train import TrainResult, encode_inputs, set_determinism
 
     spec, result = trial.spec, trial.result
@@ -204,14 +210,22 @@ def _quantize_and_cost(trial: TrialContext, d: dict[str, Any], task, desc, cfg, 
         else:
             r = ptq(model, task, quant, cfg.classify_by, scan=d["scan"])
     trial.timings["integer_model"] = r.integer_seconds
-    result.accuracy["integer"] = {**_accuracy(r.metrics, task.kind),
-                                  "mean_cycles": r.metrics.get("cycles", {}).get(d["scan"])}
+    # the reuse factor changes no output bit (SEMANTICS.md), only the cycles and the hardware
+    net = r.net.with_reuse(d.get("reuse_factor", 1))
+    inputs = encode_inputs(desc.encoding, task.test)
+    with trial.phase("activity"):
+        ref = simulate(net, inputs)
+        act = activity(net, inputs, ref)
+    result.accuracy["integer"] = {**_accuracy(r.metrics, task.kind), "mean_cycles": float(ref.cycles[d["scan"]].mean())}
+    result.accuracy["activity"] = {**{k: act[k] for k in ACTIVITY},
+                                   **{f"spikes_layer{li}": s for li, s in enumerate(act["spikes_per_layer"])
+                                      if s is not None}}
     result.accuracy["quantization"] = dict(r.quant.to_dict())
-    trial.write_json(NETWORK_FILE, network_to_dict(r.net), kind="integer_network")
+    trial.write_json(NETWORK_FILE, network_to_dict(net), kind="integer_network")
 
     with trial.phase("lower"):
-        inputs = encode_inputs(desc.encoding, task.test)
-        hw = SNNHardware(r.net, inputs, cache_dir=str(Path(spec.build_cache_dir) / "synthesis"))
+        hw = SNNHardware(net, inputs, cache_dir=str(Path(spec.build_cache_dir) / "synthesis"),
+                         rom_style=d.get("rom_style", "auto"))
         hw.write(trial.work / "hdl")
         trial.artifact("hdl_project", trial.work / "hdl")
     target = d.hardware
@@ -219,7 +233,7 @@ def _quantize_and_cost(trial: TrialContext, d: dict[str, Any], task, desc, cfg, 
         report = get_backend(target.backend).cost(hw, part=target.part, clock_ns=target.clock_ns,
                                                   output_dir=str(trial.work / "synthesis"))
     result.cache["synthesis"] = bool(report.details.get("cached"))
-    trial.finish(_accuracy(r.metrics, task.kind), report)
+    trial.finish({**_accuracy(r.metrics, task.kind), **{k: act[k] for k in ACTIVITY}}, report)
 
 
 def export(req: ExportRequest, out: Path) -> list[str]:

@@ -8,7 +8,8 @@ How they were chosen (measurements in bench/results/snn_training.md):
   lets it beat a linear decoder that sees only the last few bins. Chosen on the validation trials
   (bench/snn_training.py --sweep): hidden leak k=2, weight decay 1e-4 (the largest single gain: 136
   training trials overfit), gradient-norm clipping at 1 and an init gain of 3 (steadier BPTT over 73 steps).
-* digits (8×8) and digits28 (28×28, the Spiker+ MNIST-sized 784-128-10 network): rate-coded pixels,
+* digits (8×8), digits16 (16×16, Flexi-NeurA's 256-128-10 network) and digits28 (28×28, the Spiker+
+  MNIST-sized 784-128-10 network): rate-coded pixels,
   one feed-forward LIF hidden layer, a leaky readout, class = argmax of the readout's maximum membrane.
 """
 
@@ -47,7 +48,7 @@ def default_recipe(task: Task, epochs: int | None = None, seed: int = 0) -> Reci
         cfg = TrainConfig(epochs=100, batch_size=16, lr=5e-3, weight_decay=1e-4, grad_clip=1.0, init_gain=3.0,
                           seed=seed)
         qat_epochs = 20
-    elif task.name in ("digits", "digits28"):
+    elif task.name in ("digits", "digits16", "digits28"):
         hidden = 64 if task.name == "digits" else 128
         desc = SNNDescription(
             n_inputs=task.n_inputs,

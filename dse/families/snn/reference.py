@@ -19,7 +19,10 @@ layers; a run costs RUN_OVERHEAD more (leaving idle, raising done). Scan lengths
   full : fan_in = n_in (+ n_out when recurrent) every step;
   event: layer 0: max(nonzero inputs, 1) (+ the layer's own spikes of the previous step when recurrent);
          layers > 0: max(input spikes + own previous spikes if recurrent, 1).
-So full-scan cycles = sum over stages s of (max over active l of fan_in_l + STAGE_OVERHEAD) + RUN_OVERHEAD
+With a reuse factor, layer l's datapaths serve G_l = net.groups[l] neurons each in turn: every scanned
+input costs G_l cycles (one per group) and the fire/reset/leak update G_l cycles instead of one, so the
+layer's busy time at a step is scan_l * G_l + (G_l - 1) (G_l = 1: the fully parallel design).
+So full-scan cycles = sum over stages s of (max over active l of busy_l + STAGE_OVERHEAD) + RUN_OVERHEAD
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ class ReferenceResult:
     spikes: list[np.ndarray | None]
     readout: np.ndarray | None
     cycles: dict[str, np.ndarray] = field(default_factory=dict)
+    #: per layer, (samples,): how many (step, neuron) membranes ended the step with another value
+    membrane_changes: list[np.ndarray] = field(default_factory=list)
 
     @property
     def out_spikes(self) -> np.ndarray | None:
@@ -127,16 +132,19 @@ def simulate(net: QuantizedSNN, x: np.ndarray) -> ReferenceResult:
     states = _init_state(net, n_s)
     spikes = [np.zeros((n_s, n_t, lay.n_out), np.uint8) if lay.spiking else None for lay in net.layers]
     readout = np.zeros((n_s, n_t, net.n_out), np.int64) if net.has_readout else None
+    changes = [np.zeros(n_s, np.int64) for _ in net.layers]
     for t in range(n_t):
         u = x[:, t, :]
         for li, layer in enumerate(net.layers):
+            before = states[li]["v"]
             s, v = _layer_step(layer, states[li], u, net.membrane_bits)
+            changes[li] += (states[li]["v"] != before).sum(axis=1)
             if s is not None:
                 spikes[li][:, t, :] = s
                 u = s.astype(np.int64)
             else:
                 readout[:, t, :] = v
-    res = ReferenceResult(spikes=spikes, readout=readout)
+    res = ReferenceResult(spikes=spikes, readout=readout, membrane_changes=changes)
     res.cycles = {scan: cycle_counts(net, x, spikes, scan) for scan in ("full", "event")}
     return res
 
@@ -152,6 +160,7 @@ def simulate_sequential(net: QuantizedSNN, x: np.ndarray) -> ReferenceResult:
     def leak(val: int, k: int | None) -> int:
         return val if k is None else val - (val >> k)
 
+    changes = [np.zeros(n_s, np.int64) for _ in net.layers]
     for smp in range(n_s):
         st = [{"v": [0] * lay.n_out, "i": [0] * lay.n_out, "s": [0] * lay.n_out} for lay in net.layers]
         for t in range(n_t):
@@ -173,6 +182,7 @@ def simulate_sequential(net: QuantizedSNN, x: np.ndarray) -> ReferenceResult:
                     else:
                         v = acc
                     if lay.neuron == "readout":
+                        changes[li][smp] += v != st[li]["v"][j]
                         st[li]["v"][j] = v
                         readout[smp, t, j] = v
                         continue
@@ -181,13 +191,14 @@ def simulate_sequential(net: QuantizedSNN, x: np.ndarray) -> ReferenceResult:
                         v = 0
                     elif fire and lay.reset == "subtract":
                         v = max(v - lay.theta_int, lo)
+                    changes[li][smp] += v != st[li]["v"][j]
                     st[li]["v"][j] = v
                     new_s[j] = fire
                 if lay.spiking:
                     st[li]["s"] = new_s
                     spikes[li][smp, t] = new_s
                     u = new_s
-    res = ReferenceResult(spikes=spikes, readout=readout)
+    res = ReferenceResult(spikes=spikes, readout=readout, membrane_changes=changes)
     res.cycles = {scan: cycle_counts(net, x, spikes, scan) for scan in ("full", "event")}
     return res
 
@@ -219,9 +230,15 @@ def scan_lengths(net: QuantizedSNN, x: np.ndarray, spikes: list[np.ndarray | Non
     return out
 
 
+def busy_cycles(net: QuantizedSNN, lengths: np.ndarray) -> np.ndarray:
+    """Layer busy cycles per step from scan lengths (..., L): scan * G + (G - 1) with G the layer's groups."""
+    g = np.asarray(net.groups, np.int64)
+    return lengths * g + (g - 1)
+
+
 def cycle_counts(net: QuantizedSNN, x: np.ndarray, spikes: list[np.ndarray | None], scan: str) -> np.ndarray:
     """Hardware cycles per sample (start to done) for a scan architecture; exact for the generated VHDL."""
-    lengths = scan_lengths(net, x, spikes, scan)
+    lengths = busy_cycles(net, scan_lengths(net, x, spikes, scan))
     n_s, n_t, n_l = lengths.shape
     total = np.full(n_s, RUN_OVERHEAD, np.int64)
     for stage in range(n_t + n_l - 1):
@@ -235,7 +252,7 @@ def full_scan_cycles(net: QuantizedSNN, time_steps: int | None = None) -> int:
     """Closed form of the full-scan cycles (input-independent)."""
     t = net.time_steps if time_steps is None else time_steps
     n_l = len(net.layers)
-    fan = [lay.fan_in for lay in net.layers]
+    fan = [lay.fan_in * g + g - 1 for lay, g in zip(net.layers, net.groups, strict=True)]
     total = RUN_OVERHEAD
     for stage in range(t + n_l - 1):
         total += max(fan[li] for li in range(n_l) if 0 <= stage - li < t) + STAGE_OVERHEAD

@@ -30,7 +30,7 @@ from dse.families.snn.ghdl import ToolError, run_tool, write_design
 from dse.families.snn.hdl import sim_models
 from dse.families.snn.network import QuantizedSNN
 
-FLOW_VERSION = "1"  # bump when the flow (scripts, parsing, checks) changes: invalidates the cache
+FLOW_VERSION = "2"  # bump when the flow (scripts, parsing, checks) changes: invalidates the cache
 
 
 class SynthesisCheckError(RuntimeError):
@@ -41,7 +41,7 @@ class SynthesisCheckError(RuntimeError):
 class SynthResult:
     part: str
     family: str  # xilinx | ecp5 | ice40
-    lut: int
+    lut: int  # Xilinx: logic LUTs plus the LUTs of distributed RAM and shift registers
     ff: int
     carry: int
     bram: float  # Xilinx: RAMB36 equivalents (RAMB18 = 0.5); ECP5: DP16KD; iCE40: SB_RAM40_4K
@@ -169,6 +169,21 @@ def ghdl_to_verilog(directory: Path, sources: list[str], timeout: float | None) 
     return path
 
 
+ROM_STYLES = ("auto", "block", "distributed")
+_ROM_DECL = re.compile(r"^(\s*)(reg \[\d+:0\] \w+\[\d+:0\] ; // memory\n\s*initial begin)", re.M)
+
+
+def mark_roms(verilog: str, rom_style: str) -> str:
+    """Put Yosys' rom_style attribute on every weight ROM of GHDL's Verilog (its memories with contents:
+    the membrane memories have none). "auto" leaves the choice to Yosys' cost model, which keeps ROMs
+    below about 80 Kbit in LUTs; "block" puts them in block RAM, "distributed" in LUTs."""
+    if rom_style not in ROM_STYLES:
+        raise ValueError(f"rom_style: must be one of {', '.join(ROM_STYLES)}, got {rom_style!r}")
+    if rom_style == "auto":
+        return verilog
+    return _ROM_DECL.sub(lambda m: f'{m.group(1)}(* rom_style = "{rom_style}" *) {m.group(2)}', verilog)
+
+
 _LATCH_TYPES = re.compile(r"(dlatch|^LD[CP]E?$|^LDCE|^LDPE|LATCH)", re.I)
 
 
@@ -197,9 +212,21 @@ def _count(cells: dict[str, int], *patterns: str) -> int:
     return sum(n for c, n in cells.items() if any(re.fullmatch(p, c) for p in patterns))
 
 
+# LUTs a Xilinx distributed-RAM or shift-register cell occupies (7-series / UltraScale data sheets): the
+# shared datapaths keep membranes in LUT RAM, which uses slice LUTs as surely as logic does.
+_XILINX_LUT_MEMORY = {"RAM32X1S": 1, "RAM64X1S": 1, "RAM32X1D": 2, "RAM64X1D": 2, "RAM128X1S": 2, "RAM128X1D": 4,
+                      "RAM256X1S": 4, "RAM32M": 4, "RAM64M": 4, "RAM32M16": 8, "RAM64M8": 8, "SRL16E": 1,
+                      "SRLC16E": 1, "SRLC32E": 1}
+
+
+def xilinx_lut_memory(cells: dict[str, int]) -> int:
+    """LUTs used as memory (distributed RAM, shift registers) in a Xilinx netlist."""
+    return sum(n * _XILINX_LUT_MEMORY[c] for c, n in cells.items() if c in _XILINX_LUT_MEMORY)
+
+
 def _summarise(family: str, cells: dict[str, int]) -> dict:
     if family == "xilinx":
-        return {"lut": _count(cells, r"LUT[1-6]"), "ff": _count(cells, r"FD[RSCP]E(_1)?"),
+        return {"lut": _count(cells, r"LUT[1-6]") + xilinx_lut_memory(cells), "ff": _count(cells, r"FD[RSCP]E(_1)?"),
                 "carry": _count(cells, r"CARRY[48]"),
                 "bram": _count(cells, r"RAMB36E[12]") + 0.5 * _count(cells, r"RAMB18E[12]"),
                 "dsp": _count(cells, r"DSP48E[12]?")}
@@ -303,6 +330,7 @@ def synthesize(
     cache_dir: Path | str | None = None,
     check_inputs: np.ndarray | None = None,
     netlist_check: bool = True,
+    rom_style: str = "auto",
     place_and_route: bool = True,
     freq_mhz: float = 100.0,
     timeout: float | None = 3600,
@@ -316,7 +344,8 @@ def synthesize(
     versions = tool_versions(fam)
     h = hdl_hash(net)
     key_src = json.dumps({"hdl": h, "part": part.lower(), "flow": flow, "versions": versions, "freq": freq_mhz,
-                          "pnr": place_and_route, "netlist_check": netlist_check, "flow_version": FLOW_VERSION},
+                          "pnr": place_and_route, "netlist_check": netlist_check,
+                          **({"rom_style": rom_style} if rom_style != "auto" else {}), "flow_version": FLOW_VERSION},
                          sort_keys=True)
     key = hashlib.sha256(key_src.encode()).hexdigest()[:24]
     if cache_dir is not None:
@@ -337,6 +366,7 @@ def synthesize(
         t0 = time.perf_counter()
         sources = [p.name for p in write_design(net, work, testbench=False)]
         verilog = ghdl_to_verilog(work, sources, timeout)
+        verilog.write_text(mark_roms(verilog.read_text(), rom_style))
         secs["ghdl_synth"] = time.perf_counter() - t0
         (work / "synth.ys").write_text(_yosys_script(flow, verilog.name))
         t0 = time.perf_counter()

@@ -4,8 +4,8 @@
   :func:`dse.data.split_data` (the same test trials as LFADS); inputs are spike counts
   ``(trials, bins, neurons)`` (one bin per time step), targets the behaviour ``(trials, bins, k)``.
 * ``digits``: scikit-learn's 8×8 digits (1,797 images, shipped inside scikit-learn), pixels / 16 in
-  [0, 1]; ``digits28``: the same images upsampled to 28×28 (bilinear), the input size of the Spiker+
-  MNIST network. Seeded 80/10/10 split, stratified by class.
+  [0, 1]; ``digits16``: the same images upsampled to 16×16 (bilinear), the 256 inputs of Flexi-NeurA's
+  256-128-10 network; ``digits28``: upsampled to 28×28, the input size of the Spiker+ MNIST network. Seeded 80/10/10 split, stratified by class.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from dse.errors import ConfigError
 
-TASKS = ("decode", "digits", "digits28")
+TASKS = ("decode", "digits", "digits16", "digits28")
 
 
 @dataclass(frozen=True)
@@ -109,11 +109,13 @@ def digits_task(seed: int = 0, size: int = 8, limit: int | None = None) -> Task:
 
 
 def load_task(name: str, data: str | os.PathLike = "synthetic", seed: int = 0) -> Task:
-    """The task by name: "decode" (on ``data``), "digits" or "digits28"."""
+    """The task by name: "decode" (on ``data``), "digits", "digits16" or "digits28"."""
     if name == "decode":
         return decode_task(data, seed)
     if name == "digits":
         return digits_task(seed, 8)
+    if name == "digits16":
+        return digits_task(seed, 16)
     if name == "digits28":
         return digits_task(seed, 28)
     raise ConfigError("task", f"unknown task {name!r} (known: {', '.join(TASKS)})")

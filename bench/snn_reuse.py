@@ -1,0 +1,221 @@
+"""Latency for area with the SNN reuse factor R: Flexi-NeurA's network, 256-128-10 LIF on digits16.
+
+The network is trained here (dse's digits recipe: rate coding, T = 25, LIF hidden layer, leaky readout),
+quantized to 6-bit weights and 8-bit membranes (PTQ and QAT; the QAT network is the one built), then for
+every R in {1, 2, 4, ..., 128} and both scans: integer test accuracy (the same for every R and scan: the
+reuse factor changes no output bit), cycles from the exact cycle model (mean and worst over the test set;
+the model is checked against GHDL by tests/test_snn_reuse.py), microseconds at 100 MHz, synaptic
+operations per inference, and LUT / FF / BRAM36 / DSP from Yosys synth_xilinx on xc7a100t, every result
+checked (no latch, gate-level netlist simulation equal to the integer reference on test images).
+
+Published points on the plot (not measured here; MNIST, not digits16):
+* Flexi-NeurA (arXiv 2602.18140): 256-128-10 LIF, 1,623 logic cells, 7 BRAM, 1.1 ms, 97.23 % on MNIST.
+* Spiker+ (arXiv 2401.01141): 784-128-10, 7,612 logic cells, 18 BRAM, 780 us, 93.85 % on MNIST.
+"Logic cells" is Xilinx's marketing unit (1.6 logic cells per 6-input LUT in 7-series data sheets): if
+the papers mean that unit, 1,623 cells ~ 1,014 LUT6 and 7,612 ~ 4,758; if they count LUTs, they are LUTs.
+
+    nice -n 10 .venv/bin/python bench/snn_reuse.py [--reuse 1 2 4 ...] [--scans full event] [--epochs 30]
+                                                   [--from-json bench/results/snn_reuse.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import RESULTS, git_rev, load_average, machine  # noqa: E402
+
+PART = "xc7a100t"
+CLOCK_MHZ = 100.0
+LUT_PER_CELL = 1 / 1.6
+PUBLISHED = {
+    "Flexi-NeurA (256-128-10, MNIST)": {"logic_cells": 1623, "bram": 7, "latency_us": 1100, "accuracy": 97.23,
+                                        "source": "arXiv 2602.18140"},
+    "Spiker+ (784-128-10, MNIST)": {"logic_cells": 7612, "bram": 18, "latency_us": 780, "accuracy": 93.85,
+                                    "source": "arXiv 2401.01141"},
+}
+TARGET = {"accuracy": 0.95, "lut": 1000, "bram": 7, "latency_us": 1100}
+
+
+def train_network(epochs: int | None, seed: int = 0) -> tuple[object, object, dict]:
+    """Train 256-128-10 on digits16 and quantize to 6/8 bits: (QAT network, test inputs, accuracies)."""
+    from dse.families.snn.quantize import ptq, qat, resolve_quant
+    from dse.families.snn.recipe import default_recipe
+    from dse.families.snn.scoring import score_float
+    from dse.families.snn.tasks import load_task
+    from dse.families.snn.train import encode_inputs, train_snn
+
+    task = load_task("digits16", seed=seed)
+    recipe = default_recipe(task, epochs, seed)
+    t0 = time.perf_counter()
+    res = train_snn(recipe.description, task, recipe.train)
+    train_s = time.perf_counter() - t0
+    fl = score_float(res.model, task)["accuracy"]
+    q = resolve_quant(res.model, task, 6, 8, classify_by=recipe.train.classify_by)
+    p = ptq(res.model, task, q)
+    qa = qat(res, task, q, recipe.qat_epochs)
+    x = encode_inputs(recipe.description.encoding, task.test)
+    info = {"float": fl, "ptq": p.metrics["accuracy"], "qat": qa.metrics["accuracy"], "epochs": res.epochs,
+            "train_seconds": train_s, "quant": q.to_dict(), "sizes": list(recipe.description.sizes),
+            "test_images": len(task.test), "time_steps": int(x.shape[1])}
+    return qa.net, x, info
+
+
+def measure(net, x: np.ndarray, reuse: int, scan: str, cache: Path, check_samples: int, rom_style: str) -> dict:
+    from dse.families.snn import reference, synth
+    from dse.families.snn.activity import activity
+
+    n = net.with_reuse(reuse).with_scan(scan)
+    ref = reference.simulate(n, x)
+    cyc = ref.cycles[scan]
+    t0 = time.perf_counter()
+    r = synth.synthesize(n, PART, cache_dir=cache, check_inputs=x[:check_samples], timeout=7200, rom_style=rom_style)
+    return {"reuse": reuse, "scan": scan, "rom_style": rom_style, "units": n.units, "groups": n.groups,
+            "cycles_mean": float(cyc.mean()), "cycles_max": int(cyc.max()),
+            "latency_us_mean": float(cyc.mean()) / CLOCK_MHZ, "latency_us_max": int(cyc.max()) / CLOCK_MHZ,
+            "synaptic_ops": activity(n, x, ref)["synaptic_ops"], "lut": r.lut, "ff": r.ff, "bram36": r.bram,
+            "dsp": r.dsp, "carry": r.carry, "cells": r.cells, "checks": r.checks, "cached": r.cached,
+            "seconds": r.seconds, "wall_seconds": time.perf_counter() - t0}
+
+
+def meets(row: dict, accuracy: float) -> bool:
+    return (accuracy >= TARGET["accuracy"] and row["lut"] <= TARGET["lut"] and row["bram36"] <= TARGET["bram"]
+            and row["latency_us_max"] <= TARGET["latency_us"])
+
+
+def markdown(data: dict, command: str) -> str:
+    info = data["network"]
+    acc = info["qat"]
+    lines = [
+        "## SNN reuse factor: latency for area (Flexi-NeurA's 256-128-10 on digits16)", "",
+        f"- command: `{command}`", f"- machine: {data['machine']}",
+        f"- date: {data['date']}, commit {data['commit']}", f"- load average at the end: {data['load']}", "",
+        f"Network {'-'.join(map(str, info['sizes']))} LIF + leaky readout, rate coding T = {info['time_steps']}, "
+        f"trained {info['epochs']} epochs on digits16 (scikit-learn digits at 16x16; {info['test_images']} test "
+        f"images). Float test accuracy {info['float']:.4f}; 6-bit weights, 8-bit membranes "
+        f"(F = {info['quant']['frac_bits']}): PTQ {info['ptq']:.4f}, QAT {info['qat']:.4f} (the built network). "
+        "The integer accuracy is the same for every R and scan (the reuse factor changes no output bit; "
+        "tests/test_snn_reuse.py checks GHDL and netlists against the reference).", "",
+        f"Hardware: Yosys synth_xilinx for {PART}, weight ROMs placed with rom_style="
+        f"{data['rows'][0]['rom_style'] if data['rows'] else '?'} (synth.mark_roms), every row checked (no latch; the gate-level netlist simulated "
+        "on test images equals the integer reference in outputs and cycles). Cycles from the exact cycle model "
+        f"on all test images (mean / worst), microseconds at {CLOCK_MHZ:.0f} MHz. Synaptic ops: weight reads "
+        "that change a membrane, per inference (mean).", "",
+        "| R | scan | datapaths (per layer) | LUT | FF | BRAM36 | DSP | cycles mean / max | us mean / max "
+        "| synaptic ops | target met |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in sorted(data["rows"], key=lambda r: (r["reuse"], r["scan"] != "full")):
+        lines.append(f"| {row['reuse']} | {row['scan']} | {' / '.join(map(str, row['units']))} | {row['lut']:,} | "
+                     f"{row['ff']:,} | {row['bram36']:g} | {row['dsp']} | {row['cycles_mean']:,.0f} / "
+                     f"{row['cycles_max']:,} | {row['latency_us_mean']:,.1f} / {row['latency_us_max']:,.1f} | "
+                     f"{row['synaptic_ops']:,.0f} | {'yes' if meets(row, acc) else 'no'} |")
+    good = [r for r in data["rows"] if meets(r, acc)]
+    lines.append("")
+    if good:
+        best = min(good, key=lambda r: r["lut"])
+        lines.append(f"Target (integer accuracy >= {TARGET['accuracy']}, <= {TARGET['lut']:,} LUT, <= "
+                     f"{TARGET['bram']} BRAM36, worst-case <= {TARGET['latency_us']:,} us at 100 MHz) met by "
+                     f"{len(good)} row(s); the smallest: R = {best['reuse']}, {best['scan']} scan: {best['lut']:,} "
+                     f"LUT, {best['bram36']:g} BRAM36, {best['latency_us_max']:,.1f} us, accuracy {acc:.4f}.")
+    else:
+        lines.append(f"Target (integer accuracy >= {TARGET['accuracy']}, <= {TARGET['lut']:,} LUT, <= "
+                     f"{TARGET['bram']} BRAM36, <= {TARGET['latency_us']:,} us) not met by any row: integer "
+                     f"accuracy {acc:.4f}; see the table for which bound each row misses.")
+    lines += ["", "Published points (plot; not comparable one to one: MNIST is not digits16, and the papers' "
+              "'logic cells' may be Xilinx's unit of 1.6 cells per LUT6, i.e. 1,623 cells ~ 1,014 LUT and "
+              "7,612 ~ 4,758 LUT, or LUTs):", ""]
+    for name, p in PUBLISHED.items():
+        lines.append(f"- {name} ({p['source']}): {p['logic_cells']:,} logic cells, {p['bram']} BRAM, "
+                     f"{p['latency_us']:,} us, {p['accuracy']} % on MNIST.")
+    lines += ["", "![area vs latency](snn_reuse.png)", ""]
+    return "\n".join(lines)
+
+
+def plot(data: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for scan, marker in (("full", "o"), ("event", "s")):
+        rows = sorted((r for r in data["rows"] if r["scan"] == scan), key=lambda r: r["reuse"])
+        ax.plot([r["latency_us_max"] for r in rows], [r["lut"] for r in rows], marker=marker, label=f"dse, {scan} scan")
+        for r in rows:
+            ax.annotate(f"R={r['reuse']}", (r["latency_us_max"], r["lut"]), fontsize=7, xytext=(3, 3),
+                        textcoords="offset points")
+    for name, p in PUBLISHED.items():
+        lo, hi = p["logic_cells"] * LUT_PER_CELL, p["logic_cells"]
+        ax.errorbar([p["latency_us"]], [hi], yerr=[[hi - lo], [0]], fmt="*", markersize=12, capsize=4,
+                    label=f"{name}: cells (bar: /1.6 = LUT6)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("worst-case latency per image (us at 100 MHz)")
+    ax.set_ylabel("LUT (Yosys synth_xilinx, xc7a100t)")
+    ax.set_title("256-128-10 LIF on digits16: reuse factor R trades latency for area")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reuse", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32, 64, 128])
+    ap.add_argument("--scans", nargs="+", default=["full", "event"], choices=["full", "event"])
+    ap.add_argument("--points", nargs="+", default=None, metavar="R:SCAN",
+                    help="measure these points in this order (e.g. 16:full 32:event) instead of --reuse x --scans")
+    ap.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's)")
+    ap.add_argument("--check-samples", type=int, default=2, help="test images in each netlist simulation")
+    ap.add_argument("--rom-style", default="block", choices=["auto", "block", "distributed"],
+                    help="where Yosys puts the weight ROMs (synth.mark_roms); block: every ROM in block RAM")
+    ap.add_argument("--cache", default=str(Path.home() / ".cache" / "dse" / "snn_reuse_synthesis"))
+    ap.add_argument("--from-json", help="re-render the markdown and plot from a saved run")
+    ap.add_argument("--append", action="store_true",
+                    help="keep the rows of bench/results/snn_reuse.json (same seeded training) and add the new points")
+    args = ap.parse_args()
+    command = "python bench/snn_reuse.py " + " ".join(sys.argv[1:])
+    out_json = RESULTS / "snn_reuse.json"
+    if args.from_json:
+        data = json.loads(Path(args.from_json).read_text())
+    else:
+        from dse.families.snn.train import set_determinism
+
+        set_determinism(0)
+        net, x, info = train_network(args.epochs)
+        print(f"trained: {json.dumps(info)}", file=sys.stderr)
+        previous = json.loads(out_json.read_text()) if args.append and out_json.exists() else None
+        rows = previous["rows"] if previous else []
+        if previous:
+            command = f"{previous['command']} && {command}"
+        done = {(r["reuse"], r["scan"]) for r in rows}
+        points = ([(int(p.split(":")[0]), p.split(":")[1]) for p in args.points] if args.points else
+                  [(reuse, scan) for reuse in args.reuse for scan in args.scans])
+        for reuse, scan in points:
+            if (reuse, scan) not in done:
+                rows.append(measure(net, x, reuse, scan, Path(args.cache), args.check_samples, args.rom_style))
+                r = rows[-1]
+                print(f"R={reuse} {scan}: {r['lut']} LUT {r['ff']} FF {r['bram36']} BRAM36, {r['cycles_max']} cycles "
+                      f"({r['wall_seconds']:.0f} s)", file=sys.stderr)
+            data = {"command": command, "machine": machine(), "commit": git_rev(),
+                    "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "load": load_average(),
+                    "network": info, "rows": rows}
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            out_json.write_text(json.dumps(data, indent=1))  # after every row: a partial run is kept
+    plot(data, RESULTS / "snn_reuse.png")
+    (RESULTS / "snn_reuse.md").write_text(markdown(data, data["command"]))
+    print((RESULTS / "snn_reuse.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
