@@ -148,7 +148,10 @@ def test_a_killed_worker_is_retried_on_the_snn_family(tmp_path):
     )
 
     _require_tools()
+    # the two scans only: a grid as large as n_trials (with a larger grid, the retry would be asked after the
+    # enqueued grid points Optuna hands out first, and the study would evaluate more points than n_trials)
     study = {**STUDY, "name": "snnkill", "n_trials": 2, "quantization": {"weight_bits": 6},
+             "hdl": {"scan": {"choices": ["full", "event"]}},
              "train": {"epochs": 40, "batch_size": 8}, "execution": {"workers": 1, "max_retries": 1}}
     write_study(tmp_path, study)
     p = start_dse("run", "study.yaml", "--no-progress", cwd=tmp_path)
