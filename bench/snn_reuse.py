@@ -131,6 +131,14 @@ def markdown(data: dict, command: str) -> str:
         lines.append(f"Target (integer accuracy >= {TARGET['accuracy']}, <= {TARGET['lut']:,} LUT, <= "
                      f"{TARGET['bram']} BRAM36, <= {TARGET['latency_us']:,} us) not met by any row: integer "
                      f"accuracy {acc:.4f}; see the table for which bound each row misses.")
+    study = RESULTS / "snn_reuse_study.json"
+    if study.exists():
+        s = json.loads(study.read_text())[0]
+        lines += ["", "Inside a `dse run` study (bench/snn_reuse_study.yaml: R = 16, full scan; trained, quantized and "
+                  "synthesized with checks by dse itself, its own training run): integer accuracy "
+                  f"{s['integer_accuracy']:.4f}, {s['lut']:,.0f} LUT, {s['ff']:,.0f} FF, {s['bram_18k'] / 2:g} BRAM36, "
+                  f"{s['dsp']:.0f} DSP, {s['latency_us']:,.1f} us at 100 MHz, {s['synaptic_ops']:,.0f} synaptic ops "
+                  "(bench/results/snn_reuse_study.json)."]
     lines += ["", "Published points (plot; not comparable one to one: MNIST is not digits16, and the papers' "
               "'logic cells' may be Xilinx's unit of 1.6 cells per LUT6, i.e. 1,623 cells ~ 1,014 LUT and "
               "7,612 ~ 4,758 LUT, or LUTs):", ""]
