@@ -119,6 +119,11 @@ def markdown(data: dict, command: str) -> str:
                      f"{row['ff']:,} | {row['bram36']:g} | {row['dsp']} | {row['cycles_mean']:,.0f} / "
                      f"{row['cycles_max']:,} | {row['latency_us_mean']:,.1f} / {row['latency_us_max']:,.1f} | "
                      f"{row['synaptic_ops']:,.0f} | {'yes' if meets(row, acc) else 'no'} |")
+    have = {(r["reuse"], r["scan"]) for r in data["rows"]}
+    missing = [f"R={r} {s}" for r in (1, 2, 4, 8, 16, 32, 64, 128) for s in ("full", "event") if (r, s) not in have]
+    if missing:
+        lines += ["", f"Not measured in this run (each 256-128-10 synthesis with its gate-level check took 2-15 min on "
+                  f"the shared machine): {', '.join(missing)}."]
     good = [r for r in data["rows"] if meets(r, acc)]
     lines.append("")
     if good:
@@ -131,6 +136,14 @@ def markdown(data: dict, command: str) -> str:
         lines.append(f"Target (integer accuracy >= {TARGET['accuracy']}, <= {TARGET['lut']:,} LUT, <= "
                      f"{TARGET['bram']} BRAM36, <= {TARGET['latency_us']:,} us) not met by any row: integer "
                      f"accuracy {acc:.4f}; see the table for which bound each row misses.")
+    study = RESULTS / "snn_reuse_study.json"
+    if study.exists():
+        s = json.loads(study.read_text())[0]
+        lines += ["", "Inside a `dse run` study (bench/snn_reuse_study.yaml: R = 16, full scan; trained, quantized and "
+                  "synthesized with checks by dse itself, its own training run): integer accuracy "
+                  f"{s['integer_accuracy']:.4f}, {s['lut']:,.0f} LUT, {s['ff']:,.0f} FF, {s['bram_18k'] / 2:g} BRAM36, "
+                  f"{s['dsp']:.0f} DSP, {s['latency_us']:,.1f} us at 100 MHz, {s['synaptic_ops']:,.0f} synaptic ops "
+                  "(bench/results/snn_reuse_study.json)."]
     lines += ["", "Published points (plot; not comparable one to one: MNIST is not digits16, and the papers' "
               "'logic cells' may be Xilinx's unit of 1.6 cells per LUT6, i.e. 1,623 cells ~ 1,014 LUT and "
               "7,612 ~ 4,758 LUT, or LUTs):", ""]
