@@ -170,6 +170,7 @@ def test_preflight_takes_fractional_bits_that_hold_the_threshold_and_counts_shar
     that keep the threshold representable) instead of failing the trial; R shrinks the estimate."""
     from types import SimpleNamespace
 
+    from dse.families.records import Design
     from dse.families.snn.model import SNNDescription
     from dse.families.snn.pipeline import _preflight
     from dse.trial.context import Pruned
@@ -177,13 +178,17 @@ def test_preflight_takes_fractional_bits_that_hold_the_threshold_and_counts_shar
     desc = SNNDescription.from_dict({"n_inputs": 256, "layers": [
         {"size": 128, "neuron": "LIF", "k_beta": 3, "threshold": 1.0}, {"size": 10, "neuron": "readout", "k_beta": 3}],
         "encoding": {"kind": "rate", "steps": 25}})
-    design = {"hardware": {"part": "xc7a100t"}, "scan": "full", "rom_style": "auto",
+    design = {"family": "snn", "params": {}, "hardware": {"backend": "yosys", "part": "xc7a100t", "clock_ns": 10.0},
+              "scan": "full", "rom_style": "auto",
               "quantization": {"weight_bits": 6, "membrane_bits": 8, "frac_bits": None}}
 
     def trial(limit: float):
         return SimpleNamespace(spec=SimpleNamespace(max_utilisation=limit))
 
-    _preflight(trial(1.0), desc, None, {**design, "reuse_factor": 1})  # fits: no exception
+    def with_r(r):
+        return Design.from_dict({**design, "reuse_factor": r})
+
+    _preflight(trial(1.0), desc, None, with_r(1))  # fits: no exception
     with pytest.raises(Pruned, match="the network needs 8% of the xc7a100t bram_18k"):  # 22 RAMB18 of 270
-        _preflight(trial(0.05), desc, None, {**design, "reuse_factor": 1})
-    _preflight(trial(0.05), desc, None, {**design, "reuse_factor": 16})  # 11 RAMB18 with R = 16: 4 %
+        _preflight(trial(0.05), desc, None, with_r(1))
+    _preflight(trial(0.05), desc, None, with_r(16))  # 11 RAMB18 with R = 16: 4 %
