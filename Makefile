@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[dev]"
+	# Norse for the NIR tests, without its dependencies (see the dev extra in pyproject.toml)
+	$(BIN)/python -m pip install -q --no-deps "norse==1.1.0"
 	touch $(STAMP)
 
 venv: hdl-tools $(STAMP)
