@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dse.families.snn.hdl.common import INPUT_FILE, OUTPUT_FILE, TB, TOP, addr_bits
-from dse.families.snn.network import QuantizedSNN
+from dse.families.snn.network import QuantizedSNN, SNNLayer
+
+
+def _ports(net: QuantizedSNN) -> tuple[int, int, int, SNNLayer, int]:
+    """What both testbenches size their ports by: input index and value bits, membrane bits, the last layer
+    and its neuron count."""
+    last = net.layers[-1]
+    return addr_bits(net.n_in), net.input_bits, net.membrane_bits, last, last.n_out
 
 
 def vhdl_testbench(net: QuantizedSNN) -> str:
-    iw = addr_bits(net.n_in)
-    ib = net.input_bits
-    mb = net.membrane_bits
-    last = net.layers[-1]
-    n_o = last.n_out
+    iw, ib, mb, last, n_o = _ports(net)
     if last.spiking:
         out_sig = f"  signal out_spikes : std_logic_vector({n_o - 1} downto 0);"
         out_map = "      out_spikes => out_spikes"
@@ -129,11 +132,7 @@ end architecture;
 
 
 def verilog_testbench(net: QuantizedSNN) -> str:
-    iw = addr_bits(net.n_in)
-    ib = net.input_bits
-    mb = net.membrane_bits
-    last = net.layers[-1]
-    n_o = last.n_out
+    iw, ib, mb, last, n_o = _ports(net)
     if last.spiking:
         out_decl = f"  wire [{n_o - 1}:0] out_spikes;"
         out_map = ".out_spikes(out_spikes)"
