@@ -17,13 +17,19 @@ from pathlib import Path
 import pytest
 import yaml
 from reliability_helpers import tiny_study_dict, write_study
-from verify_helpers import NAME, expected_real
+from verify_helpers import NAME, backend_registered, expected_real
 
 from dse.errors import ConfigError
 from dse.study import StudyConfigError, parse_study
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _test_backend():
+    with backend_registered():
+        yield
 
 
 # -- calibration ----------------------------------------------------------------------------------------

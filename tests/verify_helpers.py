@@ -7,16 +7,17 @@ Ray workers import this module (by name, from PYTHONPATH) when they unpickle the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from dse.cost.analytic import AnalyticBackend
-from dse.cost.base import HardwareReport, register_backend
+from dse.cost.base import HardwareReport, register_backend, unregister_backend
 
 NAME = "analytic-measured-test"
 
 
-@register_backend
 class MeasuredAnalyticForTests(AnalyticBackend):
     name = NAME
     source = "test tool (measured)"
@@ -33,6 +34,17 @@ class MeasuredAnalyticForTests(AnalyticBackend):
         r.latency_cycles, r.latency_cycles_best, r.ii_cycles = (3 * r.latency_cycles, 3 * r.latency_cycles_best,
                                                                 3 * r.ii_cycles)
         return r
+
+
+@contextmanager
+def backend_registered() -> Iterator[None]:
+    """The test backend in dse's registry while the block runs: registered at import, it would be listed by
+    every later test of the process (``backend_names(costs="analytic")``, the one-line refusals)."""
+    register_backend(MeasuredAnalyticForTests)
+    try:
+        yield
+    finally:
+        unregister_backend(NAME)
 
 
 def expected_real(estimate: dict[str, float]) -> dict[str, float]:

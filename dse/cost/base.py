@@ -135,6 +135,11 @@ def register_backend(cls: type[CostBackend]) -> type[CostBackend]:
     return cls
 
 
+def unregister_backend(name: str) -> None:
+    """Forget the backend called ``name`` (a test that registered its own backend cleans up after itself)."""
+    _BACKENDS.pop(name, None)
+
+
 def registered() -> dict[str, type[CostBackend]]:
     """The backends registered so far (use :mod:`dse.cost.registry`, which loads the built-in ones)."""
     return dict(_BACKENDS)
