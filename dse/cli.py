@@ -22,9 +22,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dse", description="Design-space exploration of neural models on FPGAs")
     parser.add_argument("--version", action="version", version=f"dse {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in [f"dse.commands.{name}" for name in COMMANDS] + [c.module for c in family_commands().values()]:
-        add = importlib.import_module(module).add_parser
+    for name in COMMANDS:
+        add = importlib.import_module(f"dse.commands.{name}").add_parser
         add(sub, argv) if "argv" in inspect.signature(add).parameters else add(sub)
+    for command in family_commands().values():
+        command.add_parser(sub)
     return parser
 
 

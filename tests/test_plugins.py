@@ -109,9 +109,10 @@ def test_a_cost_backend_whose_name_is_taken_is_one_line(tmp_path):
 
 def test_a_family_command_may_not_take_a_name_dse_has(monkeypatch):
     from dse import cli
+    from dse.commands.run import add_parser
     from dse.families import get_family
     from dse.families.records import FamilyCommand
 
-    monkeypatch.setattr(type(get_family("tiny")), "commands", (FamilyCommand("run", "dse.commands.run"),))
+    monkeypatch.setattr(type(get_family("tiny")), "commands", (FamilyCommand("run", add_parser),))
     with pytest.raises(RuntimeError, match="family 'tiny': command 'run' is taken by dse"):
         cli.family_commands()

@@ -334,6 +334,7 @@ def test_spec_kinds_registry() -> None:
 def test_a_new_family_needs_only_a_registration(monkeypatch, request) -> None:
     import dse.families
     from dse.families.base import Family
+    from objectives.decoding import BEHAVIOR_R2
 
     class ToySpiking(Family):
         name = "toy-spiking"
@@ -344,12 +345,12 @@ def test_a_new_family_needs_only_a_registration(monkeypatch, request) -> None:
             ParamDef("model", "tau_ms", float, 20.0, "membrane time constant", when=(("model.neuron", ("lif",)),)),
             ParamDef("hls", "reuse_factor", int, 1, "reuse factor"),
         )
-        metrics = ("behavior_r2",)
+        objectives = (BEHAVIOR_R2,)
         lowering = "hls4ml"
         default_backend = "estimate"
 
-        def build(self, point, hardware):
-            return {"model": dict(point), "params": dict(point), "hardware": vars(hardware)}
+        def build(self, point):
+            return {"model": dict(point.params)}
 
         def run(self, trial):
             raise NotImplementedError

@@ -41,7 +41,10 @@ ENTRY_POINT_GROUP = "dse.families"
 def _families() -> dict[str, Family]:
     out: dict[str, Family] = {}
     origin: dict[str, str] = {}
-    found = [(f"built-in module {m}", lambda m=m: importlib.import_module(m).FAMILY) for m in BUILT_IN]
+    found = []
+    for module in BUILT_IN:  # imported here, from the constant list (never from user input)
+        family_class = importlib.import_module(module).FAMILY
+        found.append((f"built-in module {module}", lambda c=family_class: c))
     found += installed_plugins(ENTRY_POINT_GROUP)
     for where, load in found:
         family = instantiate(where, load, Family, "a dse.families.base.Family subclass")

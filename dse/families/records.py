@@ -18,7 +18,7 @@ only its own, and may not reuse those names.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,12 +146,12 @@ class ExportRequest:
 
 @dataclass(frozen=True)
 class FamilyCommand:
-    """A ``dse`` sub-command a family adds (``dse estimate`` for hls4ml models): its name and the module that
-    defines it, which exposes ``add_parser(subparsers)`` (setting ``func``) like ``dse.commands.*``; it is
-    imported when the parser is built, so it must import its heavy libraries inside ``run``."""
+    """A ``dse`` sub-command a family adds (``dse estimate`` for hls4ml models): its name and the function that
+    adds its parser to dse's sub-parsers (setting ``func``), like ``dse.commands.*``'s ``add_parser``. It runs
+    whenever dse's parser is built, so it must import no heavy library (import those inside the command)."""
 
     name: str
-    module: str
+    add_parser: Callable[[Any], None]
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,12 @@ if TYPE_CHECKING:
     from dse.trial.context import TrialContext
 
 
+def _estimate_parser(sub: Any) -> None:
+    from dse.families.lfads.estimate_command import add_parser
+
+    add_parser(sub)
+
+
 class LFADSFamily(Family):
     name = "lfads"
     description = "LFADS autoencoder (bidirectional GRU encoder, GRU generator) via hls4ml"
@@ -47,7 +53,7 @@ class LFADSFamily(Family):
     default_part = "xcu55c"
     default_clock_ns = 5.0
     packages = ("hls4ml", "tensorflow-cpu", "qkeras")
-    commands = (FamilyCommand("estimate", "dse.families.lfads.estimate_command"),)
+    commands = (FamilyCommand("estimate", _estimate_parser),)
     # PTQ precisions and every hls4ml setting reuse the trained model (and reuse factors even the C-sim)
     cheap_params = ("quantization.ptq_integer_bits", "quantization.ptq_fractional_bits",
                     *(p.name for p in _params.PARAMS if p.section == "hls"))
