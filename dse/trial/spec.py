@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from dse.families.records import Design
@@ -33,5 +33,6 @@ class TrialSpec:
             self.design = Design.from_dict(self.design)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (for a Ray task's argument): the design in its stored dict form."""
-        return {**asdict(self), "design": self.design.to_dict()}
+        """Plain data (for a Ray task's argument): the design in its stored dict form (``asdict`` would also
+        walk the Design's records only for them to be replaced)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {"design": self.design.to_dict()}
