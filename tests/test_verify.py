@@ -75,6 +75,27 @@ def test_verify_section_is_read():
     assert parse_study(yaml.safe_dump(tiny_study_dict("t")), where="s.yaml").verify is None
 
 
+SNN_STUDY = {"name": "s", "family": "snn", "model": {"task": "decode", "hidden_units": 8},
+             "objectives": ["behavior_r2_bin", "lut"], "n_trials": 1}
+
+
+def test_an_snn_study_that_names_no_backend_estimates_and_verifies_its_front_with_yosys():
+    cfg = parse_study(yaml.safe_dump(SNN_STUDY), where="s.yaml")
+    assert cfg.hardware.backend == "hdl-estimate"
+    assert (cfg.verify.backend, cfg.verify.top_k, cfg.verify.calibrate) == ("yosys", 3, True)
+
+
+@pytest.mark.parametrize("hardware, backend, verify", [
+    ({"backend": "yosys"}, "yosys", None),  # synthesis in every trial, kept when asked for
+    ({"backend": "hdl-estimate"}, "hdl-estimate", None),  # estimates only, when asked for
+    ({"verify": {"backend": "yosys", "top_k": 5}}, "hdl-estimate", ("yosys", 5)),
+])
+def test_an_snn_study_that_names_its_backend_gets_exactly_it(hardware, backend, verify):
+    cfg = parse_study(yaml.safe_dump({**SNN_STUDY, "hardware": hardware}), where="s.yaml")
+    assert cfg.hardware.backend == backend
+    assert (None if cfg.verify is None else (cfg.verify.backend, cfg.verify.top_k)) == verify
+
+
 # -- storage --------------------------------------------------------------------------------------------
 
 def test_a_verification_is_handed_to_one_runner_and_back(tmp_path):

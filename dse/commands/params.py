@@ -52,8 +52,10 @@ def run(args: argparse.Namespace) -> int:
     Console(file=sys.stdout, width=160).print(t)
     from dse.cost.registry import backend_class, backend_names
 
+    verified = (f", verified by {family.default_verify[0]} for the front's best {family.default_verify[1]}"
+                if family.default_verify else "")
     print(f"accuracy objectives: {', '.join(family.metrics)}; lowers to {family.lowering} "
-          f"(default backend {family.default_backend}, part {family.default_part})")
+          f"(default backend {family.default_backend}{verified}, part {family.default_part})")
     for name in backend_names(costs=family.lowering):
         cls = backend_class(name)
         kind = "measured by a tool" if cls.measured else "estimated"

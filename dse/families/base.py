@@ -61,6 +61,11 @@ class Family(ABC):
     #: What its trials lower a design to; only cost backends whose ``costs`` equals it can cost them.
     lowering: ClassVar[str]
     default_backend: ClassVar[str]
+    #: The real backend (and how many front designs) that verifies ``default_backend``'s numbers when a study
+    #: names no backend: a fast estimate in the loop and real synthesis only for the front is the quicker
+    #: way to the same verified front when the real tool is slow. ``None``: the default backend's numbers
+    #: stand as they are. A study that names its backend gets exactly that backend (and its own ``verify``).
+    default_verify: ClassVar[tuple[str, int] | None] = None
     default_part: ClassVar[str] = "xcu55c"
     default_clock_ns: ClassVar[float] = 5.0
     #: Whether the model decodes causally (bin t from inputs up to t only), as a closed loop needs.

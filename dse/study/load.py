@@ -459,12 +459,16 @@ def _hardware(study: Study, family: Family, problems: _Problems) -> HardwareConf
 
 
 def _verify(study: Study, family: Family, backend: str, problems: _Problems) -> VerifyConfig | None:
-    """``hardware.verify``: a backend that costs what the family lowers to, other than the study's own."""
+    """``hardware.verify``: a backend that costs what the family lowers to, other than the study's own; when
+    the study names neither a backend nor ``verify``, the family's default verification (if it has one)."""
     from dse.cost.registry import backend_class, backend_names
 
     v = study.hardware.verify
     if v is None:
-        return None
+        if study.hardware.backend is not None or family.default_verify is None:
+            return None
+        default_backend, top_k = family.default_verify
+        return VerifyConfig(default_backend, top_k)
     where = ("hardware", "verify", "backend")
     fitting = [n for n in backend_names(costs=family.lowering) if n != backend]
     if v.backend not in backend_names():
