@@ -151,6 +151,36 @@ def test_export_compiles_and_simulates_from_the_folder_alone(study, tmp_path):
     assert np.allclose(np.array(got_rows), np.array(want), atol=1e-6)
 
 
+def test_a_finished_design_is_rebuilt_for_a_real_tool(study, monkeypatch):
+    """What a verification of an LFADS trial costs: its hls4ml model rebuilt from the stored model and design
+    (the estimate of the rebuild is the trial's own estimate), in the HLS flavour of the verifying tool; the
+    real tools are run up to the tool (not installed here: a one-line refusal before anything is queued)."""
+    import shutil
+
+    from dse.commands._study import load, open_study
+    from dse.errors import ToolNotFoundError
+    from dse.families import get_family
+    from dse.verify.task import recost, request_of, retarget
+    from dse.verify.view import report_metrics
+
+    monkeypatch.chdir(study.parent)
+    cfg = load(str(study))
+    st, s = open_study(cfg)
+    number = min(t.number for t in s.best_trials)
+    request = request_of(cfg, st, s, number)
+    stored = st.project.load_result(cfg.name, number).hardware
+    assert report_metrics(recost(request, "estimate")) == report_metrics(stored)
+    fam = get_family("lfads")
+    assert fam.lowered_design(retarget(request, "vivado")).config.backend.name == "Vivado"
+    assert fam.lowered_design(retarget(request, "vitis")).config.backend.name == "Vitis"
+    if shutil.which("vitis-run") is None:
+        with pytest.raises(ToolNotFoundError, match="vitis-run"):
+            recost(request, "vitis")
+        r = dse("verify", "study.yaml", "--trial", str(number), "--backend", "vitis", cwd=study.parent)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "vitis-run not on PATH" in r.stderr
+        assert st.verifications.rows(cfg.name) == []
+
+
 def test_export_refuses_bad_targets(study, tmp_path):
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("keep")

@@ -11,9 +11,10 @@ not run again, one another runner holds is left to it, and Ctrl-C hands the runn
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 
-from dse.errors import ConfigError
+from dse.errors import ConfigError, ToolNotFoundError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -66,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
     st, study = open_study(cfg)
     for number in args.trial:  # every named trial is checked before anything is written or started
         request_of(cfg, st, study, number)
+    tool = VerificationJobs.resource(backend)
+    if tool and cfg.execution.ray_address is None and shutil.which(tool) is None:  # a local Ray could not run it
+        raise ToolNotFoundError(f"{tool} not on PATH (the {backend!r} backend's tool); install it, or run on a Ray "
+                                "cluster whose nodes offer it as a resource (execution.ray_address)")
     jobs = VerificationJobs(cfg, st, study, backend, driver_id(), top_k=args.top,
                             max_retries=cfg.execution.max_retries, work_root=study_paths(cfg).trials)
     jobs.recover()
@@ -82,7 +87,6 @@ def run(args: argparse.Namespace) -> int:
                                        else "the front is empty"))
         _print(cfg, st, backend, set(args.trial) | set(known))
         return 0
-    tool = jobs.resource(backend)
     executor = RayExecutor(address=cfg.execution.ray_address, cpus_per_trial=cfg.execution.cpus_per_trial,
                            offer=(tool,) if tool else ())
     try:

@@ -6,12 +6,13 @@ backend costs it on the study's part and clock, as the trial's own backend did.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from dse.cost.base import CostBackend
 from dse.errors import ConfigError
-from dse.families.records import Design, DesignPoint, ExportRequest
+from dse.families.records import Design, DesignPoint, ExportRequest, HardwareTarget
 
 
 def request_of(cfg: Any, st: Any, study: Any, number: int) -> ExportRequest:
@@ -44,12 +45,24 @@ def recost(request: ExportRequest, backend: str | type[CostBackend], output_dir:
     from dse.families import get_family
 
     cls = backend_class(backend) if isinstance(backend, str) else backend
+    request = retarget(request, cls.name)
     design = get_family(request.design.family).lowered_design(request)
     target = request.design.hardware
     if output_dir is not None:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
     report = cls().cost(design, part=target.part, clock_ns=target.clock_ns, output_dir=output_dir)
     return report.to_dict()
+
+
+def retarget(request: ExportRequest, backend: str) -> ExportRequest:
+    """``request`` with its design's hardware target naming ``backend``: a family that lowers differently per
+    tool (hls4ml writes a Vitis or a Vivado HLS project) rebuilds the design for the backend that costs it."""
+    target = request.design.hardware
+    if target.backend == backend:
+        return request
+    point = DesignPoint(request.design.family, dict(request.design.params),
+                        HardwareTarget(backend, target.part, target.clock_ns))
+    return dataclasses.replace(request, design=Design(point, dict(request.design.own)))
 
 
 def run_remote(request: ExportRequest, backend: str | type[CostBackend], output_dir: str | None) -> dict[str, Any]:

@@ -91,6 +91,11 @@ class LFADSFamily(Family):
 
         return export(request, out)
 
+    def lowered_design(self, request: ExportRequest) -> Any:
+        from dse.families.lfads.pipeline import lowered_design
+
+        return lowered_design(request)
+
     def add_train_arguments(self, parser: argparse.ArgumentParser) -> None:
         from dse.families.lfads.cli import add_arguments
 

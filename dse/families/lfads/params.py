@@ -41,7 +41,12 @@ PTQ = ((MODE, ("ptq",)),)
 QAT = ((MODE, ("qat",)),)
 
 _STRATEGY = {"latency": "Latency", "resource": "Resource"}
-_HLS_BACKEND = {"vivado": "Vivado"}  # the HLS flavour hls4ml writes; every other cost backend -> Vitis
+_HLS_BACKEND = {"vivado": "Vivado", "vitis": "Vitis"}  # the HLS flavour hls4ml writes for a tool's backend
+
+
+def hls_backend(cost_backend: str, default: str = "Vitis") -> str:
+    """The hls4ml flavour a cost backend builds (``Vivado`` for vivado, ``Vitis`` for vitis), else ``default``."""
+    return _HLS_BACKEND.get(cost_backend, default)
 _MAX_QAT_BITS = 32  # QuantSpec's limit
 
 
@@ -350,6 +355,6 @@ def build(point: DesignPoint) -> dict[str, Any]:
         "zero_inputs": list(ZERO_INPUTS),
         "part": full_part_name(hardware.part),
         "clock_period": float(hardware.clock_ns),
-        "backend": _HLS_BACKEND.get(hardware.backend, "Vitis"),
+        "backend": hls_backend(hardware.backend),
     }
     return {"model": model, "train": train, "hls": hls}

@@ -112,6 +112,32 @@ def load_model(path: Path):
     return keras.models.load_model(path, custom_objects=custom_objects(), compile=False)
 
 
+def lowered_design(req: Any) -> Any:
+    """A finished trial's hls4ml model rebuilt from its stored deploy model and design, for the backend its
+    request names (hls4ml's Vitis or Vivado flavour), so that a real tool costs the design the estimate costed.
+
+    The project is written (not compiled: no tool needs the C-simulation library) under the build cache, one
+    folder per study, trial and HLS flavour."""
+    from dse.errors import ConfigError
+    from dse.families.lfads.params import hls_backend
+    from dse.hls.convert import convert
+    from dse.hls.design import HLSDesign
+
+    model_art = next((a for a in req.result.artifacts if a.kind == "model"), None)
+    if model_art is None or not Path(model_art.path).is_file():
+        raise ConfigError(req.source, f"trial {req.number}: its trained model is gone from the cache "
+                          f"({model_art.path if model_art else 'no artifact'})", "--trial")
+    hls = dict(req.design["hls"])
+    hls["backend"] = hls_backend(req.design.hardware.backend, hls.get("backend", "Vitis"))
+    design = HLSDesign.from_dict(hls)
+    out = Path(req.build_cache_dir) / "lowered" / req.study / str(req.number) / design.backend / "hls_project"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    hls_model = convert(load_model(Path(model_art.path)), design, out)
+    with redirect_stdout(io.StringIO()):
+        hls_model.write()
+    return hls_model
+
+
 def run(trial: TrialContext) -> None:
     from dse.hls.design import HLSDesign
     from dse.trial import model_cache
