@@ -139,6 +139,14 @@ def compared_row(variants: list[dict[str, Any]]) -> dict[str, Any] | None:
     return min(ok, key=lambda v: (v["latency_us"], v["dsp"])) if ok else None
 
 
+HW = ("latency_us", "dsp", "lut")
+
+
+def dominates(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """``a`` is no worse than ``b`` in latency, DSP and LUT, and better in at least one (dse estimates both)."""
+    return all(a[k] <= b[k] for k in HW) and any(a[k] < b[k] for k in HW)
+
+
 def _err(row: dict[str, Any], key: str) -> float:
     return (row.get("uncertainty") or {}).get(key) or 0.0
 
@@ -207,9 +215,9 @@ def render(data: dict[str, Any]) -> str:
     ok = [d for d in designs if fits(d) and d["behavior_r2"] is not None
           and d["behavior_r2"] >= ref["behavior_r2"] - 1e-12 and (d["study"], d["trial"]) != (ref["study"], ref["trial"])]
     strict = [d for d in ok if d["npll"] is not None and d["npll"] <= ref["npll"] + 1e-12]
-    better = [d for d in ok if d["latency_us"] < ref["latency_us"] and d["dsp"] < ref["dsp"] and d["lut"] < ref["lut"]]
-    robust = [d for d in better if _hi(d, "latency_us", "latency") < _lo(ref, "latency_us", "latency")
-              and _hi(d, "dsp", "dsp") < _lo(ref, "dsp", "dsp") and _hi(d, "lut", "lut") < _lo(ref, "lut", "lut")]
+    better = [d for d in ok if dominates(d, ref)]
+    robust = [d for d in better if _hi(d, "latency_us", "latency") <= _lo(ref, "latency_us", "latency")
+              and _hi(d, "dsp", "dsp") <= _lo(ref, "dsp", "dsp") and _hi(d, "lut", "lut") <= _lo(ref, "lut", "lut")]
     below_paper = [d for d in ok if d["latency_us"] < published_us]
     picks: dict[str, dict[str, Any]] = {}
     if ok:
@@ -227,19 +235,23 @@ def render(data: dict[str, Any]) -> str:
         md += f"| {what}: {d['design']} (`{d['study']}` #{d['trial']}) | {d['parallelism']} | {_acc(d)} | {_hw(d)} |\n"
     md += (f"\n{len(ok)} such designs ({len(strict)} no worse in NPLL ({ref['npll']:.4f}) either). Against dse's "
            f"estimate of the published design ({ref['parallelism']}: {ref['latency_us']:.1f} us, {ref['dsp']:.0f} DSP, "
-           f"{ref['lut']:.0f} LUT; same estimator on both sides): {len(better)} are faster with fewer DSPs and LUTs, "
-           f"{len(robust)} of them still so at the pessimistic ends of the error bars (theirs at +error, the "
-           f"compared row's at -error). Against the paper's estimated {published_us} us (another estimator; "
+           f"{ref['lut']:.0f} LUT; same estimator on both sides): {len(better)} dominate it (no worse in latency, DSP "
+           f"and LUT, better in one or more), {len(robust)} of them still at the pessimistic ends of the error bars "
+           f"(theirs at +error, the compared row's at -error). Against the paper's estimated {published_us} us (another estimator; "
            f"see above): {len(below_paper)} have a lower estimated latency, and dse's own estimate of the published "
            f"design is {ref['latency_us'] / published_us:.2f}x the paper's estimate.\n")
     if better:
         best = min(better, key=lambda d: (d["latency_us"], d["dsp"]))
         md += (f"\nFastest of them, {best['design']} {best['parallelism']}: {best['latency_us']:.1f} us "
-               f"(± {100 * _err(best, 'latency'):.0f} %) vs {ref['latency_us']:.1f} us = "
-               f"{ref['latency_us'] / best['latency_us']:.2f}x faster; {best['dsp']:.0f} DSP vs {ref['dsp']:.0f} = "
-               f"{ref['dsp'] / best['dsp']:.2f}x fewer; {best['lut']:.0f} LUT vs {ref['lut']:.0f} = "
-               f"{ref['lut'] / best['lut']:.2f}x fewer (all dse estimates).\n")
+               f"(± {100 * _err(best, 'latency'):.0f} %) vs {ref['latency_us']:.1f} us "
+               f"({best['latency_us'] / ref['latency_us']:.2f}x); {best['dsp']:.0f} DSP vs {ref['dsp']:.0f} "
+               f"({best['dsp'] / ref['dsp']:.2f}x); {best['lut']:.0f} LUT vs {ref['lut']:.0f} "
+               f"({best['lut'] / ref['lut']:.2f}x) (all dse estimates); NPLL {best['npll']:.4f} vs "
+               f"{ref['npll']:.4f}.\n")
     n_cached = sum(v["csim_cached"] for v in variants + designs)
+    md += ("\nParallelism names are bench/search_grid.py's presets of per-layer reuse factors (Resource strategy); "
+           "hls4ml replaces a reuse factor a layer cannot use by the nearest valid one when it converts (its log), "
+           "and the estimate is of the converted design.\n")
     md += (f"\nTrials: {len(variants)} variants of the published precision, {len(designs)} candidates; C simulations "
            f"reused from an earlier trial of the same numerics: {n_cached}. Seconds on the loaded shared machine are "
            "not reported as results.\n")
