@@ -18,6 +18,7 @@ ORDER = ["training", "trial_cost", "hls_path", "ray_scaling", "search_grid", "se
 #: Sections rendered from their run's JSON (bench/results/NAME.json), and the command that remakes that JSON.
 FROM_JSON = {
     "paper_design": "python bench/paper_design.py --workdir DIR",
+    "search_grid": "python bench/search_grid.py --workdir GRID --workers 2 --qat-step 2",
     "search_live": ("python bench/search_grid.py --workdir GRID, then python bench/search_live.py --grid GRID "
                     "--workdir LIVE --runs cost-aware:0 ... --stop-fraction 0.95"),
 }
