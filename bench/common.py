@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = RESULTS.parents[1]
 
 
 def machine() -> str:
@@ -34,11 +38,74 @@ def load_average() -> str:
 
 
 def git_rev() -> str:
+    """The short commit of this checkout (the repository the bench scripts live in, whatever the cwd)."""
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
+                              check=True, cwd=ROOT).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def git_dirty() -> bool | None:
+    """Whether tracked files differ from the commit (then the commit alone does not name the code that ran)."""
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                             text=True, check=True, cwd=ROOT).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return bool(out.strip())
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The exact command that is running, as one would retype it from the repository root."""
+    argv = list(sys.argv if argv is None else argv)
+    script = Path(argv[0]).resolve()
+    try:
+        argv[0] = str(script.relative_to(ROOT))
+    except ValueError:
+        argv[0] = str(script)
+    return "python " + shlex.join(argv)
+
+
+def run_meta(argv: list[str] | None = None) -> dict[str, Any]:
+    """What a results JSON records about the run that made it: the exact command line, the commit of the code
+    that ran (``+dirty`` when tracked files were modified), machine, UTC date and the load average at the
+    time of the call (call it at the end of the run)."""
+    dirty = git_dirty()
+    return {"command": command_line(argv), "commit": git_rev() + ("+dirty" if dirty else ""),
+            "machine": machine(), "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "load_average": load_average()}
+
+
+def header_from_meta(title: str, meta: dict[str, Any], json_name: str) -> str:
+    """The section header of a result rendered from its JSON: the run's own command, commit, machine, date and
+    load (not those of whoever renders it), and the JSON the numbers were read from."""
+    return (f"## {title}\n\n- command: `{meta['command']}`\n- machine: {meta['machine']}\n"
+            f"- date: {meta['date']}, commit {meta['commit']}\n"
+            f"- load average at the end (1/5/15 min): {meta['load_average']}\n"
+            f"- numbers read from: bench/results/{json_name}\n")
+
+
+def write_json(name: str, data: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"written to {path}", file=sys.stderr)
+    return path
+
+
+def read_json(name: str, rerun: str) -> dict[str, Any]:
+    """A results JSON, or one clear line (what is missing, how to make it) and exit 2: a report is rendered
+    only from the run that measured it."""
+    path = RESULTS / f"{name}.json"
+    if not path.is_file():
+        print(f"{path}: missing; the report is rendered only from its run's JSON. Run: {rerun}", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        print(f"{path}: not valid JSON ({e})", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def header(title: str, command: str) -> str:

@@ -1,7 +1,9 @@
 """Assemble BENCHMARKS.md from the per-benchmark results in bench/results/*.md.
 
 Each benchmark script writes its own section (command, machine, date, raw numbers); this only
-concatenates them in a fixed order so that re-running one benchmark refreshes its section.
+concatenates them in a fixed order so that re-running one benchmark refreshes its section. A section whose
+script renders it from a run JSON in bench/results (:data:`FROM_JSON`) but which has no such JSON behind it is
+marked as unverified, with the command that remakes it: its figures cannot be re-read from the run.
 """
 
 from __future__ import annotations
@@ -13,6 +15,14 @@ ORDER = ["training", "trial_cost", "hls_path", "ray_scaling", "search_grid", "se
          "paper_scans", "paper_scans_qat", "qat_gap", "estimator_fidelity", "snn_training", "snn_tradeoffs",
          "snn_decoder_study", "snn_verify_front", "verify_calibration", "snn_cross_family", "snn_nir", "snn_reuse", "snn_reuse_calibration"]
 
+#: Sections rendered from their run's JSON (bench/results/NAME.json), and the command that remakes that JSON.
+FROM_JSON = {
+    "paper_design": "python bench/paper_design.py --workdir DIR",
+    "search_grid": "python bench/search_grid.py --workdir GRID --workers 2 --qat-step 2",
+    "search_live": ("python bench/search_grid.py --workdir GRID, then python bench/search_live.py --grid GRID "
+                    "--workdir LIVE --runs cost-aware:0 ... --stop-fraction 0.95"),
+}
+
 PREAMBLE = """# Benchmarks
 
 Every section below was written by the script named in its `command` line, on the machine it names
@@ -22,13 +32,25 @@ Re-run one script, then `python bench/make_benchmarks_md.py` to refresh this fil
 """
 
 
+def section(results: Path, name: str) -> str:
+    """One results file's text, marked as unverified if it should come from a run JSON that is not there."""
+    text = (results / f"{name}.md").read_text().strip() + "\n"
+    if name in FROM_JSON and not (
+            (results / f"{name}.json").is_file() and f"numbers read from: bench/results/{name}.json" in text):
+        title, _, rest = text.partition("\n")
+        text = (f"{title}\n\n> **Unverified:** no run JSON (bench/results/{name}.json) backs this section; its "
+                "figures were typed into the markdown by an earlier version of the script and cannot be re-read "
+                f"from the run. Remake it: `{FROM_JSON[name]}`.\n{rest}")
+    return text
+
+
 def main() -> None:
     results = ROOT / "bench" / "results"
     parts = [PREAMBLE]
     names = [n for n in ORDER if (results / f"{n}.md").exists()]
     names += sorted(p.stem for p in results.glob("*.md") if p.stem not in ORDER)
     for name in names:
-        parts.append((results / f"{name}.md").read_text().strip() + "\n")
+        parts.append(section(results, name))
     (ROOT / "BENCHMARKS.md").write_text("\n\n".join(parts))
     print(f"BENCHMARKS.md: {', '.join(names)}")
 

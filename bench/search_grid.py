@@ -31,7 +31,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import header, write_result  # noqa: E402
+from common import header_from_meta, run_meta, write_json, write_result  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -148,11 +148,15 @@ def main() -> None:
         env = {**os.environ, "DSE_CACHE_DIR": os.environ.get("DSE_CACHE_DIR", str(work / "hls-cache"))}
         proc = subprocess.run([str(dse), "run", str(path), "--no-progress"], cwd=work, env=env)
         wall = time.perf_counter() - t0
-        rows.append({"preset": preset, "wall_s": wall, "rc": proc.returncode, **summarise(db, cfg["name"])})
+        rows.append({"preset": preset, "wall_s": wall, "rc": proc.returncode, **summarise(db, cfg["name"]),
+                     "meta": run_meta()})  # a later invocation may rerun other presets: each row says who ran it
         print(json.dumps(rows[-1]), flush=True)
         done.write_text(json.dumps({"rows": rows, "seeded": seeded or previous["seeded"]}, indent=1))
     seeded = seeded or previous["seeded"]
-    report(args, rows, seeded)
+    data = {"meta": run_meta(), "workdir": str(args.workdir), "workers": args.workers, "qat_step": args.qat_step,
+            "rows": rows, "seeded": seeded}
+    write_json("search_grid", data)
+    write_result("search_grid", report(data))
 
 
 def summarise(db: Path, name: str) -> dict:
@@ -178,12 +182,16 @@ def summarise(db: Path, name: str) -> dict:
             "trainings_run": trained, "csim_reused": csim_reused, "pareto": len(study.best_trials)}
 
 
-def report(args, rows: list[dict], seeded: list[dict]) -> None:
-    cmd = (f"python bench/search_grid.py --workdir {args.workdir} --workers {args.workers} --qat-step {args.qat_step}"
-           + (f" --seed-models {args.seed_models}" if args.seed_models else ""))
-    md = header("The paper-size grid study (dse run, estimator backend)", cmd)
+def report(data: dict) -> str:
+    """The markdown of one grid run, every number read from its JSON (bench/results/search_grid.json)."""
+    rows, seeded = data["rows"], data["seeded"]
+    md = header_from_meta("The paper-size grid study (dse run, estimator backend)", data["meta"], "search_grid.json")
+    runs = {(r.get("meta") or {}).get("command", "unknown (a row of an earlier script version)"):
+            (r.get("meta") or {}).get("commit", "unknown") for r in rows}
+    if list(runs) != [data["meta"]["command"]]:
+        md += "- presets run by:\n" + "".join(f"  - `{c}` at commit {k}\n" for c, k in runs.items())
     md += ("\nOne `dse run` per parallelism preset (grid sampler, local Ray, "
-           f"{args.workers} workers x 1 CPU, SQLite); the studies share one model/HLS/C-sim cache (the first "
+           f"{data['workers']} workers x 1 CPU, SQLite); the studies share one model/HLS/C-sim cache (the first "
            "one to need a training or a C simulation pays for it).\n\n")
     md += ("| study | wall time | trials by state | trainings run | C-sim reused | Pareto size "
            "| sum of phase seconds |\n|---|---|---|---|---|---|---|\n")
@@ -198,7 +206,7 @@ def report(args, rows: list[dict], seeded: list[dict]) -> None:
                + "; ".join(f"{'float' if s['quant'] is None else 'QAT ' + str(s['quant']['bits']) + ' bits'} "
                            f"{s['train_seconds']:.0f} s" for s in seeded))
     md += ".\n"
-    write_result("search_grid", md)
+    return md
 
 
 if __name__ == "__main__":

@@ -16,10 +16,15 @@ reaches ``--stop-fraction`` of the grid's, or after ``--max-minutes``.
 Hypervolume: of the feasible front (constraints as dse stored them); 1 - behaviour R2 clipped to [0, 1],
 reference 1; latency, DSP, LUT divided by the grid's feasible maximum, reference 1.1.
 
+Results: the runs accumulate in ``WORKDIR/live_runs.json``; each invocation then writes
+bench/results/search_live.json (the grid's figures, the floor, and every run with the exact command line and
+commit of the invocation that ran it) and renders bench/results/search_live.md and .png from that JSON
+alone. ``--report-only`` re-renders from bench/results/search_live.json and refuses without it.
+
 Usage:
   python bench/search_live.py --grid /tmp/live/grid --workdir /tmp/live/search \\
       --runs cost-aware:0 cost-aware:1 tpe:0 nsga2:0 random:0 [--max-minutes 15] [--stop-fraction 0.95]
-  python bench/search_live.py --grid /tmp/live/grid --workdir /tmp/live/search --report-only
+  python bench/search_live.py --report-only
 """
 
 from __future__ import annotations
@@ -41,13 +46,11 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, header, load_average, write_result  # noqa: E402
+from common import RESULTS, load_average, read_json, run_meta, write_json, write_result  # noqa: E402
 from search_grid import PRESETS, grid_presets, study_name, study_yaml  # noqa: E402
 
+NAME = "search_live"
 OBJECTIVES = ("behavior_r2", "latency_us", "dsp", "lut")
-#: The stored grid of 2026-11-21 (its replay, bench/results/search_efficiency.md, removed with this script's first run): from-scratch QAT,
-#: 208 points, 66.6 single-worker minutes charged from its measured phases.
-STORED_GRID_SINGLE_WORKER_S = 66.6 * 60
 REFERENCE = np.array([1.0, 1.1, 1.1, 1.1])
 
 
@@ -125,7 +128,7 @@ def _numerics(params: dict[str, Any]) -> tuple:
     return tuple(sorted((k, v) for k, v in params.items() if k.startswith("quantization.")))
 
 
-def floor(grid: Path, rows: list[dict[str, Any]], hv: Hypervolume, workers: int, grid_s: float) -> str:
+def floor(grid: Path, rows: list[dict[str, Any]], hv: Hypervolume, workers: int) -> dict[str, Any]:
     """What even a search that knew the answer must pay: the fewest simulations (greedy) that reach 95 % of
     the grid's hypervolume, with their measured trainings and simulations, on ``workers`` workers."""
     grid_hv = hv(rows)
@@ -146,14 +149,19 @@ def floor(grid: Path, rows: list[dict[str, Any]], hv: Hypervolume, workers: int,
     work = float_s + sum(after_float)
     chain = float_s + max(after_float)
     bound = max(chain, (work + (workers - 1) * float_s) / workers)  # nothing else can run while the float model trains
-    names = ", ".join(_design_name(dict(k)) for k in chosen)
+    return {"simulations": [_design_name(dict(k)) for k in chosen], "float_train_s": float_s, "work_s": work,
+            "workers": workers, "bound_s": bound}
+
+
+def floor_text(f: dict[str, Any], grid_s: float) -> str:
     return (f"\n**The floor.** The fewest simulations that reach 95 % of the grid's hypervolume (greedy, knowing the "
-            f"grid's answers): {len(chosen)} -- {names}, each with its four parallelism variants. With the grid's "
-            f"measured seconds (float training {float_s:.0f} s, which every point needs first; each QAT point's "
-            f"fine-tuning; each simulation's conversion, g++ and C simulation) that is {work:.0f} s of work, and on "
-            f"{workers} workers at least {bound:.0f} s ({bound / 60:.1f} min) before Ray's and TensorFlow's start "
-            f"-- already 1/{grid_s / bound:.1f} of the grid rerun: the 1/16 target against a grid that itself "
-            "reuses the float model and every C simulation is out of reach for any search order.\n")
+            f"grid's answers): {len(f['simulations'])} -- {', '.join(f['simulations'])}, each with its parallelism "
+            f"variants. With the grid's measured seconds (float training {f['float_train_s']:.0f} s, which every point "
+            "needs first; each QAT point's fine-tuning; each simulation's conversion, g++ and C simulation) that is "
+            f"{f['work_s']:.0f} s of work, and on {f['workers']} workers at least {f['bound_s']:.0f} s "
+            f"({f['bound_s'] / 60:.1f} min) before Ray's and TensorFlow's start -- already 1/{grid_s / f['bound_s']:.1f} "
+            "of the grid rerun: the 1/16 target against a grid that itself reuses the float model and every C "
+            "simulation is out of reach for any search order.\n")
 
 
 def _design_name(q: dict[str, Any]) -> str:
@@ -251,8 +259,8 @@ def first_reaching(c: list[tuple[int, float, float]], target: float) -> tuple[in
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--grid", type=Path, required=True)
-    ap.add_argument("--workdir", type=Path, required=True)
+    ap.add_argument("--grid", type=Path, help="the grid's workdir (bench/search_grid.py --workdir)")
+    ap.add_argument("--workdir", type=Path, help="the live runs' workdir (runs accumulate in live_runs.json)")
     ap.add_argument("--runs", nargs="*", default=[], help="SAMPLER:SEED ...")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--qat-step", type=int, default=2)
@@ -260,8 +268,14 @@ def main() -> None:
     ap.add_argument("--stop-fraction", type=float, default=None,
                     help="stop a run once its hypervolume reaches this fraction of the grid's")
     ap.add_argument("--poll-s", type=float, default=5.0)
-    ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--report-only", action="store_true",
+                    help=f"only re-render the markdown and plot from bench/results/{NAME}.json")
     args = ap.parse_args()
+    if args.report_only:
+        render(read_json(NAME, "python bench/search_live.py --grid GRID --workdir WORKDIR --runs SAMPLER:SEED ..."))
+        return
+    if args.grid is None or args.workdir is None:
+        ap.error("--grid and --workdir are required unless --report-only")
     grid_rows, grid_s, presets = load_grid(args.grid)
     hv = Hypervolume(grid_rows)
     grid_hv = hv(grid_rows)
@@ -269,40 +283,57 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     store = args.workdir / "live_runs.json"
     runs = json.loads(store.read_text()) if store.exists() else []
-    for spec in [] if args.report_only else args.runs:
+    for spec in args.runs:
         sampler, seed = spec.split(":")
         stop_at = target if args.stop_fraction is None else args.stop_fraction * grid_hv
         r = live_run(args, sampler, int(seed), presets, hv, stop_at)
         r["stop_fraction"], r["max_minutes"] = args.stop_fraction, args.max_minutes
+        r["meta"] = run_meta()  # this invocation's exact command line and the commit of the code that ran
         runs.append(r)
         store.write_text(json.dumps(runs))
         hit = first_reaching(r["curve"], target)
         print(f"{spec}: {r['n_complete']} trials in {r['wall_s'] / 60:.1f} min, final HV "
               f"{(r['curve'][-1][2] if r['curve'] else 0) / grid_hv:.3f} of the grid's, 95 % "
               f"{'at %.1f min' % (hit[1] / 60) if hit else 'not reached'} ({r['stopped']})", flush=True)
-    plot(runs, grid_hv, grid_s, RESULTS / "search_live.png")
-    report(args, runs, grid_rows, grid_hv, grid_s, target)
+    missing = [i for i, r in enumerate(runs) if "meta" not in r]
+    if missing:
+        raise SystemExit(f"{store}: runs {missing} carry no command/commit (made before this script recorded them); "
+                         "start a fresh --workdir")
+    data = {"meta": run_meta(), "grid": {"dir": str(args.grid), "points": len(grid_rows),
+                                         "feasible": sum(r["feasible"] for r in grid_rows), "hypervolume": grid_hv,
+                                         "wall_s": grid_s, "presets": presets, "workers": args.workers,
+                                         "floor": floor(args.grid, grid_rows, hv, args.workers)},
+            "target_fraction": 0.95, "runs": runs}
+    write_json(NAME, data)
+    render(data)
 
 
-def plot(runs: list[dict[str, Any]], grid_hv: float, grid_s: float, out: Path) -> None:
+def render(data: dict[str, Any]) -> None:
+    """The plot and the markdown, every number read from the JSON ``data``."""
+    plot(data, RESULTS / f"{NAME}.png")
+    write_result(NAME, report(data))
+
+
+def plot(data: dict[str, Any], out: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    grid_hv, grid_s = data["grid"]["hypervolume"], data["grid"]["wall_s"]
     fig, ax = plt.subplots(figsize=(8, 4.5))
     colours = {"cost-aware": "tab:red", "tpe": "tab:orange", "nsga2": "tab:blue", "random": "tab:green"}
     labelled = set()
-    for r in runs:
+    for r in data["runs"]:
         if not r["curve"]:
             continue
         _, s, h = zip(*r["curve"], strict=True)
         ax.step(np.array(s) / 60, np.array(h) / grid_hv, where="post", color=colours.get(r["sampler"], "k"),
                 alpha=0.8, label=None if r["sampler"] in labelled else r["sampler"])
         labelled.add(r["sampler"])
-    ax.axhline(0.95, color="k", ls="--", lw=0.8)
+    ax.axhline(data["target_fraction"], color="k", ls="--", lw=0.8)
     ax.axvline(grid_s / 16 / 60, color="r", ls=":", lw=1, label="grid rerun time / 16")
-    ax.set_xlabel("minutes since `dse run` started (live, 2 workers)")
+    ax.set_xlabel(f"minutes since `dse run` started (live, {data['grid']['workers']} workers)")
     ax.set_ylabel("hypervolume / grid hypervolume")
     ax.set_ylim(0, 1.05)
     ax.legend()
@@ -310,43 +341,57 @@ def plot(runs: list[dict[str, Any]], grid_hv: float, grid_s: float, out: Path) -
     fig.savefig(out, dpi=110)
 
 
-def report(args, runs, grid_rows, grid_hv, grid_s, target) -> None:
-    md = header("Search efficiency, live: `dse run` per sampler against the paper-size grid",
-                f"python bench/search_live.py --grid {args.grid} --workdir {args.workdir} --runs ... "
-                "(one invocation per group of runs; results accumulate in live_runs.json)")
-    feasible = sum(r["feasible"] for r in grid_rows)
-    md += (f"\nGrid rerun (`bench/search_grid.py`, current code: QAT fine-tuned from the float model, "
-           f"{args.workers} workers): {len(grid_rows)} points ({feasible} feasible), hypervolume {grid_hv:.4f}, "
-           f"**{grid_s / 60:.1f} min wall** (bench/results/search_grid.md). Stored grid of 2026-11-21 "
-           f"(from-scratch QAT): {STORED_GRID_SINGLE_WORKER_S / 60:.1f} single-worker minutes.\n\n"
+def _header(data: dict[str, Any]) -> str:
+    """The rendering's header: every invocation that ran runs (its exact command, the commit of its code, date,
+    load), then the invocation that wrote the JSON."""
+    m = data["meta"]
+    md = (f"## Search efficiency, live: `dse run` per sampler against the paper-size grid\n\n"
+          f"- machine: {m['machine']}\n- numbers read from: bench/results/{NAME}.json (written {m['date']} by "
+          f"`{m['command']}`, commit {m['commit']})\n- runs made by:\n")
+    seen: dict[tuple[str, str], list[str]] = {}
+    for r in data["runs"]:
+        seen.setdefault((r["meta"]["command"], r["meta"]["commit"]), []).append(f"{r['sampler']}:{r['seed']}")
+    for (command, commit), which in seen.items():
+        md += f"  - `{command}` at commit {commit} ({', '.join(which)})\n"
+    return md
+
+
+def report(data: dict[str, Any]) -> str:
+    g, runs = data["grid"], data["runs"]
+    grid_hv, grid_s, workers = g["hypervolume"], g["wall_s"], g["workers"]
+    target = data["target_fraction"] * grid_hv
+    pct = f"{100 * data['target_fraction']:.0f} %"
+    md = _header(data)
+    md += (f"\nGrid (`bench/search_grid.py --workdir {g['dir']}`, its grid_runs.json; presets "
+           f"{', '.join(g['presets'])}; {workers} workers): {g['points']} points ({g['feasible']} feasible), "
+           f"hypervolume {grid_hv:.4f}, **{grid_s / 60:.1f} min wall**.\n\n"
            "Each run: a fresh `dse run` (fresh database and caches) of the same space as one study, "
-           f"{args.workers} workers x 1 CPU, local Ray; time counted from the moment `dse run` started, "
-           "so Ray's start, TensorFlow, every training, g++ build and C simulation are charged.\n\n")
-    md += ("| sampler | seed | trials completed (duplicates) | QAT points | wall of the run | stopped | "
-           "minutes to 95 % | / grid rerun (wall) | / stored grid: wall vs its single-worker minutes | / stored grid: "
-           "worker-minutes | HV / grid HV at the end | load at end |\n"
-           "|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-    by_sampler: dict[str, list[float | None]] = {}
+           f"{workers} workers x 1 CPU, local Ray; time counted from the moment `dse run` started, "
+           "so Ray's start, TensorFlow, every training, g++ build and C simulation are charged. Wall times on the "
+           "shared machine: see each run's load.\n\n")
+    md += (f"| sampler | seed | trials completed (duplicates) | QAT points | wall of the run | stopped | "
+           f"minutes to {pct} | / grid rerun (wall) | HV / grid HV at the end | load at end |\n"
+           "|---|---|---|---|---|---|---|---|---|---|\n")
+    by_sampler: dict[str, list[tuple[float | None, float]]] = {}
     for r in runs:
         hit = first_reaching(r["curve"], target)
         final = r["curve"][-1][2] / grid_hv if r["curve"] else 0.0
-        by_sampler.setdefault(r["sampler"], []).append(hit[1] if hit else None)
+        by_sampler.setdefault(r["sampler"], []).append((hit[1] if hit else None, r["wall_s"]))
         md += (f"| {r['sampler']} | {r['seed']} | {r['n_complete']} ({r['n_duplicates']}) | {r['qat_points']} | "
                f"{r['wall_s'] / 60:.1f} min | {r['stopped']} | "
-               + (f"{hit[1] / 60:.2f} | 1/{grid_s / hit[1]:.1f} | 1/{STORED_GRID_SINGLE_WORKER_S / hit[1]:.1f} | "
-                  f"1/{STORED_GRID_SINGLE_WORKER_S / (args.workers * hit[1]):.1f} | " if hit else "never | - | - | - | ")
+               + (f"{hit[1] / 60:.2f} | 1/{grid_s / hit[1]:.1f} | " if hit else "never | - | ")
                + f"{final:.3f} | {r['load_end']} |\n")
-    md += "\nMedian over seeds (a seed that never reached 95 % counts as its run's whole wall time, a lower bound):\n\n"
-    md += "| sampler | seeds | reached 95 % | median minutes to 95 % | median / grid rerun |\n|---|---|---|---|---|\n"
+    md += (f"\nMedian over seeds (a seed that never reached {pct} counts as its run's whole wall time, a lower "
+           "bound):\n\n")
+    md += (f"| sampler | seeds | reached {pct} | median minutes to {pct} | median / grid rerun |\n"
+           "|---|---|---|---|---|\n")
     for sampler, hits in by_sampler.items():
-        walls = [h if h is not None else r["wall_s"] for h, r in
-                 zip(hits, [r for r in runs if r["sampler"] == sampler], strict=True)]
-        med = statistics.median(walls)
-        md += (f"| {sampler} | {len(hits)} | {sum(h is not None for h in hits)} | {med / 60:.2f} | "
+        med = statistics.median(h if h is not None else wall for h, wall in hits)
+        md += (f"| {sampler} | {len(hits)} | {sum(h is not None for h, _ in hits)} | {med / 60:.2f} | "
                f"1/{grid_s / med:.1f} |\n")
-    md += floor(args.grid, grid_rows, Hypervolume(grid_rows), args.workers, grid_s)
-    md += "\n![hypervolume vs time](bench/results/search_live.png)\n"
-    write_result("search_live", md)
+    md += floor_text(g["floor"], grid_s)
+    md += f"\n![hypervolume vs time](bench/results/{NAME}.png)\n"
+    return md
 
 
 if __name__ == "__main__":

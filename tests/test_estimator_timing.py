@@ -1,12 +1,16 @@
 """How the estimator turns logic delays into cycles: whole operations packed into clock periods, the
-softmax's two table reads, the Latency strategy's folded multiplies, and the fabric speed of the part."""
+softmax's two table reads, the Latency strategy's folded multiplies, and the fabric speed of the part. Layer
+latencies are checked against the per-instance latencies of real csynth reports (the calibration fixtures under
+DSE_SHARED_DIR), with the tolerance each test states."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+from csynth_instances import latencies_by_kind
 
 from dse.cost.estimator import estimate_specs, make_target
 from dse.cost.estimator_layers import Constants, LayerSpec, Target, chained_cycles, cost_layer
@@ -28,40 +32,71 @@ def test_chained_cycles_never_splits_an_operation() -> None:
         assert chained_cycles(delays, clock) >= math.ceil(sum(delays) / clock)
 
 
-def test_dense_depth_is_packed_not_divided() -> None:
-    """At a clock close to the adder delay the tree takes a level per cycle (ArgyKokk's 3.33 ns rows)."""
-    c = Constants()
-    target = Target(family="7series", clock_ns=3.33, clock_uncertainty=0.125, consts=c)
-    spec = LayerSpec("d", "dense", n_in=64, n_out=32)
-    levels = 6
-    expected = chained_cycles([c.mult_delay_ns] + [c.adder_level_ns] * levels, 3.33)
-    assert cost_layer(spec, target).latency == expected
-    assert expected > math.ceil((c.mult_delay_ns + levels * c.adder_level_ns) / 3.33)
+def _row_layers(shared: Path, case: str) -> tuple[list[LayerSpec], Target, dict[str, list[int]]]:
+    """A calibration row's layers as the estimator sees them (from the row's firmware columns), its target, and
+    the latencies its report gives them."""
+    from dse.cost import calibration
+
+    r = calibration.load_reported(shared)[case]
+    specs = calibration.extra_row_specs(str(r["model"]), str(r["precision"]), int(str(r["reuse_factor"])))
+    part = str(r["part"]).split("-")[0]
+    clock = float(r["clock_target_ns"])
+    unc = calibration.report_clock_uncertainty(case, str(r["path"]), clock, shared)
+    target = make_target(calibration.PART_ALIASES.get(part, part), clock, specs=specs, clock_uncertainty=unc)
+    rpt = next((shared / "fixtures" / "hls_reports_extra" / case).glob("*_csynth.rpt"))
+    return specs, target, latencies_by_kind(rpt, ("dense", "softmax"))
 
 
-def test_softmax_table_reads_are_whole_operations() -> None:
-    """The exp and inverse table reads sit on either side of the sum tree and cannot straddle a register:
-    at 3.33 ns (7-series) the softmax of 16 takes more cycles than its total delay over the period."""
-    c = Constants()
-    target = Target(family="7series", clock_ns=3.33, clock_uncertainty=0.125, consts=c)
-    sm = cost_layer(LayerSpec("s", "softmax", n_in=16, n_out=16), target)
-    assert sm.latency == chained_cycles([c.softmax_ns / 2] + [c.adder_level_ns] * 4 + [c.softmax_ns / 2], 3.33)
-    assert sm.latency > math.ceil((c.softmax_ns + 4 * c.adder_level_ns) / 3.33)
-    # at a slow clock everything fits a cycle or two, as before
-    slow = cost_layer(LayerSpec("s", "softmax", n_in=3, n_out=3), replace(target, clock_ns=25.0))
-    assert slow.latency == 1
+def _estimated(specs: list[LayerSpec], target: Target, kind: str) -> list[int]:
+    return [cost_layer(s, target).latency for s in specs if s.kind == kind]
 
 
-def test_folded_latency_strategy_is_the_longer_of_tree_and_multiplies() -> None:
-    """Latency strategy with RF > 1: the capped multiplies and the adder tree share cycles, so the layer
-    takes the longer of the two (ArgyKokk new2_20/23/26 keep their RF-1 latency at RF 100), not the sum."""
-    target = Target()
-    small1, small100 = (cost_layer(LayerSpec("d", "dense", n_in=3, n_out=3, reuse_factor=rf), target)
-                        for rf in (1, 100))
-    assert small100.latency == max(small1.latency, math.ceil(9 * Constants().const_weight_dsp_fraction))
-    big = cost_layer(LayerSpec("d", "dense", n_in=64, n_out=32, reuse_factor=100), target)
-    limit = math.ceil(64 * 32 / 100)
-    assert big.latency == math.ceil(2048 * Constants().const_weight_dsp_fraction / limit)
+#: Stock hls4ml MLPs at 3.33 ns with reuse factor 1 or 2 and no forced multiplier implementation (ArgyKokk, Vitis
+#: HLS 2021.1, xc7z007s); their per-layer latencies are what the dense adder tree and the softmax cost at a clock
+#: close to the adder delay.
+FAST_CLOCK_ROWS = ("new2_12", "new2_13", "new2_24", "new2_25", "new2_36")
+
+
+def test_dense_depth_at_a_fast_clock_matches_the_reports(shared_dir: Path) -> None:
+    """Each dense layer's estimated latency is within 1 cycle of its instance in the real report (the estimate
+    packs whole operations into clock periods; today every one of these 12 layers is within 1 cycle)."""
+    for case in FAST_CLOCK_ROWS:
+        specs, target, reported = _row_layers(shared_dir, case)
+        estimated = _estimated(specs, target, "dense")
+        assert len(estimated) == len(reported["dense"]), case
+        for est, rep in zip(estimated, reported["dense"], strict=True):
+            assert abs(est - rep) <= 1, (case, estimated, reported["dense"])
+
+
+def test_softmax_at_a_fast_clock_against_the_reports(shared_dir: Path) -> None:
+    """hls4ml's softmax_stable at 3.33 ns: the reports give 10-18 cycles. The estimate (its table reads whole
+    operations) under-predicts them by up to 56 % today (8 vs 18 cycles, new2_12); the tolerance of 60 % states
+    that error, it is no claim of accuracy: a change that moves the estimate further away fails here."""
+    for case in FAST_CLOCK_ROWS:
+        specs, target, reported = _row_layers(shared_dir, case)
+        (est,), (rep,) = _estimated(specs, target, "softmax"), reported["softmax"]
+        assert est == pytest.approx(rep, rel=0.6), (case, est, rep)
+
+
+def test_folded_latency_strategy_against_the_reports(shared_dir: Path) -> None:
+    """Latency strategy at reuse factor 100 (ArgyKokk new2_20, new2_26, new2_37: the rows without a forced
+    multiplier implementation). Layers with at most 128 products (the reuse factor caps the multipliers to one
+    or two): within 3 cycles of the report (today: 1-3). The wide layers of new2_37 (160-2048 products): within a
+    factor 2 (today +88 % to -24 %), a bound on the estimator's stated weakness there, not accuracy."""
+    checked = 0
+    for case in ("new2_20", "new2_26", "new2_37"):
+        specs, target, reported = _row_layers(shared_dir, case)
+        dense = [s for s in specs if s.kind == "dense"]
+        estimated = _estimated(specs, target, "dense")
+        assert len(estimated) == len(reported["dense"]), case
+        for spec, est, rep in zip(dense, estimated, reported["dense"], strict=True):
+            assert spec.reuse_factor == 100, case
+            if spec.n_in * spec.n_out <= 128:
+                assert abs(est - rep) <= 3, (case, spec.n_in, spec.n_out, est, rep)
+            else:
+                assert rep / 2 <= est <= 2 * rep, (case, spec.n_in, spec.n_out, est, rep)
+            checked += 1
+    assert checked == 9
 
 
 def test_artix7_fabric_scales_the_delays() -> None:

@@ -67,3 +67,32 @@ def test_pareto_shows_the_uncertainty(real_study, fmt):
         assert header[:6] == ["number", "behavior_r2", "latency_us", "latency_us_err", "lut", "lut_err"]
         row = next(line.split() for line in lines[1:] if line.split()[0] == str(first))
         assert row[3] == "0.318" and row[5] == "0.238"
+
+
+@pytest.mark.slow
+def test_pareto_shows_the_estimators_own_uncertainty_on_an_lfads_study(tmp_path):
+    """A real LFADS study (tests/fixtures/pinned_study.yaml's small PTQ design, one trial) costed by the
+    ``estimate`` backend: `dse pareto` shows the uncertainty that backend stored with the trial's report,
+    nothing injected."""
+    from pathlib import Path
+
+    import yaml
+
+    from dse.study import load_study
+    from dse.study.config import storage_url
+    from dse.study.storage import open_study_storage
+
+    study = yaml.safe_load((Path(__file__).parent / "fixtures" / "pinned_study.yaml").read_text())
+    study.update(name="uncl", n_trials=1, sampler={"name": "random", "seed": 0})
+    study["quantization"]["mode"] = "ptq"
+    write_study(tmp_path, study)
+    r = dse("run", "study.yaml", "--no-progress", cwd=tmp_path, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    (row,) = json.loads(dse("pareto", "study.yaml", "--format", "json", cwd=tmp_path).stdout)
+    st = open_study_storage(storage_url(load_study(tmp_path / "study.yaml")))
+    hardware = st.project.load_result("uncl", row["number"]).hardware
+    assert hardware["backend"] == "estimate"
+    unc = hardware["details"]["uncertainty"]
+    assert all(0 < unc[k] < 1 for k in ("latency", "dsp", "lut")), unc
+    assert (row["latency_us_err"], row["dsp_err"], row["lut_err"]) == (unc["latency"], unc["dsp"], unc["lut"])
+    assert row["latency_us"] == hardware["latency_us"] and row["lut"] == hardware["lut"]

@@ -1,0 +1,165 @@
+"""What the benchmark results claim, checked against their sources: the seed paper's 41.97 us is its own
+*estimate* wherever it is quoted; bench/paper_design's compared row is the design the paper published (its
+precision on its part, fitting that part); results rendered from a run JSON say so and match it; a result
+whose JSON is missing is refused or marked, never shown as if re-readable."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+PAPER_FIGURE = "41.97"
+#: The Alveo U55C's resources from AMD's data sheet (DS978, Alveo U55C: 1,304K LUTs, 2,607K registers,
+#: 9,024 DSP slices, 2,016 36-Kb block RAMs), not from dse's part table.
+U55C = {"dsp": 9024, "lut": 1_303_680, "ff": 2_607_360, "bram_18k": 2 * 2016}
+#: Sentences quoting 41.97 without calling it an estimate that another branch is rewording (bench/estimator_fidelity.py
+#: is being reworked elsewhere and is not touched here). Once they are gone, test_pending_rewordings_are_still_pending
+#: fails (strict xfail): then empty this set.
+PENDING = {"Paper: 41.97 us per trial = 8394 cycles at 5 ns (reuse factor and strategy not stated)."}
+
+
+def _sentences_with(text: str, needle: str) -> list[str]:
+    """The sentences (or table rows) of ``text`` that contain ``needle``: a table row is one unit, prose splits
+    at a full stop, question or exclamation mark followed by white space and a capital (not "Sec. 4.3")."""
+    out = []
+    for line in text.splitlines():
+        if needle not in line:
+            continue
+        if line.lstrip().startswith("|"):
+            out.append(line.strip())
+            continue
+        out += [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z*`(])", line) if needle in s]
+    return out
+
+
+def _unqualified(path: Path) -> list[str]:
+    return [s for s in _sentences_with(path.read_text(), PAPER_FIGURE) if "estimat" not in s.lower()]
+
+
+CLAIM_FILES = sorted(RESULTS.glob("*.md")) + [REPO / "BENCHMARKS.md"]
+
+
+def test_the_sentence_splitter_finds_an_unqualified_mention():
+    """The check below can fail: a sentence quoting the figure without "estimat" is found, a qualified one not."""
+    text = ("The design runs in 41.97 us on the board. The paper's estimated (Sec. 4.3) 41.97 us is fine.\n"
+            "| paper | 41.97 | - |\n| paper | 41.97 (estimated) | - |\n")
+    assert _sentences_with(text, PAPER_FIGURE) == [
+        "The design runs in 41.97 us on the board.", "The paper's estimated (Sec. 4.3) 41.97 us is fine.",
+        "| paper | 41.97 | - |",
+        "| paper | 41.97 (estimated) | - |"]
+    assert [s for s in _sentences_with(text, PAPER_FIGURE) if "estimat" not in s.lower()] == [
+        "The design runs in 41.97 us on the board.", "| paper | 41.97 | - |"]
+
+
+@pytest.mark.parametrize("path", CLAIM_FILES, ids=lambda p: p.name)
+def test_the_papers_latency_is_always_called_an_estimate(path: Path):
+    """arXiv 2402.04274 Sec. 4.3: "the estimated latency is 41.97 us"; no result may present it as a measurement."""
+    assert [s for s in _unqualified(path) if s not in PENDING] == [], path.name
+
+
+@pytest.mark.xfail(strict=True, reason="bench/estimator_fidelity.py still quotes the figure without 'estimated' "
+                                       "(reworked on another branch); when this passes, empty PENDING")
+def test_pending_rewordings_are_still_pending():
+    assert not any(s in PENDING for path in CLAIM_FILES for s in _unqualified(path))
+
+
+# ------------------------------------------------------------------------------------- paper_design
+
+
+def _bench_module(name: str):
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+
+
+@pytest.fixture(scope="module")
+def paper_design() -> dict:
+    path = RESULTS / "paper_design.json"
+    assert path.is_file(), "bench/results/paper_design.json: the run's JSON is not kept"
+    return json.loads(path.read_text())
+
+
+def _compared_table_row(md: str) -> list[str]:
+    rows = [line for line in md.splitlines() if line.startswith("|") and "**compared row**" in line]
+    assert len(rows) == 1, rows
+    return [c.strip() for c in rows[0].strip("|").split("|")]
+
+
+def test_paper_designs_compared_row_is_the_published_design_and_fits_the_u55c(paper_design):
+    """The row dse holds its designs against: the paper's precision (Sec. 4.3, Table 1) on the U55C at 200 MHz,
+    within every one of the U55C's resources by the data sheet (the paper: it "comfortably accommodates" it)."""
+    md = (RESULTS / "paper_design.md").read_text()
+    cells = _compared_table_row(md)
+    assert cells[0] == "dse: PTQ ap_fixed<16,6>"
+    latency, dsp, lut, ff, bram = (float(c.split("±")[0]) for c in cells[4:9])
+    assert float(cells[9].rstrip("%")) <= 100
+    row = next(v for v in paper_design["paper_variants"]
+               if round(v["latency_us"], 1) == latency and round(v["dsp"]) == dsp and round(v["lut"]) == lut)
+    assert (row["width"], row["integer"], row["clock_ns"]) == (16, 6, 5.0) and row["part"].startswith("xcu55c")
+    for resource, used in {"dsp": dsp, "lut": lut, "ff": ff, "bram_18k": bram}.items():
+        assert used <= U55C[resource], resource
+        assert row[resource] <= U55C[resource], resource
+    # the published row: the paper's own figure, called an estimate
+    published = next(line for line in md.splitlines() if line.startswith("| paper, published"))
+    assert f"{PAPER_FIGURE} (estimated)" in published
+    assert paper_design["paper"]["latency_us_estimated"] == float(PAPER_FIGURE)
+
+
+def test_paper_designs_markdown_is_rendered_from_its_json(paper_design):
+    """Every number of bench/results/paper_design.md is read from the JSON kept beside it, header included."""
+    md = (RESULTS / "paper_design.md").read_text()
+    assert _bench_module("paper_design").render(paper_design) == md
+    meta = paper_design["meta"]
+    assert f"- command: `{meta['command']}`" in md and f"commit {meta['commit']}" in md
+    assert meta["command"].startswith("python bench/paper_design.py --workdir ")
+
+
+# -------------------------------------------------------------------------------------- search_live
+
+
+def _fake_live() -> dict:
+    meta = {"command": "python bench/search_live.py --grid /g --workdir /w --runs tpe:0", "commit": "abc1234",
+            "machine": "test machine", "date": "2026-01-01 00:00 UTC", "load_average": "1.00 1.00 1.00"}
+    run = {"sampler": "tpe", "seed": 0, "wall_s": 300.0, "stopped": "target reached", "n_complete": 7,
+           "n_duplicates": 1, "qat_points": 2, "load_end": "2.00 2.00 2.00", "meta": meta,
+           "curve": [[1, 60.0, 0.3], [2, 240.0, 0.5]]}
+    return {"meta": {**meta, "command": "python bench/search_live.py --report-only", "commit": "def5678"},
+            "grid": {"dir": "/g", "points": 10, "feasible": 8, "hypervolume": 0.5, "wall_s": 1200.0,
+                     "presets": ["folded"], "workers": 2,
+                     "floor": {"simulations": ["PTQ <16,6>"], "float_train_s": 40.0, "work_s": 100.0, "workers": 2,
+                               "bound_s": 60.0}},
+            "target_fraction": 0.95, "runs": [run]}
+
+
+def test_search_live_report_reads_its_numbers_and_provenance_from_the_json():
+    md = _bench_module("search_live").report(_fake_live())
+    # the run's own command and commit, not those of the invocation that rendered it
+    assert "`python bench/search_live.py --grid /g --workdir /w --runs tpe:0` at commit abc1234 (tpe:0)" in md
+    assert "20.0 min wall" in md and "10 points (8 feasible)" in md  # 1200 s, from the JSON's grid
+    assert "| tpe | 0 | 7 (1) | 2 | 5.0 min | target reached | 4.00 | 1/5.0 | 1.000 |" in md  # 240 s to 0.5
+    assert "stored grid" not in md.lower()  # no figure of a removed benchmark
+
+
+def test_search_live_without_its_json_is_refused_or_marked():
+    """The renderer refuses without bench/results/search_live.json; BENCHMARKS.md's assembler marks the section."""
+    if (RESULTS / "search_live.json").is_file():
+        data = json.loads((RESULTS / "search_live.json").read_text())
+        assert _bench_module("search_live").report(data) == (RESULTS / "search_live.md").read_text()
+        return
+    r = subprocess.run([sys.executable, str(REPO / "bench" / "search_live.py"), "--report-only"],
+                       capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1].startswith(f"{RESULTS / 'search_live.json'}: missing")
+    section = _bench_module("make_benchmarks_md").section(RESULTS, "search_live")
+    assert "> **Unverified:** no run JSON (bench/results/search_live.json)" in section
+    assert "Unverified" in (REPO / "BENCHMARKS.md").read_text().split("## Search efficiency, live")[1][:400]
