@@ -88,6 +88,18 @@ class VerificationStore:
             values["attempts"] = VerificationRow.attempts + 1
         self._update(study, number, backend, values, only_status=RUNNING)
 
+    def withdraw(self, study: str, number: int, backend: str) -> bool:
+        """Remove a verification that is still only queued (its design left the front before it started: no
+        work is lost, and the design is queued again if it re-enters); False when it is not queued."""
+
+        def tx() -> bool:
+            with self._write_engine.begin() as conn:
+                res = conn.execute(delete(VerificationRow).where(*_key(study, number, backend),
+                                                                 VerificationRow.status == QUEUED))
+                return bool(res.rowcount)
+
+        return run_with_retry(tx, what=f"withdrawing the verification of trial {number}")
+
     def retry(self, study: str, number: int, backend: str) -> bool:
         """Queue a failed verification again (the user asked for it); False when it had not failed."""
         return self._update(study, number, backend, {"status": QUEUED, "attempts": 0}, only_status=FAILED) == 1

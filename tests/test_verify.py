@@ -98,6 +98,64 @@ def test_an_snn_study_that_names_its_backend_gets_exactly_it(hardware, backend, 
 
 # -- storage --------------------------------------------------------------------------------------------
 
+def test_only_a_queued_verification_is_withdrawn(tmp_path):
+    from storage import open_storage
+    from storage.verifications import RUNNING
+
+    v = open_storage(f"sqlite:///{tmp_path / 's.db'}").verifications
+    assert v.queue("s", 1, "yosys") and v.queue("s", 2, "yosys")
+    assert v.claim("s", 2, "yosys", "a")
+    assert v.withdraw("s", 1, "yosys") and not v.withdraw("s", 1, "yosys")
+    assert not v.withdraw("s", 2, "yosys")  # running: kept
+    assert [(r.trial_number, r.status) for r in v.rows("s")] == [(2, RUNNING)]
+    assert v.queue("s", 1, "yosys")  # re-entering the front queues it again
+
+
+class _Ref:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+def _jobs(tmp_path, monkeypatch, front: list[int]):
+    """VerificationJobs on a real verification store, with the front and the trial records given (the
+    ranking and the Ray task are tested end to end below)."""
+    import types
+
+    import dse.verify.jobs as jobs_mod
+    from storage import open_storage
+
+    st = open_storage(f"sqlite:///{tmp_path / 's.db'}")
+    cfg = types.SimpleNamespace(name="s")
+    jobs = jobs_mod.VerificationJobs(cfg, st, None, "yosys", "me", top_k=3)
+    monkeypatch.setattr(jobs, "front_top", lambda: list(front))
+    monkeypatch.setattr(jobs_mod, "request_of", lambda cfg, st, study, n: n)
+    jobs._fn = types.SimpleNamespace(remote=lambda r, b, o: _Ref(r))
+    return jobs, st
+
+
+def test_while_trials_run_a_front_design_is_verified_only_once_it_held_its_place(tmp_path, monkeypatch):
+    front = [0]
+    jobs, st = _jobs(tmp_path, monkeypatch, front)
+    jobs.queue_front()
+    assert jobs.submit(2, settle=2) == 0  # just entered the front
+    jobs.completions += 1
+    front[:] = [1]  # the next trial dominates it
+    jobs.queue_front()
+    assert jobs.submit(2, settle=2) == 0
+    assert jobs.queued() == [1]  # 0 left the front before it started: withdrawn, nothing lost
+    jobs.completions += 2  # 1 held its place through a round of two trials
+    assert jobs.submit(2, settle=2) == 1 and set(jobs.inflight) == {1}
+
+
+def test_with_no_trial_left_to_start_the_front_is_verified_at_once_and_named_designs_always(tmp_path, monkeypatch):
+    front = [4, 5]
+    jobs, st = _jobs(tmp_path, monkeypatch, front)
+    jobs.queue_front()
+    jobs.queue([9], explicit=True)  # named by the user (dse verify --trial 9), not on the front
+    assert jobs.submit(1, settle=2) == 1 and set(jobs.inflight) == {9}
+    assert jobs.submit(5, settle=0) == 2 and set(jobs.inflight) == {4, 5, 9}
+
+
 def test_a_verification_is_handed_to_one_runner_and_back(tmp_path):
     from storage import open_storage
     from storage.verifications import DONE, FAILED, QUEUED, RUNNING

@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         if number in known and known[number].status == "failed":
             st.verifications.retry(cfg.name, number, backend)
         else:
-            jobs.queue([number])
+            jobs.queue([number], explicit=True)
     jobs.queue_front()
     wanted = set(jobs.queued())
     if not wanted:

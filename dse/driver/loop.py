@@ -85,6 +85,8 @@ class Driver:
         self.recorder = TrialRecorder(cfg, self.st, self.study, dashboard, self.summary, retry)
         self.points = DesignPoints(cfg, self.st, self.study, self.space, self.summary, self.recorder, self.driver_id)
         self.recovery = Recovery(self.st, self.study, cfg.name, self.recorder, self.summary, self.driver_id)
+        self.trials_left = True  # whether the last attempt to start a trial found one (verifications wait for
+        # settled front designs while it does)
         self.verifier = None
         if cfg.verify is not None:  # the front's designs re-costed by a real backend, as tasks beside the trials
             from dse.verify.jobs import VerificationJobs
@@ -165,8 +167,11 @@ class Driver:
                     self.points.dup_streak = 0
                     verifying = self._verifications(workers)
                     while (not self.summary.timed_out and len(self.inflight) + verifying < workers
-                           and not self.points.stuck and self._submit_next(executor)):
-                        pass
+                           and not self.points.stuck):
+                        self.trials_left = self._submit_next(executor)
+                        if not self.trials_left:
+                            verifying = self._verifications(workers)  # no trial to start: the queued may
+                            break
                     self.points.resolve_deferred()
                     self.recovery.recover_now()
                     if not self.inflight and not self.points.deferred and not self._verifying():
@@ -180,6 +185,8 @@ class Driver:
                     done = executor.wait([v[0] for v in self.inflight.values()], timeout=1.0)
                     for h in done:
                         self._collect(executor, h)
+                    if self.verifier is not None:
+                        self.verifier.completions += len(done)
                     verified = self.verifier.poll(timeout=0.0 if self.inflight else 1.0) if self.verifier else []
                     if self.verifier is not None and (verified or done):
                         self.verifier.queue_front()  # the front changed: designs that entered it
@@ -207,13 +214,15 @@ class Driver:
 
     def _verifications(self, workers: int) -> int:
         """Start queued verifications in free worker slots (before new trials: they are few and finish the
-        front); returns how many run now."""
+        front; while trials are still being started, only the designs that held their place in the front for
+        a round of trials, :mod:`dse.verify.jobs`); returns how many run now."""
         if self.verifier is None:
             return 0
         if self.summary.timed_out:
             self.verifier.stopping = True  # finish the running ones, start none
-        else:
-            self.verifier.submit(workers - len(self.inflight) - len(self.verifier.inflight))
+        else:  # while trials are still started, only designs that held their front place for a round of them
+            self.verifier.submit(workers - len(self.inflight) - len(self.verifier.inflight),
+                                 settle=workers if self.trials_left else 0)
         return len(self.verifier.inflight)
 
     def _verifying(self) -> bool:

@@ -9,6 +9,13 @@ trials are (same host: its process is gone; elsewhere: no heartbeat for the grac
 Which designs: the study's front with the shown numbers (:mod:`dse.verify.view`), best first by the first
 objective; its first ``top_k`` designs that have no verification yet are queued. As real numbers arrive the
 front changes, and the designs that enter its first ``top_k`` are queued in turn.
+
+When: beside running trials, a queued design starts only once it has held its place through ``settle``
+completed trials (``settle`` = the number of workers: one round of trials), and a queued design that left
+the front's first ``top_k`` before it started is withdrawn (queued again if it re-enters). Early in a study
+most designs enter the front only to be dominated by the next few trials; verifying each of them would spend
+the real tool's time (minutes per design) on designs the final front does not hold. Once no trial is left to
+start, the queued designs start at once. Designs named by the user (``dse verify --trial``) always run.
 """
 
 from __future__ import annotations
@@ -38,6 +45,9 @@ class VerificationJobs:
         self.cfg, self.st, self.study, self.backend, self.owner = cfg, st, study, backend, owner
         self.top_k, self.max_retries, self.work_root = top_k, max_retries, work_root
         self.inflight: dict[int, Running] = {}
+        self.explicit: set[int] = set()  # designs the user named: run whatever the front does
+        self.completions = 0  # trials completed while this runner ran (the clock of ``settle``)
+        self._queued_at: dict[int, int] = {}  # completions when a design was first seen queued
         self.done: list[int] = []  # trial numbers this runner verified
         self.failed: list[str] = []  # "trial N: reason"
         self._ray: Any = None
@@ -59,8 +69,8 @@ class VerificationJobs:
 
     # -- queueing ------------------------------------------------------------------------------------
 
-    def queue_front(self) -> list[int]:
-        """Queue the front's best ``top_k`` designs that have no verification; returns the newly queued."""
+    def front_top(self) -> list[int]:
+        """The trial numbers of the front's best ``top_k`` designs (shown numbers), best first."""
         from dse.verify.view import verified_front
 
         if not self.top_k:
@@ -68,10 +78,19 @@ class VerificationJobs:
         front, hardware = verified_front(self.cfg, self.st, self.study)
         sign = -1.0 if str(self.cfg.directions[0]).lower().endswith("maximize") else 1.0
         ranked = sorted(front, key=lambda t: (sign * hardware.values.get(t.number, t.values)[0], t.number))
-        known = {v.trial_number for v in self.st.verifications.rows(self.cfg.name) if v.backend == self.backend}
-        return self.queue([t.number for t in ranked[:self.top_k] if t.number not in known])
+        return [t.number for t in ranked[:self.top_k]]
 
-    def queue(self, numbers: list[int]) -> list[int]:
+    def queue_front(self) -> list[int]:
+        """Queue the front's best ``top_k`` designs that have no verification; returns the newly queued."""
+        if not self.top_k:
+            return []
+        known = {v.trial_number for v in self.st.verifications.rows(self.cfg.name) if v.backend == self.backend}
+        return self.queue([n for n in self.front_top() if n not in known])
+
+    def queue(self, numbers: list[int], *, explicit: bool = False) -> list[int]:
+        """Queue ``numbers``' verifications (``explicit``: named by the user, never withdrawn)."""
+        if explicit:
+            self.explicit.update(numbers)
         return [n for n in numbers if self.st.verifications.queue(self.cfg.name, n, self.backend)]
 
     def queued(self) -> list[int]:
@@ -85,14 +104,27 @@ class VerificationJobs:
         """Whether this runner has verifications running or queued for it to run."""
         return bool(self.inflight) or (not self.stopping and bool(self.queued()))
 
-    def submit(self, slots: int) -> int:
-        """Claim and start up to ``slots`` queued verifications; returns how many started."""
+    def submit(self, slots: int, *, settle: int = 0) -> int:
+        """Claim and start up to ``slots`` queued verifications; returns how many started. ``settle`` > 0
+        (trials are still being started): only designs that held their place in the front's best ``top_k``
+        for ``settle`` completed trials start, and queued designs that left it are withdrawn."""
         from dse.cost.registry import backend_class
 
+        queued = self.queued()
+        if not queued or slots <= 0 or self.stopping:
+            return 0
+        top = set(self.front_top()) if self.top_k else set()
         started = 0
-        for number in self.queued():
-            if started >= slots or self.stopping:
+        for number in queued:
+            if started >= slots:
                 break
+            if number not in self.explicit and self.top_k and number not in top:
+                if self.st.verifications.withdraw(self.cfg.name, number, self.backend):
+                    self._queued_at.pop(number, None)
+                continue
+            seen = self._queued_at.setdefault(number, self.completions)
+            if settle and number not in self.explicit and self.completions - seen < settle:
+                continue  # not yet held through a round of trials
             if not self.st.verifications.claim(self.cfg.name, number, self.backend, self.owner):
                 continue  # another runner took it
             try:
