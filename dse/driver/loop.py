@@ -214,15 +214,21 @@ class Driver:
 
     def _verifications(self, workers: int) -> int:
         """Start queued verifications in free worker slots (before new trials: they are few and finish the
-        front; while trials are still being started, only the designs that held their place in the front for
-        a round of trials, :mod:`dse.verify.jobs`); returns how many run now."""
+        front; while trials are still being started, in all slots but one, and only the designs that held
+        their place in the front for a round of trials, :mod:`dse.verify.jobs`); returns how many run now.
+
+        A verification costs a real tool's minutes; trials that cost an estimate's seconds are what moves the
+        front meanwhile, so they keep a slot: verifications in every slot would freeze the front on designs
+        the next trials dominate."""
         if self.verifier is None:
             return 0
         if self.summary.timed_out:
             self.verifier.stopping = True  # finish the running ones, start none
-        else:  # while trials are still started, only designs that held their front place for a round of them
-            self.verifier.submit(workers - len(self.inflight) - len(self.verifier.inflight),
-                                 settle=workers if self.trials_left else 0)
+        else:
+            slots = workers - len(self.inflight) - len(self.verifier.inflight)
+            if self.trials_left:  # trials keep a slot (they move the front) and only settled designs start
+                slots = min(slots, workers - 1 - len(self.verifier.inflight))
+            self.verifier.submit(slots, settle=workers if self.trials_left else 0)
         return len(self.verifier.inflight)
 
     def _verifying(self) -> bool:
