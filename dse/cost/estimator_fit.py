@@ -387,29 +387,34 @@ def selection_score(comps: list[Comparison]) -> float:
     return statistics.mean(meds) if meds else math.nan
 
 
-def select_frozen(builts: list[Built], reported: dict[str, dict[str, Any]], *, verbose: bool = False
-                  ) -> tuple[tuple[str, ...], float, list[tuple[str, float, float, bool]]]:
+def select_frozen(builts: list[Built], reported: dict[str, dict[str, Any]], *, start: str = "fitted",
+                  verbose: bool = False) -> tuple[tuple[str, ...], float, list[tuple[str, float, float, bool]]]:
     """The fit's free choices, decided by leave-one-repository-out on ``builts`` alone: first the pull of
     the least-squares coefficients towards their starts (:data:`PRIOR_PULL_CANDIDATES`, every constant
     fitted), then, one constant at a time (in :data:`PRIORS` order), whether to freeze an outside-prior
-    constant -- kept frozen if that lowers :func:`selection_score`.  Returns the frozen tuple, the pull and
-    the trail (choice, score before, score with it, kept)."""
+    constant -- kept frozen if that lowers :func:`selection_score`.  ``start='frozen'`` runs the search the
+    other way (every outside-prior constant frozen; one at a time fitted if that lowers the score).  Returns
+    the frozen tuple, the pull and the trail (choice, score before, score with it, kept)."""
+    if start not in ("fitted", "frozen"):
+        raise ValueError(f"start must be 'fitted' or 'frozen', not {start!r}")
+    initial: tuple[str, ...] = tuple(PRIORS) if start == "frozen" else ()
     trail: list[tuple[str, float, float, bool]] = []
-    scores = {v: selection_score(loro(builts, reported, frozen=(), pull=v)[0]) for v in PRIOR_PULL_CANDIDATES}
+    scores = {v: selection_score(loro(builts, reported, frozen=initial, pull=v)[0]) for v in PRIOR_PULL_CANDIDATES}
     pull = min(PRIOR_PULL_CANDIDATES, key=lambda v: (scores[v], abs(v - PRIOR_PULL)))
     for v in PRIOR_PULL_CANDIDATES:
         trail.append((f"pull={v}", scores[PRIOR_PULL_CANDIDATES[0]], scores[v], v == pull))
-    frozen: tuple[str, ...] = ()
+    frozen = initial
     best = scores[pull]
     if verbose:
         print(f"  pull: {scores} -> {pull}")
     for p in PRIORS:
-        trial = (*frozen, p)
+        trial = tuple(x for x in frozen if x != p) if start == "frozen" else (*frozen, p)
         s = selection_score(loro(builts, reported, frozen=trial, pull=pull)[0])
         keep = math.isfinite(s) and s < best - 1e-4
         trail.append((p, best, s, keep))
         if verbose:
-            print(f"  freeze {p}: {best:.4f} -> {s:.4f} {'kept' if keep else 'dropped'}")
+            print(f"  {'fit' if start == 'frozen' else 'freeze'} {p}: {best:.4f} -> {s:.4f} "
+                  f"{'kept' if keep else 'dropped'}")
         if keep:
             frozen, best = trial, s
     return frozen, pull, trail
@@ -427,8 +432,8 @@ class Fold:
     trail: list[tuple[str, float, float, bool]]
 
 
-def nested_loro(builts: list[Built], reported: dict[str, dict[str, Any]], *, verbose: bool = False
-                ) -> tuple[list[Comparison], list[Fold]]:
+def nested_loro(builts: list[Built], reported: dict[str, dict[str, Any]], *, start: str = "fitted",
+                verbose: bool = False) -> tuple[list[Comparison], list[Fold]]:
     """Nested leave-one-repository-out, the honest held-out error.
 
     Outer loop: each repository of the covered rows is held out in turn.  On the other repositories only,
@@ -443,7 +448,7 @@ def nested_loro(builts: list[Built], reported: dict[str, dict[str, Any]], *, ver
         train = [b for b in rows if b.repo != repo]
         if verbose:
             print(f"outer fold: {repo} held out ({len(train)} training rows)")
-        frozen, pull, trail = select_frozen(train, reported, verbose=verbose)
+        frozen, pull, trail = select_frozen(train, reported, start=start, verbose=verbose)
         consts = fit(train, reported, frozen=frozen, pull=pull)
         folds.append(Fold(repo, frozen, pull, consts, trail))
         out += compare([b for b in rows if b.repo == repo], reported, consts)
