@@ -357,7 +357,7 @@ def write_uncertainty_module(table: dict[str, dict[str, float]], header: list[st
     body = json.dumps(table, indent=4, sort_keys=True)
     text = (
         '"""Cross-validated error of the estimator by layer family -- GENERATED, do not edit.\n\n'
-        "Written by ``python bench/estimator_fidelity.py``: the leave-one-repository-out median |relative\n"
+        "Written by ``python bench/estimator_fidelity.py``: the nested leave-one-repository-out median |relative\n"
         "error| per family (recurrent / dense / ... / all) and metric over the calibration rows that claim the\n"
         "metric; see bench/results/estimator_fidelity.md.  Read by ``dse.cost.estimator.uncertainty``.\n\n"
         + "\n".join(h.lstrip("- ") for h in header) + '\n"""\n\n'

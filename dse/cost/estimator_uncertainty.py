@@ -1,6 +1,6 @@
 """Cross-validated error of the estimator by layer family -- GENERATED, do not edit.
 
-Written by ``python bench/estimator_fidelity.py``: the leave-one-repository-out median |relative
+Written by ``python bench/estimator_fidelity.py``: the nested leave-one-repository-out median |relative
 error| per family (recurrent / dense / ... / all) and metric over the calibration rows that claim the
 metric; see bench/results/estimator_fidelity.md.  Read by ``dse.cost.estimator.uncertainty``.
 
