@@ -23,7 +23,7 @@ U55C = {"dsp": 9024, "lut": 1_303_680, "ff": 2_607_360, "bram_18k": 2 * 2016}
 #: Sentences quoting 41.97 without calling it an estimate that another branch is rewording (bench/estimator_fidelity.py
 #: is being reworked elsewhere and is not touched here). Once they are gone, test_pending_rewordings_are_still_pending
 #: fails (strict xfail): then empty this set.
-PENDING = {"Paper: 41.97 us per trial = 8394 cycles at 5 ns (reuse factor and strategy not stated)."}
+PENDING: set[str] = set()  # sentences known to break the rule, being reworded elsewhere
 
 
 def _sentences_with(text: str, needle: str) -> list[str]:
@@ -63,12 +63,6 @@ def test_the_sentence_splitter_finds_an_unqualified_mention():
 def test_the_papers_latency_is_always_called_an_estimate(path: Path):
     """arXiv 2402.04274 Sec. 4.3: "the estimated latency is 41.97 us"; no result may present it as a measurement."""
     assert [s for s in _unqualified(path) if s not in PENDING] == [], path.name
-
-
-@pytest.mark.xfail(strict=True, reason="bench/estimator_fidelity.py still quotes the figure without 'estimated' "
-                                       "(reworked on another branch); when this passes, empty PENDING")
-def test_pending_rewordings_are_still_pending():
-    assert not any(s in PENDING for path in CLAIM_FILES for s in _unqualified(path))
 
 
 # ------------------------------------------------------------------------------------- paper_design

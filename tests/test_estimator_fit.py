@@ -160,3 +160,20 @@ def test_leave_one_repository_out_never_fits_on_the_held_out_rows() -> None:
 def test_family_table_lists_families_with_rows_and_all() -> None:
     comps = [_comp("a", "A", 0.1), _comp("b", "B", 0.3)]
     assert estimator_fit.family_table(comps) == {"dense": {"lut": 0.2}, "all": {"lut": 0.2}}
+
+
+def test_nested_loro_never_looks_at_the_held_out_rows() -> None:
+    """The held-out repository's reported numbers may change arbitrarily without moving its prediction:
+    neither the fitted constants nor the frozen-or-fitted choice of its fold see them."""
+    builts = [_dense_row("a", "A", 64, 32), _dense_row("b", "B", 16, 16), _dense_row("c", "C", 10, 20),
+              _dense_row("d", "D", 20, 8)]
+    base = {"a": 64 * 32 * 0.5, "b": 16 * 16 * 0.6, "c": 10 * 20 * 0.9, "d": 20 * 8 * 0.55}
+    for start in ("fitted", "frozen"):
+        first, folds = estimator_fit.nested_loro(builts, _reported(base), start=start)
+        moved, _ = estimator_fit.nested_loro(builts, _reported(base | {"c": 10 * 20 * 0.1}), start=start)
+        pred = {c.case: c.predicted["dsp"] for c in first}
+        assert {c.case: c.predicted["dsp"] for c in moved}["c"] == pred["c"]
+        assert [f.repo for f in folds] == ["A", "B", "C", "D"]
+        assert all(set(f.frozen) <= set(estimator_fit.PRIORS) for f in folds)
+    with pytest.raises(ValueError, match="start must be"):
+        estimator_fit.select_frozen(builts, _reported(base), start="sideways")

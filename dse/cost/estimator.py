@@ -36,7 +36,7 @@ from dse.cost.estimator_layers import (
 )
 from dse.cost.parts import get_part
 
-ESTIMATOR_VERSION = "estimate-3 (hls4ml 1.3.0 templates, leave-one-repository-out calibrated 2026-11-29)"
+ESTIMATOR_VERSION = "estimate-4 (hls4ml 1.3.0 templates, fitted 2026-12-07, nested leave-one-repository-out checked)"
 
 #: Metrics that carry an uncertainty, and the LayerCost attribute each is summed from.
 UNCERTAIN_METRICS = {"latency": "latency", "dsp": "dsp", "lut": "lut", "ff": "ff", "bram": "bram_18k"}
@@ -81,7 +81,7 @@ def design_family(kinds: list[str]) -> str:
 
 def uncertainty(layers: list[LayerCost], table: dict[str, dict[str, float]] | None = None
                 ) -> tuple[dict[str, float], str]:
-    """Relative uncertainty per metric: the leave-one-repository-out median |relative error| of the
+    """Relative uncertainty per metric: the nested leave-one-repository-out median |relative error| of the
     design's layer mix.
 
     Each layer's share of a metric (its latency, DSP, LUT ... over the design's) is weighted by the
@@ -94,7 +94,7 @@ def uncertainty(layers: list[LayerCost], table: dict[str, dict[str, float]] | No
     if table is None:
         from dse.cost.estimator_uncertainty import LORO_MEDIAN_REL_ERR as table
     fam_design = design_family([lc.kind for lc in layers])
-    notes = [f"leave-one-repository-out median |rel. error| by layer family (design family {fam_design})"]
+    notes = [f"nested leave-one-repository-out median |rel. error| by layer family (design family {fam_design})"]
 
     def err(fam: str, metric: str) -> float:
         if fam == "fallback":

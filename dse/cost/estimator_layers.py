@@ -20,10 +20,15 @@ Sources of the formulas (cited again at each function):
 ``[paper]``        ../shared/papers/lfads-fpga-deployment.txt sec. 4.2 (DSP48E2 27x18; products below
                    ~10-12 bits go to LUTs).
 ``[hls4ml#99]``    fastmachinelearning/hls4ml#99: an 18x18 LUT multiplier costs ~365-411 LUTs.
-``[fit]``          fitted on ../shared/calibration/hls_reports.csv + hls_reports_extra.csv by ``bench/estimator_fidelity.py --fit``;
-                   (see the constants block for the rows and the date).
-``[cal:caseNN]``   read off the per-instance tables of the raw reports in
-                   ../shared/fixtures/hls_reports/caseNN/ (exact structural matches, not fits).
+``[fit]``          fitted on ../shared/calibration/hls_reports.csv + hls_reports_extra.csv by
+                   ``bench/estimator_fidelity.py --fit`` (the shipped value: the fit on every covered row).
+                   Every such constant is re-fitted inside each cross-validation fold
+                   (``dse.cost.estimator_fit.nested_loro``); only constants with a prior from outside the
+                   calibration set (``estimator_fit.PRIORS``) may be frozen, and that choice is made inside
+                   the folds too.
+``[cal:caseNN]``   the per-instance tables of the raw reports in ../shared/fixtures/hls_reports*/caseNN/:
+                   evidence for a rule's *form* (which term exists); a value read off them is fitted, not
+                   fixed (see docs/estimator_evidence.md).
 """
 
 from __future__ import annotations
@@ -53,11 +58,10 @@ LUT_MULT_NARROW_OPERAND_BITS = 4
 # LUTs of a non-constant LUT multiplier per bit^2: 411 LUTs / (18*18) [hls4ml#99].
 LUT_PER_MULT_BIT2 = 1.27
 # A LUT product by a *constant* weight is a shift-and-add over the constant's set bits: the fraction of a
-# full LUT multiplier it costs.  Prior 0.5 (about half the bits set); [fit] on the LUT totals of the rows
-# with LUT products (the <= 8-bit-weight rows of hls_reports_extra.csv): 0.07, i.e. an 8x8 constant product
-# costs ~6 LUTs on top of its accumulator adder -- most narrow constants are a shift and an add or two.
-# Survives the ablation (LUT error 24 % fitted vs 92 % at the prior).
-CONST_LUT_MULT_FACTOR = 0.07
+# full LUT multiplier it costs.  Prior 0.5 (about half the bits set); [fit] (``bench/estimator_fidelity.py --fit``, 2026-12-07): 0.11, i.e. an 8x8
+# constant product costs ~9 LUTs on top of its accumulator adder (the per-instance tables agree: LUT-built
+# dense layers cost ~8-10 LUT per product more than DSP-built ones, docs/estimator_evidence.md sec. 2).
+CONST_LUT_MULT_FACTOR = 0.11
 
 # BRAM18 geometry [UG573]: capacity 18 Kib; (depth, width) modes; 2 ports.
 BRAM18_MODES: tuple[tuple[int, int], ...] = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
@@ -69,114 +73,95 @@ ROM_MIN_BRAM_BITS = 1024
 LUT_PER_ROM_BIT = 1.0 / 64
 
 # Latency-strategy (and RF=1) products multiply by *constant* weights: Vivado HLS turns zero/power-of-two/
-# few-bit constants into shifts and adds, so only a fraction of products lands in DSPs.  [fit]: solved
-# per row (DSP is linear in it), median over the covered rows of both CSVs (0.36 Hector-Plata new2_44 ..
-# 0.91 case25; the spread is the weight values, which the estimator does not read).  Survives the
-# leave-one-repository-out ablation (DSP error 11 % fitted vs 27 % at the prior 1.0).  Resource strategy
-# with RF>1 reads the weights from ROM, so every product takes its DSPs ([cal:case18,19,21]).
+# few-bit constants into shifts and adds, so only a fraction of products lands in DSPs (0.28-0.86 per
+# instance, docs/estimator_evidence.md sec. 1; the spread is the weight values, which the estimator does not
+# read).  Prior 1.0 (hls4ml's DSP model); [fit] (``bench/estimator_fidelity.py --fit``, 2026-12-07): solved per row (DSP is linear in it), median over
+# the rows: 0.77.  Resource strategy with RF>1 reads the weights from ROM, so every product takes its DSPs.
 CONST_WEIGHT_DSP_FRACTION = 0.77
 # Of the LUT-built (narrow) constant products, the fraction that stays a ``mul`` operation (and so counts
 # against the ALLOCATION limit of a Latency-strategy layer with RF > 1) rather than becoming shifts/adds.
-# Prior 0.5 (about half, like CONST_LUT_MULT_FACTOR); [fit] on latency by bench/estimator_fidelity.py.
+# Prior 0.5 (about half, like CONST_LUT_MULT_FACTOR); the selection freezes it at the prior.
 NARROW_MUL_FRACTION = 0.5
 
-# Latency of a Latency-strategy dense: the products plus a log2 adder tree, registered at the clock
-# [T:nnet_dense_latency.h:26 PIPELINE II=RF, fully unrolled].  Calibrated on the dense instances of
-# [cal:case14] (20->64 and 64->1: 3 cycles at 5 ns) and [cal:case26] (16->4: 2 cycles): chosen to
-# reproduce them (4 ns + 5 or 6 adder levels -> 3 cycles, + 4 levels -> 2).
-MULT_DELAY_NS = 4.0
-ADDER_LEVEL_NS = 1.25
+# Latency of a Latency-strategy dense: the product, then a log2 adder tree, packed into clock periods
+# [T:nnet_dense_latency.h:26 PIPELINE II=RF, fully unrolled].  The delays are [fit] (``bench/estimator_fidelity.py --fit``, 2026-12-07) by grid
+# (they used to be read off case14/case26's instance rows; now fitted in every fold).
+MULT_DELAY_NS = 3.5
+ADDER_LEVEL_NS = 2.0
 # Resource-strategy dense: ReuseLoop is PIPELINE II=1 rewind over RF iterations
-# [T:nnet_dense_resource.h:45-47]; csynth reports RF..RF+1 cycles ([cal:case18,19,21] instance rows).
-RESOURCE_DENSE_EXTRA_CYCLES = 1
-# io_stream layers read/write FIFOs around the kernel; [cal:case25] 16->5 dense 7 cycles vs 2 in
-# io_parallel, relu 2 vs 0.
+# [T:nnet_dense_resource.h:45-47], plus a few cycles to start and drain: [fit] (``bench/estimator_fidelity.py --fit``, 2026-12-07) by grid.
+RESOURCE_DENSE_EXTRA_CYCLES = 3
+# io_stream layers read/write FIFOs around the kernel [T:nnet_dense_stream.h]: [fit] (``bench/estimator_fidelity.py --fit``, 2026-12-07) by grid.
 STREAM_LAYER_EXTRA_CYCLES = 3
 
 # Per time step of a recurrent cell, on top of the slower of its two matrix-vector products: sigmoid
 # table lookup, reset-gate Hadamard product, candidate tanh, state mix [T:nnet_recurrent.h gru_static].
-# Resource: the prior 8 (two table lookups and two dependent products at 5 ns, see PRIORS in
-# dse/cost/estimator_fit.py); fitting it (10) did not lower the leave-one-repository-out error, so it is
-# not fitted.  Latency: [fit] solved per row (latency is linear in it), case00 18.2, case14 14.1 -> 16;
-# survives the ablation (20.7 % vs 39.8 % at the prior).  The gru_stack instance rows agree: (instance
-# latency / n_timesteps) - (max RF + 1) = 8-12 for Resource [cal:case16,18,19,21,23].
+# [fit] (``bench/estimator_fidelity.py --fit``, 2026-12-07): solved per row (latency is linear in it), median over the rows, per strategy.
 RNN_STEP_OVERHEAD_RESOURCE = 8
-RNN_STEP_OVERHEAD_LATENCY = 16
+RNN_STEP_OVERHEAD_LATENCY = 15
 
 # Top level: cycles the top function adds around its layers (I/O registers, handshakes between layer
-# instances).  [cal] top latency minus the sum of instance latencies is 1-7 and grows with the number of
-# instances: case26 (1 instance) 1, case29 (4) 2, case16/18 (5) 2, case21 (5) 4, case19 (7) 6, case28 (8)
-# 6, case14 (5) 7 -> chosen: 1 + 0.75 per further compute layer (relu-like activations do not count).
-TOP_OVERHEAD_BASE_CYCLES = 1
-TOP_OVERHEAD_PER_LAYER = 0.75
+# instances): base + per further compute layer (relu-like activations do not count).  [fit] (``bench/estimator_fidelity.py --fit``, 2026-12-07) by grid.
+TOP_OVERHEAD_BASE_CYCLES = 0
+TOP_OVERHEAD_PER_LAYER = 1.0
 
-# Activation-table and softmax logic delays, turned into cycles at the clock.  csynth instance rows at
-# 5 ns: sigmoid 1-2 [cal:case14,16,18], softmax 2-5 [cal:case19,21,28]; at 25 ns softmax 2 [cal:case29].
-TABLE_LOOKUP_NS = 7.5
-SOFTMAX_NS = 15.0
-# The delays above were read off 7-series (Virtex-7) instance rows; on UltraScale+ the same logic is
-# faster.  Prior 1.0 (no difference); [fit] by grid (0.4-1.0) on the latency of the covered UltraScale+
-# rows whose latency it moves (Hector-Plata new2_44-47 at 10-13 cycles, case28 at 15 for 4 dense layers +
-# softmax, where the 7-series delays give 19), with each row's own clock uncertainty: 0.5, i.e. it also
-# absorbs the other differences of those rows (softmax, top overhead); survives the
-# leave-one-repository-out ablation (10 % vs 28 % held-out latency error on the 10 rows it moves).
-ULTRASCALE_DELAY_SCALE = 0.5
-# The delays above were read off Virtex-7 rows (xc7vx690t); the 7-series parts built on the slower
-# Artix-7 fabric (Artix-7, Zynq-7000 7z007s..7z020: ``Part.fabric == "artix7"``) take longer for the same
-# logic.  Evidence in the per-instance csynth tables: the same hls4ml 0.7.1 tutorial softmax (n=5, 5 ns,
-# Vivado HLS 2019.2) takes 4 cycles on an xcu250 (Hector-Plata new2_44) and 13 on an xc7z020 (new2_48);
-# a 10->3 dense inside case00's GRU (xc7z020-1) takes 4 cycles at 5 ns where case14's 20->64 (xc7vx690t-2)
-# takes 3; the ArgyKokk xc7z007s rows' dense instances take 1.5-2x and their softmaxes ~3x the cycles the
-# Virtex-7 delays give, and a relu takes a cycle of its own at 3.33 ns.  Prior 1.0 (no difference);
-# a grid fit (1.0-3.0) on the covered Artix-7-fabric rows it moves (case00, case25, case29, Hector-Plata
-# new2_48 and the 35 ArgyKokk xc7z007s rows) gives 1.5 in-sample, but held out it does not help: with
-# ArgyKokk left out the other four rows pick 1.25 (case25 and case29 are already predicted at 1.0 or
-# over), and the LORO latency error of the 39 rows it moves is 33.3 % fitted and 33.3 % at the prior.
-# So it is not fitted (dse/cost/estimator_fit.py FROZEN) and stays at the prior until rows that
-# separate fabric speed from the other effects exist.
+# Activation-table and softmax logic delays, turned into cycles at the clock.  [fit] (``bench/estimator_fidelity.py --fit``, 2026-12-07) by grid.
+TABLE_LOOKUP_NS = 15.0
+SOFTMAX_NS = 20.0
+# Fabric speed relative to the 7-series (Virtex-7) reference: UltraScale+ is faster, the Artix-7 fabric
+# (Artix-7, Zynq-7000 7z007s..7z020: ``Part.fabric == "artix7"``) slower.  Priors 1.0 (no difference);
+# [fit] (``bench/estimator_fidelity.py --fit``, 2026-12-07) by grid: UltraScale+ 0.4 (it also absorbs the other differences of those rows), Artix-7 1.0.
+# Per-instance evidence for a slower Artix-7 fabric: the same hls4ml 0.7.1 softmax (n=5, 5 ns) takes 4
+# cycles on an xcu250 (new2_44) and 13 on an xc7z020 (new2_48).
+ULTRASCALE_DELAY_SCALE = 0.4
 ARTIX7_DELAY_SCALE = 1.0
-# The clock uncertainty of the rows the delays were read off (case14/26: 0.62 ns of 5 ns).
+# The clock uncertainty the fitted delays are referred to: hls4ml's Vivado default, 12.5 % of the clock
+# (backends/vivado/vivado_backend.py); a row with another uncertainty scales its delays (_delay_scale).
 REFERENCE_CLOCK_UNCERTAINTY = 0.125
 
 # ---- LUT / FF model -------------------------------------------------------------------------------
-# [fit] = ``.venv/bin/python bench/estimator_fidelity.py --fit`` (2026-11-29): least squares (soft-L1 on
-# log(pred/reported)) over the covered rows' LUT totals of both CSVs (case21 excluded for LUT: its csynth
-# LUT is 10x its Vivado-synthesis LUT).  The leave-one-repository-out ablation froze the constants whose
-# fit did not lower the held-out error at their priors (dse/cost/estimator_fit.py PRIORS/FROZEN): the
-# recurrent-gate LUT term and all three FF terms.  The LUT model is coarse: csynth's own LUT numbers for
-# Resource-strategy RNNs vary 3x between similar designs (case18 vs case19).
-# LUTs per product per accumulator bit: the adder behind each product plus the glue of the unrolled
-# datapath.  Every Latency/RF=1 dense instance in the reports costs ~25-28 LUT per product at 16 bits
-# [cal:case14,26,28,29] -> ~1.7 LUT per accumulator bit; [fit] 1.59 on both CSVs.  Latency-strategy
-# Dense LUT evidence, besides those instances: Hector-Plata new2_44 (16-bit, U250) 85140 LUT for 4256
-# products = 20 per product; the ArgyKokk fabric rows (8x8-bit constant products in LUTs, 16-bit
-# accumulators) ~34 LUT per non-zero product *including* the LUT multiplier, i.e. the adder term plus a
-# small constant-multiplier term (CONST_LUT_MULT_FACTOR); the io_stream Latency Dense on a Zynq
-# (case25, xc7z020) is predicted within ~15 % (bench/results/estimator_fidelity.md).  Zero weights
-# (hls4ml's n_zeros) are no products and cost nothing.
-LUT_PER_PRODUCT_ACC_BIT = 1.59
+# [fit] (``bench/estimator_fidelity.py --fit``, 2026-12-07): least squares (soft-L1 on log(pred/reported), with a weak pull of each coefficient to its prior
+# or start, ``estimator_fit.PRIOR_PULL``) over the covered rows' LUT and FF totals (case21 excluded for
+# LUT: its csynth LUT is 10x its Vivado-synthesis LUT).  The forms rest on the per-instance tables
+# (docs/estimator_evidence.md); the values are fitted, in every cross-validation fold.
+# LUTs per product per accumulator bit: the adder behind each product.  Prior 1.0: an N-bit adder is N
+# LUT6 on the carry chain (UG474/UG574); the selection freezes it at the prior.  Zero weights (hls4ml's
+# n_zeros) are no products and cost nothing.
+LUT_PER_PRODUCT_ACC_BIT = 1.0
 # Resource strategy (RF>1): the reuse loop routes every input element to the products over RF cycles
 # (``data[in_index]`` with a run-time index into the partitioned input [T:nnet_dense_resource.h:59]):
-# LUTs per input element per data bit.  The dense instances with RF>1 of [cal:case18,19,23] cost
-# 2.7*products*bits + 2.9*n_in*bits on their own: 2.9, the prior (a fit, 1.55, did not lower the
-# leave-one-repository-out error of the 3 rows it moves, so it is not fitted).
-LUT_RESOURCE_IN_PER_BIT = 2.9
+# LUTs per input element per data bit.  [fit] (``bench/estimator_fidelity.py --fit``, 2026-12-07): 1.3.
+LUT_RESOURCE_IN_PER_BIT = 1.3
+# Per output of an MVP, per accumulator bit: the bias initialisation and the final cast of each
+# accumulator to the result type (``acc[i] = bias[i]`` ... ``res[i] = cast<res_T>(acc[i])``
+# [T:nnet_dense_latency.h:48-70, nnet_dense_resource.h]), one adder/rounding stage of the accumulator
+# width per output.  The per-instance tables show the term: in the ArgyKokk fabric rows (8x8-bit constant
+# products in LUTs, 16-bit accumulators) 16 dense instances of 2..6839 non-zero products fit
+# LUT = 28 x non-zero products + 45 x outputs (median error 19 %) where products alone leave 25 % and
+# under-predict the small layers 2x (new2_18 10->5: 2746 LUT = 55 per product; new2_30 561->20: 170240 =
+# 25 per product).  Prior 1.0 (one LUT per bit of the bias adder, UG474/UG574); [fit] (``bench/estimator_fidelity.py --fit``, 2026-12-07): 11.4 --
+# four times the 45/16 = 2.8 of those instances: on the totals it also carries the per-output logic the
+# model lacks elsewhere (e.g. the fixed softmax/activation logic, no longer modelled).
+LUT_PER_OUTPUT_ACC_BIT = 11.4
 # Recurrent gate datapath (sigmoid/tanh index arithmetic, Hadamard/mix adders, state registers), per
-# state unit per accumulator bit: ~1.7k LUT per unit at 16 bits; the GRU instances report 1.0k-4.3k per
-# unit [cal:case14,16,18,19,21,23].  Prior (not fitted: the fit did not survive cross-validation).
-LUT_RNN_GATE_PER_STATE_BIT = 100.0
-# Element-wise activations (relu, linear casts): LUT per element per bit [cal:case14,28,29 relu: 28 LUT
-# per 16-bit element].
-LUT_ELEMENTWISE_PER_BIT = 1.75
-# Fixed LUTs per table-based activation/softmax instance (index arithmetic and control) [cal: 140-750].
-LUT_TABLE_ACTIVATION = 150
-LUT_SOFTMAX = 500
-# FFs per product per accumulator bit (pipeline registers of the unrolled datapath).  Prior (fit dropped).
-FF_PER_PRODUCT_ACC_BIT = 1.0
-# FFs per input element per data bit of a Resource MVP (operand registers of the reuse loop).  Prior.
-FF_RESOURCE_IN_PER_BIT = 3.0
-# FFs per state unit per accumulator bit in a recurrent cell (state, gate pipeline registers).  Prior.
-FF_RNN_GATE_PER_STATE_BIT = 20.0
+# state unit per accumulator bit; the GRU instances report 1.0k-4.3k LUT per unit [cal:case14,16,18,19,21,
+# 23].  [fit] (``bench/estimator_fidelity.py --fit``, 2026-12-07): 38.8.
+LUT_RNN_GATE_PER_STATE_BIT = 38.8
+# Element-wise activations (relu, linear casts): LUT per element per input bit (see cost_activation for
+# the instance evidence); prior 1.0 (one LUT6 per bit, UG474 7-series / UG574 UltraScale CLB);
+# [fit] (``bench/estimator_fidelity.py --fit``, 2026-12-07): 0.6.
+LUT_ELEMENTWISE_PER_BIT = 0.6
+# Fixed LUTs per table-based activation/softmax instance (index arithmetic and control) beyond the
+# per-element terms: not modelled (0).  The values used before (150/500) were read off the calibration
+# reports' instance rows, and a fit of them on the totals is not identifiable (it ran to 10k).
+LUT_TABLE_ACTIVATION = 0.0
+LUT_SOFTMAX = 0.0
+# FFs per product per accumulator bit (pipeline registers of the unrolled datapath), per input element per
+# data bit of a Resource MVP (operand registers of the reuse loop), per state unit per accumulator bit of a
+# recurrent cell (state, gate pipeline registers).  [fit] (``bench/estimator_fidelity.py --fit``, 2026-12-07).
+FF_PER_PRODUCT_ACC_BIT = 1.03
+FF_RESOURCE_IN_PER_BIT = 3.06
+FF_RNN_GATE_PER_STATE_BIT = 26.3
 
 # The FF terms are fitted on 5-ns rows; pipeline registers scale about with 1/clock (a slower clock
 # needs fewer stages): [cal:case29] at 25 ns has ~1/5 the FFs per product of the 5-ns dense rows.
@@ -219,6 +204,7 @@ class Constants:
     lut_table_activation: float = LUT_TABLE_ACTIVATION
     lut_softmax: float = LUT_SOFTMAX
     lut_per_mult_bit2: float = LUT_PER_MULT_BIT2
+    lut_per_output_acc_bit: float = LUT_PER_OUTPUT_ACC_BIT
     ff_per_product_acc_bit: float = FF_PER_PRODUCT_ACC_BIT
     ff_resource_in_per_bit: float = FF_RESOURCE_IN_PER_BIT
     ff_rnn_gate_per_state_bit: float = FF_RNN_GATE_PER_STATE_BIT
@@ -475,7 +461,7 @@ def mvp_cost(m: MVP, spec: LayerSpec, target: Target) -> LayerCost:
     limit = max(products, 1)
 
     dsp = 0.0
-    lut = hw * m.accum_bits * c.lut_per_product_acc_bit
+    lut = hw * m.accum_bits * c.lut_per_product_acc_bit + m.n_out * m.accum_bits * c.lut_per_output_acc_bit
     lut_products = 0
     if lut_mult:
         lut_products = hw
@@ -752,12 +738,18 @@ def cost_activation(spec: LayerSpec, target: Target) -> LayerCost:
     n = max(spec.n_out, spec.n_in, 1)
     name = spec.activation.lower()
     table_based = name in {"sigmoid", "tanh", "elu", "selu", "softplus", "softsign", "exp", "gelu", "swish"}
-    lut = n * spec.result_bits * c.lut_elementwise_per_bit
+    # per element and *input* bit: the compare/select of a relu, or a table's index arithmetic, and the
+    # cast to the result type (rounding and saturation when it narrows).  Per-instance evidence (LUT per
+    # element of relu instances, 16-bit inputs): 28 into ap_fixed<16,6> [cal:case14,28], 35-55 into
+    # ap_ufixed<8,*,AP_RND_CONV,AP_SAT> [cal:new2_30,36,41], 69 into ap_ufixed<6,0,...> [cal:new2_47]: the
+    # cost follows the input width (and grows with the narrowing); per *result* bit it would be 1.75 to
+    # 11.  The coefficient is fitted in each fold (prior 1.0: one LUT6 per bit, UG474/UG574).
+    lut = n * max(spec.data_bits, spec.result_bits) * c.lut_elementwise_per_bit
     bram = 0
     lat = 0
     if table_based:
         bram, t_lut = table_cost(n, spec.table_size, spec.table_bits)
-        lut = t_lut + c.lut_table_activation + n * spec.result_bits * 0.5
+        lut += t_lut + c.lut_table_activation
         lat = max(1, math.ceil(c.table_lookup_ns * _delay_scale(target) / target.clock_ns))
     extra = _stream_extra(spec, target)
     return LayerCost(spec.name, spec.kind, lat + extra, lat + extra, 1, lut=lut,
