@@ -48,9 +48,11 @@ FF_COEF = {"struct": 0.9508, "const": 0.0}
 # held-out checked designs (R 1 ... 32, 3 ... 256 inputs, both scans, IF / LIF / LIF2 / readout, 5 ... 8 weight
 # bits, LUT and block-RAM ROMs) LUT 33 % (the digits 256-128-10 full scan at R = 4), 15 of 19 within 15 %;
 # FF 6 %; BRAM exact on every held-out design, one RAMB18 over on one fitted design (96-64-10, R = 64).
-# That worst design is Yosys' flattening, not a missing structure: bench/results/snn_flatten_variance.json
-# synthesizes its structure flattened and with the hierarchy kept, and flattening adds 3 % to the full scan's
-# layers but takes 24 % off the event scan's (whose layers alone cost more), which no count of parts follows.
+# At that design ABC maps the 32 shared datapaths' next-membrane logic as wide functions (MUXF7/F8 pairs of
+# LUT6): bench/results/snn_flatten_variance.json synthesizes its structure flattened and with the hierarchy
+# kept; flattening adds 3 % to the full scan's layers but takes 24 % off the event scan's, whose layer 0 is
+# the same VHDL: the same datapaths cost a quarter less in one design than in the other, which no count of
+# parts follows (the model sits between the two).
 # Leave-one-out over all 34 designs: LUT 32 %, FF 6 %. Stated bounds:
 ERROR = {"lut": 0.34, "ff": 0.07, "bram": 0.34}
 
