@@ -52,7 +52,7 @@ FF_COEF = {"struct": 0.9508, "const": 0.0}
 # LUT6): bench/results/snn_flatten_variance.json synthesizes its structure flattened and with the hierarchy
 # kept; flattening adds 3 % to the full scan's layers but takes 24 % off the event scan's, whose layer 0 is
 # the same VHDL: the same datapaths cost a quarter less in one design than in the other, which no count of
-# parts follows (the model sits between the two).
+# parts follows.
 # Leave-one-out over all 34 designs: LUT 32 %, FF 6 %. Stated bounds:
 ERROR = {"lut": 0.34, "ff": 0.07, "bram": 0.34}
 
