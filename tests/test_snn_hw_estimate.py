@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from dse.families.snn import ghdl, hw_estimate, reference, synth
-from dse.families.snn.network import random_network
+from dse.families.snn.hdl.plan import LayerPlan
+from dse.families.snn.network import QuantizedSNN, SNNLayer, random_network
+
+RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
 
 
 def test_cycles_are_the_exact_model():
@@ -56,3 +62,50 @@ def test_lut_ram_of_shared_datapaths_is_counted():
     assert hw_estimate.lutram_luts(64, 8) == 4 * 2  # RAM64M: 4 bits a cell
     # every weight ROM in block RAM with rom_style="block": one RAMB18 per small layer
     assert hw_estimate.estimate(small, rom_style="block").bram == 1.0
+
+
+def _one_layer(weights: list[list[int]], weight_bits: int = 6) -> QuantizedSNN:
+    return QuantizedSNN(layers=[SNNLayer(weights=np.array(weights), theta_int=4, k_beta=2)], weight_bits=weight_bits,
+                        membrane_bits=8, frac_bits=0, input_bits=1, time_steps=2)
+
+
+def test_rom_columns_drop_constant_and_share_equal_or_complement_columns():
+    # 6-bit words of 1 (000001) and -1 (111111): bit 0 is constant, bits 5..1 are one column (0 for 1, 1 for
+    # -1); a neuron with the signs the other way round has the complement of that column: 1 column in all
+    assert hw_estimate.rom_columns(LayerPlan.of(_one_layer([[1, -1], [-1, 1], [1, -1]]), 0)) == 1
+    # 2 (000010) and 1 (000001): bits 1 and 0 are complements of each other, bits 5..2 are constant
+    assert hw_estimate.rom_columns(LayerPlan.of(_one_layer([[2], [1], [2]]), 0)) == 1
+    # every word equal: no column left
+    assert hw_estimate.rom_columns(LayerPlan.of(_one_layer([[3, 3], [3, 3]]), 0)) == 0
+    # 3 = 000011 and 5 = 000101 and 6 = 000110: columns 2 (011), 1 (101) and 0 (110) are all distinct
+    assert hw_estimate.rom_columns(LayerPlan.of(_one_layer([[3], [5], [6]]), 0)) == 3
+
+
+def test_constants_are_those_of_the_recorded_calibration():
+    # the pasted constants must be the ones bench/snn_reuse_calibration.py measured and fitted, and the
+    # stated bounds no tighter than the error it measured on held-out designs
+    data = json.loads((RESULTS / "snn_reuse_calibration.json").read_text())
+    assert {int(k): v for k, v in data["rom_column_luts"].items()} == hw_estimate.ROM_COLUMN_LUTS
+    for k, v in data["lut_coef"].items():
+        assert hw_estimate.LUT_COEF[k] == pytest.approx(v, rel=1e-3, abs=5e-4), k  # pasted to 4 digits
+    assert hw_estimate.FF_COEF["struct"] == pytest.approx(data["ff_coef"]["struct"], abs=5e-4)
+    held = data["held_out_max_rel_error"]
+    assert hw_estimate.ERROR["lut"] >= held["lut"] and hw_estimate.ERROR["ff"] >= held["ff"]
+    rows = data["fitted"] + data["held_out"]
+    assert hw_estimate.ERROR["bram"] >= max(abs(r["est_bram"] - r["bram"]) / max(r["bram"], 1.0) for r in rows)
+
+
+def test_estimate_within_stated_error_of_the_checked_digits_designs():
+    # Yosys synth_xilinx numbers of the checked 256-128-10 designs (bench/snn_reuse.py, xc7a100t, ROMs in
+    # block RAM, trained weights): the estimate of the same structure must be within the stated bounds
+    data = json.loads((RESULTS / "snn_reuse.json").read_text())
+    q = data["network"]["quant"]
+    assert data["rows"]
+    for r in data["rows"]:
+        net = random_network(data["network"]["sizes"], neuron=["LIF", "readout"], k_beta=3, time_steps=25,
+                             weight_bits=q["weight_bits"], membrane_bits=q["membrane_bits"], scan=r["scan"],
+                             reuse_factor=r["reuse"])
+        est = hw_estimate.estimate(net, rom_style=r["rom_style"])
+        assert abs(est.lut - r["lut"]) <= hw_estimate.ERROR["lut"] * r["lut"], (r["reuse"], r["scan"], est.lut)
+        assert abs(est.ff - r["ff"]) <= hw_estimate.ERROR["ff"] * r["ff"], (r["reuse"], r["scan"], est.ff)
+        assert est.bram == r["bram36"]
