@@ -240,3 +240,46 @@ def test_dse_train_causal_bad_input(args, needle, small_npz, tmp_path):
     assert r.returncode == 2, (r.stdout, r.stderr[-2000:])
     lines = [ln for ln in r.stderr.strip().splitlines() if ln.startswith("dse train: error:")]
     assert len(lines) == 1 and needle in lines[0], r.stderr[-2000:]
+
+
+# ------------------------------------------------------------------------------------- streaming hardware
+
+
+def _trained_like(quant):
+    """A causal model with random (seeded) non-zero weights, its deploy and reference step models."""
+    from tensorflow import keras
+
+    from dse.families.lfads.model import sync_models
+    from dse.families.lfads.step import build_step
+
+    keras.utils.set_random_seed(0)
+    cfg = LFADSConfig(**SMALL, causal=True, quant=quant)
+    m = build_lfads(cfg)
+    _randomise(m.train)
+    sync_models(m)
+    return cfg, m, build_step(cfg, m.deploy), build_step(cfg, m.reference, state_outputs=quant is not None)
+
+
+@pytest.mark.parametrize("mode", ["qat", "ptq"])
+def test_hls_step_streamed_over_trials_equals_the_keras_step(mode, tmp_path):
+    """The C simulation of one bin's step, called once per bin with the states it returned, against the Keras
+    step stepped the same way (and hence the full causal model), over whole trials. QAT with hard activations:
+    the state-quantized Keras step, to float32 rounding (the hardware computes it bit for bit). PTQ: a design
+    so wide (testing.WIDE_PTQ) that only the 2^20-entry activation tables differ from the float model."""
+    from dse.families.lfads.step import hls_step, keras_step, stream
+    from dse.families.lfads.testing import WIDE_PTQ, poisson_spikes
+    from dse.hls import HLSDesign, compile_model
+
+    qat = mode == "qat"
+    cfg, m, deploy_step, ref_step = _trained_like(QuantSpec(8, 2, "hard") if qat else None)
+    x = poisson_spikes(5, SMALL["n_bins"], SMALL["n_neurons"], rate=1.0, seed=1)
+    design = HLSDesign(quantization="qat", precision="ap_fixed<40,16>") if qat else WIDE_PTQ
+    hls_model = compile_model(deploy_step.model, design, tmp_path / "hls").hls_model
+    lr, f = stream(hls_step(hls_model, deploy_step.model.output_names), x, deploy_step.initial_states)
+    lk, fk = stream(keras_step(ref_step.model), x, ref_step.initial_states)
+    atol = 1e-5 if qat else 1e-4
+    np.testing.assert_allclose(lr, lk, rtol=0, atol=atol)
+    np.testing.assert_allclose(f, fk, rtol=0, atol=atol)
+    lm, fm = m.reference.predict(x.astype("float32"), verbose=0)
+    np.testing.assert_allclose(f, fm, rtol=0, atol=atol)
+    assert np.abs(fk[:, 1:] - fk[:, :1]).max() > 0.01  # the factors move over the trial: a real check
