@@ -5,6 +5,7 @@ What it is, in one folder:
 - ``params.py``   its study parameters (sections model, train, quantization, hls), checks, ``build``
 - ``config.py``   LFADSConfig / TrainConfig / QuantSpec
 - ``model.py``    the Keras/QKeras graph; ``qkeras_compat.py`` the QKeras recurrent-layer shim
+- ``causal.py``   the causal variant's graph (``model.causal``); ``step.py`` its one-bin step with explicit states
 - ``training.py`` the training recipe; ``evaluate.py`` scoring of a trained model
 - ``pipeline.py`` the trial: train -> hls4ml convert -> compile -> C simulation -> cost
 - ``export.py``   the deployable package of a trial (hls4ml project, model, testbench data)
@@ -70,13 +71,13 @@ class LFADSFamily(Family):
         return (self.training_key({**float_point, _params.MODE: "ptq"}), own)
 
     def cross_checks(self, specs: Mapping[str, Spec]) -> Problems:
-        return _params.check_qat_bits(specs) + _params.check_parallelism(specs)
+        return _params.check_qat_bits(specs) + _params.check_parallelism(specs) + _params.check_causal(specs)
 
     def data_checks(self, specs: Mapping[str, Spec], data: Any, hardware: HardwareTarget) -> Problems:
         from dse.hls.cache import compile_timeout_s
 
         compile_timeout_s()  # $DSE_COMPILE_TIMEOUT_S that is not a number: ConfigError
-        return _params.check_reuse_factors(specs, data.n_neurons)
+        return _params.check_reuse_factors(specs, data.n_neurons) + _params.check_ic_window(specs, data.n_bins)
 
     def build(self, point: DesignPoint) -> dict[str, Any]:
         return _params.build(point)

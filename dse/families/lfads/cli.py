@@ -22,6 +22,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--latent", type=int, default=64, help="IC / generator units Z (default 64)")
     p.add_argument("--encoder", type=int, default=64, help="encoder units per direction E (default 64)")
     p.add_argument("--factors", type=int, default=4, help="factors F (default 4)")
+    p.add_argument("--causal", action="store_true",
+                   help="the causal variant: forward encoder, controller inputs bin by bin (streams per bin)")
+    p.add_argument("--ic-window", type=int, default=None, metavar="K",
+                   help="causal: infer the generator's initial state from the first K bins (default 0: learned)")
+    p.add_argument("--controller", type=int, default=None, metavar="C", help="causal: controller units (default 32)")
+    p.add_argument("--controller-inputs", type=int, default=None, metavar="U",
+                   help="causal: inferred generator inputs per bin (default 4)")
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="directory to save the deploy model (model.h5) and metrics.json")
 
@@ -37,10 +44,16 @@ def _configs(args: TrainRequest, n_neurons: int, n_bins: int):
             quant = QuantSpec(bits=args.qat_bits, integer=5 if args.qat_integer_bits is None else args.qat_integer_bits)
         except ValueError as e:
             raise ConfigError("command line", str(e), "--qat-bits/--qat-integer-bits") from None
+    causal = {k: v for k, v in (("ic_window", args.ic_window), ("controller_units", args.controller),
+                                    ("controller_inputs", args.controller_inputs)) if v is not None}
+    if causal and not args.causal:
+        raise ConfigError("command line", "needs --causal as well", "--ic-window/--controller/--controller-inputs")
+    if args.causal:
+        causal["causal"] = True
     try:
         model_cfg = LFADSConfig(n_neurons=n_neurons, n_bins=n_bins, encoder_units=args.encoder,
                                 latent_units=args.latent, factors=args.factors,
-                                variational=args.variational, quant=quant)
+                                variational=args.variational, quant=quant, **causal)
         train_cfg = TrainConfig(seed=args.seed) if args.epochs is None else TrainConfig(epochs=args.epochs,
                                                                                      seed=args.seed)
     except ValueError as e:
@@ -72,6 +85,8 @@ def run(args: TrainRequest) -> TrainReport:
         "data": str(args.data),
         "qat_bits": args.qat_bits,
     }
+    if model_cfg.causal:  # only then: a bidirectional run's report is what it was
+        report.update(causal=True, ic_window=model_cfg.ic_window)
     if args.output is not None:
         args.output.mkdir(parents=True, exist_ok=True)
         result.models.deploy.save(args.output / "model.h5")

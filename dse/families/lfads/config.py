@@ -56,6 +56,10 @@ class QuantSpec:
             raise ValueError(f"QAT fine-tuning learning-rate scale must be > 0, got {self.finetune_lr_scale}")
 
 
+#: The fields of :class:`LFADSConfig` that only the causal variant has.
+CAUSAL_FIELDS = ("causal", "ic_window", "controller_units", "controller_inputs")
+
+
 @dataclass(frozen=True)
 class LFADSConfig:
     """Architecture of the LFADS autoencoder (paper defaults: E=64, Z=64, F=4)."""
@@ -82,17 +86,36 @@ class LFADSConfig:
     # False; we use True everywhere (hls4ml converts both, and it is the Keras/cuDNN convention).
     reset_after: bool = True
     quant: QuantSpec | None = None
+    # The causal variant (dse.families.lfads.causal): a forward-only encoder, a controller that infers the
+    # generator's inputs bin by bin (KL on them when variational) and a generator whose initial state is
+    # learned (ic_window 0) or inferred from the encoder's state after the first ic_window bins (those
+    # bins' outputs then wait for the window: latency charged). E is then the forward encoder's units.
+    causal: bool = False
+    ic_window: int = 0
+    controller_units: int = 32  # C: controller GRU units
+    controller_inputs: int = 4  # U: inferred generator inputs per bin
 
     def __post_init__(self) -> None:
-        for name in ("n_neurons", "n_bins", "encoder_units", "latent_units", "factors"):
+        for name in ("n_neurons", "n_bins", "encoder_units", "latent_units", "factors", "controller_units",
+                     "controller_inputs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("input_dropout", "ic_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if not 0 <= self.ic_window < self.n_bins:
+            raise ValueError(f"ic_window must be in 0..n_bins-1 ({self.n_bins - 1}), got {self.ic_window}")
+        if self.ic_window and not self.causal:
+            raise ValueError("ic_window is a setting of the causal variant (causal: true)")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The plain form; a bidirectional model's leaves out the causal settings, so that it (and every key
+        derived from it: the model cache's, the C-simulation cache's) is what it was before they existed."""
+        d = asdict(self)
+        if not self.causal:
+            for name in CAUSAL_FIELDS:
+                d.pop(name)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> LFADSConfig:

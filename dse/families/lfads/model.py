@@ -36,6 +36,8 @@ ENCODER, IC, IC_LOGVAR, GENERATOR, FACTORS, LOGRATES = (
     "encoder", "ic", "ic_logvar", "generator", "factors", "logrates",
 )
 GEN_INPUT_DIM = 1
+#: Layers of the VAE training graphs that the deploy graphs do not have (bidirectional, causal).
+TRAINING_ONLY = (IC_LOGVAR, "ic_sample", "con_logvar", "con_sample")
 
 
 @dataclass
@@ -183,11 +185,14 @@ def _build(cfg: LFADSConfig, training_graph: bool, state_outputs: bool | None = 
 def build_lfads(cfg: LFADSConfig) -> LFADSModels:
     """Build the training, deploy and reference models of ``cfg`` (weights shared by copying, see
     :func:`sync_deploy_weights`)."""
-    train = _build(cfg, training_graph=True)
-    deploy = _build(cfg, training_graph=False)
+    build = _build
+    if cfg.causal:
+        from dse.families.lfads.causal import build_causal as build
+    train = build(cfg, training_graph=True)
+    deploy = build(cfg, training_graph=False)
     reference = None
     if cfg.quant is not None and cfg.quant.state_outputs:
-        reference = _build(cfg, training_graph=False, state_outputs=True)
+        reference = build(cfg, training_graph=False, state_outputs=True)
     models = LFADSModels(train=train, deploy=deploy, config=cfg, reference=reference)
     sync_models(models)
     return models
@@ -211,12 +216,13 @@ def copy_weights(source: keras.Model, target: keras.Model) -> list[str]:
     """Copy the weights of every ``target`` layer from the ``source`` layer of the same name (e.g. a
     float deploy model into its QKeras training twin: QGRU/QDense hold the weights of GRU/Dense, same
     names and shapes). Returns the names of the layers copied. A weighted target layer missing from
-    ``source`` is an error, except the training-only VAE layers (``ic_logvar``, ``ic_sample``), which a
-    deploy model does not have and which keep their initialisation."""
+    ``source`` is an error, except the training-only VAE layers (``ic_logvar``, ``ic_sample``; the causal
+    variant's ``con_logvar``, ``con_sample``), which a deploy model does not have and which keep their
+    initialisation."""
     copied = []
     names = {layer.name for layer in source.layers}
     for layer in target.layers:
-        if not layer.weights or (layer.name in (IC_LOGVAR, "ic_sample") and layer.name not in names):
+        if not layer.weights or (layer.name in TRAINING_ONLY and layer.name not in names):
             continue
         if layer.name not in names:
             raise KeyError(f"layer {layer.name!r} has no counterpart in {source.name!r}")
@@ -239,6 +245,8 @@ def custom_objects() -> dict:
     qkeras_compat.apply()
     from qkeras.utils import _add_supported_quantized_objects
 
-    objs: dict = {"SampleIC": SampleIC}
+    from dse.families.lfads.causal import LearnedState, TakeBin
+
+    objs: dict = {"SampleIC": SampleIC, "LearnedState": LearnedState, "TakeBin": TakeBin}
     _add_supported_quantized_objects(objs)
     return objs

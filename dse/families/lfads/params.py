@@ -19,7 +19,7 @@ from dataclasses import MISSING, fields
 from typing import Any
 
 from dse.cost.parts import full_part_name
-from dse.families.lfads.config import LFADSConfig, QuantSpec, TrainConfig
+from dse.families.lfads.config import CAUSAL_FIELDS, LFADSConfig, QuantSpec, TrainConfig
 from dse.families.records import DesignPoint
 from dse.hls.reuse import valid_reuse_factors
 from search_spaces.params import ParamDef, above, at_least, at_most, below, power_of_two
@@ -37,6 +37,7 @@ RECURRENT_LAYERS = ("encoder", "generator")
 PRODUCTS = (*LAYERS, *(f"recurrent_{layer}" for layer in RECURRENT_LAYERS))
 
 MODE = "quantization.mode"
+CAUSAL = (("model.causal", (True,)),)
 PTQ = ((MODE, ("ptq",)),)
 QAT = ((MODE, ("qat",)),)
 
@@ -81,6 +82,14 @@ PARAMS: tuple[ParamDef, ...] = (
     _m("kl_weight", float, "weight of the KL term (variational only)", at_least(0.0)),
     _m("kl_warmup_epochs", int, "epochs over which the KL term ramps up (variational only)", at_least(0)),
     _m("l2_gen_recurrent", float, "L2 penalty on the generator's recurrent kernel", at_least(0.0)),
+    # The causal variant's settings. ``model.causal`` has no default value in a design point (absent unless a
+    # study sets it), so that every existing study's points, training keys and designs stay what they were.
+    _m("causal", bool, "the causal variant: forward encoder, controller inferring the generator's inputs bin by "
+       "bin, learned or windowed initial state (default: the bidirectional model)", default=None),
+    _m("ic_window", int, "causal: bins the generator's initial state is inferred from (0: learned; the window's "
+       "bins wait for it)", at_least(0), when=CAUSAL),
+    _m("controller_units", int, "causal: C, controller GRU units", at_least(1), when=CAUSAL),
+    _m("controller_inputs", int, "causal: U, inferred generator inputs per bin", at_least(1), when=CAUSAL),
     # --- training (TrainConfig)
     _t("epochs", int, "maximum epochs", at_least(1)),
     _t("batch_size", int, "mini-batch size in trials", at_least(1)),
@@ -130,6 +139,25 @@ PARAMS: tuple[ParamDef, ...] = (
     ParamDef("hls", "io_type", str, "io_parallel", "hls4ml io type", allowed=("io_parallel", "io_stream")),
     ParamDef("hls", "table_size", int, 1024, "sigmoid/tanh lookup-table entries", (power_of_two,), ranges=False),
 )
+
+
+def check_causal(specs: Mapping[str, Spec]) -> list[tuple[str, str]]:
+    """A study cannot search causal designs yet: their streaming hardware (one bin's step, converted by hls4ml,
+    C-simulated carrying the states) is not part of the trial pipeline; ``dse train --causal`` trains one."""
+    if True in (_values(specs, "model.causal") or []):
+        return [("model.causal", "causal designs cannot be run in a study yet (their per-bin hardware is not in "
+                                 "the trial pipeline); train one with dse train --causal")]
+    return []
+
+
+def check_ic_window(specs: Mapping[str, Spec], n_bins: int) -> list[tuple[str, str]]:
+    """The IC window must end inside the trial: 0 <= ic_window < bins per trial."""
+    if True not in (_values(specs, "model.causal") or []):
+        return []
+    bad = [k for k in _values(specs, "model.ic_window") or [] if k >= n_bins]
+    if bad:
+        return [("model.ic_window", f"{', '.join(map(str, bad))} not below the data's {n_bins} bins per trial")]
+    return []
 
 
 def parse_parallelism(text: str) -> dict[str, int]:
@@ -341,7 +369,9 @@ def build(point: DesignPoint) -> dict[str, Any]:
         if quant["init"] == "float":
             quant["finetune_epochs"] = p["quantization.qat_finetune_epochs"]
         width, integer = qat_value_precision(qbits, qint)
-    model = {d.key: p[d.name] for d in PARAMS if d.section == "model"}
+    model = {d.key: p[d.name] for d in PARAMS if d.section == "model" and d.key not in CAUSAL_FIELDS}
+    if p.get("model.causal"):  # a bidirectional design's model settings are what they were without the variant
+        model.update({k: p[f"model.{k}"] for k in CAUSAL_FIELDS})
     model["quant"] = quant
     train = {d.key: p[d.name] for d in PARAMS if d.section == "train"}
     hls = {

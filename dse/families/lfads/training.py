@@ -50,7 +50,11 @@ def configure_tensorflow(num_threads: int | None = None, deterministic: bool = T
         tf.config.experimental.enable_op_determinism()
 
 
-def model_inputs(data: NeuralData) -> list[np.ndarray]:
+def model_inputs(data: NeuralData, causal: bool = False) -> list[np.ndarray]:
+    """The inputs of an LFADS model: the spikes and the generator's all-zero input; the causal model's
+    generator reads the controller's inputs instead, so it takes the spikes only."""
+    if causal:
+        return [data.spikes.astype(np.float32)]
     return [data.spikes.astype(np.float32), zero_gen_input(data.n_trials, data.n_bins)]
 
 
@@ -198,7 +202,7 @@ def train_lfads(
         *callbacks,
     ]
     if cfg.variational:
-        cbs.append(_KLWarmup(model.get_layer("ic_sample"), cfg.kl_warmup_epochs))
+        cbs.append(_KLWarmup(model.get_layer("con_sample" if cfg.causal else "ic_sample"), cfg.kl_warmup_epochs))
     if epoch_hook is not None:
         cbs.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: epoch_hook(e, logs or {})))
     if finetune:
@@ -208,9 +212,9 @@ def train_lfads(
 
     t0 = time.perf_counter()
     hist = model.fit(
-        model_inputs(split.train),
+        model_inputs(split.train, cfg.causal),
         split.train.spikes.astype(np.float32),
-        validation_data=(model_inputs(split.valid), split.valid.spikes.astype(np.float32)),
+        validation_data=(model_inputs(split.valid, cfg.causal), split.valid.spikes.astype(np.float32)),
         epochs=epochs,
         batch_size=tc.batch_size,
         shuffle=True,
@@ -242,5 +246,6 @@ def train_lfads(
 
 def predict(deploy: keras.Model, data: NeuralData, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """Log-rates (log counts per bin) and factors of ``data`` from the deploy model."""
-    logrates, factors = deploy.predict(model_inputs(data), batch_size=batch_size, verbose=0)
+    logrates, factors = deploy.predict(model_inputs(data, causal=len(deploy.inputs) == 1), batch_size=batch_size,
+                                       verbose=0)
     return np.asarray(logrates, dtype=np.float64), np.asarray(factors, dtype=np.float64)

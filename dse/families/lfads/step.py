@@ -1,0 +1,133 @@
+"""One bin of the causal LFADS as its own model, with the GRU states as explicit inputs and outputs.
+
+The streaming hardware computes one 10 ms bin per call and keeps the three GRU states between calls;
+this is that computation as a Keras model, built from a trained causal model's weights::
+
+    inputs:  spikes_t (1, N), encoder_state (E), controller_state (C), generator_state (Z)
+    encoder    = GRU(E)(spikes_t, initial_state=encoder_state)             -> encoder_state'  (E)
+    controller = GRU(C)(encoder_state' as a 1-bin sequence, initial_state=controller_state) -> (C)
+    con_input  = Dense(U)(controller_state')                                -> u_t            (U)
+    generator  = GRU(Z)(u_t as a 1-bin sequence, initial_state=generator_state) -> generator_state' (Z)
+    factors    = Dense(F, no bias)(generator_state');  logrates = Dense(N)(factors)
+    outputs: [logrates_t, factors_t, encoder_state', controller_state', generator_state'] (the new states are
+             the GRU layers' outputs, so an output is named after its layer: logrates, ..., generator)
+
+A GRU over a one-bin sequence with an initial state is exactly one step of its cell (its output is its
+new state), and hls4ml converts GRUs with initial states (the bidirectional model's generator is one),
+so the step needs no custom layer. Stepping it over a trial, carrying the states, gives the full causal
+model's outputs (:func:`stream`; tests/test_lfads_causal.py checks it).
+
+The states start at zero (encoder, controller) and at the learned ``gen_init`` vector (generator). An
+inferred initial condition (``ic_window`` > 0) needs the generator to wait for the window and then catch
+up, a second design beside the step; not built yet, so :func:`build_step` refuses it.
+
+QAT with state-quantized outputs (the reference model): each new state goes through its GRU's state
+quantizer before it is output and carried, as the hardware's state register holds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from tensorflow import keras
+
+from dse.families.lfads.causal import CON_INPUT, CONTROLLER, ENCODER, FACTORS, GEN_INIT, GENERATOR, LOGRATES
+from dse.families.lfads.config import LFADSConfig
+
+SPIKES_T = "spikes_t"
+STATE_INPUTS = ("encoder_state", "controller_state", "generator_state")
+
+
+@dataclass
+class StepModel:
+    """The step model and the states a trial starts from."""
+
+    model: keras.Model
+    initial_states: tuple[np.ndarray, np.ndarray, np.ndarray]  # encoder, controller, generator; 1-d each
+    config: LFADSConfig
+
+
+def build_step(cfg: LFADSConfig, source: keras.Model, state_outputs: bool = False) -> StepModel:
+    """The one-bin step of the causal model ``source`` (its deploy or reference model), weights copied by
+    layer name. ``state_outputs``: quantize the new states (pass True for the QAT reference model)."""
+    from qkeras import QActivation
+
+    from dse.families.lfads.model import _Layers
+
+    if not cfg.causal:
+        raise ValueError("the step model is of the causal variant; cfg.causal is False")
+    if cfg.ic_window:
+        raise ValueError(f"the step model of an inferred initial condition (ic_window {cfg.ic_window}) is not "
+                         "built yet; ic_window 0 (a learned initial state) streams")
+    L = _Layers(cfg.quant, cfg.reset_after)
+    quantize = bool(state_outputs and cfg.quant is not None and cfg.quant.state_outputs)
+
+    def state(x, layer_name: str):
+        return QActivation(L._q(), name=f"{layer_name}_state_q")(x) if quantize else x
+
+    spikes = keras.Input((1, cfg.n_neurons), name=SPIKES_T)
+    h_enc = keras.Input((cfg.encoder_units,), name=STATE_INPUTS[0])
+    h_con = keras.Input((cfg.controller_units,), name=STATE_INPUTS[1])
+    h_gen = keras.Input((cfg.latent_units,), name=STATE_INPUTS[2])
+    enc = L.gru(cfg.encoder_units, name=ENCODER, return_sequences=False)(spikes, initial_state=h_enc)
+    enc = state(enc, ENCODER)
+    con = L.gru(cfg.controller_units, name=CONTROLLER, return_sequences=False)(
+        keras.layers.Reshape((1, cfg.encoder_units), name="encoder_state_seq")(enc), initial_state=h_con)
+    con = state(con, CONTROLLER)
+    u = L.dense(cfg.controller_inputs, name=CON_INPUT)(con)
+    gen = L.gru(cfg.latent_units, name=GENERATOR, return_sequences=False)(
+        keras.layers.Reshape((1, cfg.controller_inputs), name="con_input_seq")(u), initial_state=h_gen)
+    gen = state(gen, GENERATOR)
+    factors = L.dense(cfg.factors, name=FACTORS, use_bias=False)(gen)
+    logrates = L.dense(cfg.n_neurons, name=LOGRATES)(factors)
+    model = keras.Model([spikes, h_enc, h_con, h_gen], [logrates, factors, enc, con, gen], name="lfads_causal_step")
+    for name in (ENCODER, CONTROLLER, CON_INPUT, GENERATOR, FACTORS, LOGRATES):
+        # TimeDistributed(Dense) holds its Dense's weights, so the step's Dense takes them as they are
+        model.get_layer(name).set_weights(source.get_layer(name).get_weights())
+    (g0,) = source.get_layer(GEN_INIT).get_weights()
+    zeros = (np.zeros(cfg.encoder_units, np.float32), np.zeros(cfg.controller_units, np.float32))
+    return StepModel(model, (*zeros, np.asarray(g0, np.float32)), cfg)
+
+
+#: One call of a step: [spikes_t (trials, 1, N), states...] -> [logrates, factors, states...] (trials, size).
+StepFn = Callable[[list[np.ndarray]], Sequence[np.ndarray]]
+
+
+def keras_step(model: keras.Model) -> StepFn:
+    """The Keras step model as a :data:`StepFn` (one batched call per bin)."""
+    return lambda inputs: [np.asarray(o) for o in model(inputs, training=False)]
+
+
+def stream(step: StepFn, spikes: np.ndarray, initial_states: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``step`` over every bin of ``spikes`` (trials, bins, N), all trials at once, carrying the states
+    from one call to the next as the hardware does. Returns ``(logrates, factors)``, (trials, bins, .)."""
+    n_trials, n_bins, _ = spikes.shape
+    states = [np.tile(np.asarray(s, np.float32)[None, :], (n_trials, 1)) for s in initial_states]
+    logrates, factors = [], []
+    for t in range(n_bins):
+        out = step([spikes[:, t : t + 1, :].astype(np.float32), *states])
+        logrates.append(np.asarray(out[0], np.float64).reshape(n_trials, -1))
+        factors.append(np.asarray(out[1], np.float64).reshape(n_trials, -1))
+        states = [np.asarray(s, np.float32).reshape(n_trials, -1) for s in out[2:]]
+    return np.stack(logrates, axis=1), np.stack(factors, axis=1)
+
+
+def hls_step(hls_model, output_names: Sequence[str]) -> StepFn:
+    """The compiled hls4ml step (its C simulation) as a :data:`StepFn`: one call per bin over all trials, the
+    outputs put in the Keras step model's order (``output_names``, its ``output_names``). In one process:
+    the state lives in the arrays passed in and out (hls4ml's GRU with an initial state keeps none)."""
+    from dse.hls.csim import _output_name, predict_parallel
+
+    names = [_output_name(n) for n in hls_model.outputs]
+    missing = [n for n in output_names if n not in names]
+    if missing:
+        raise ValueError(f"the hls model has outputs {names}, not {missing}")
+    order = [names.index(n) for n in output_names]
+
+    def step(inputs: list[np.ndarray]) -> list[np.ndarray]:
+        out = predict_parallel(hls_model, [np.ascontiguousarray(x, dtype=np.float64) for x in inputs], 1)
+        return [out[i] for i in order]
+
+    return step
