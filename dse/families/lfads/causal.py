@@ -38,10 +38,11 @@ QAT: the same QKeras layers and the same ``state_outputs`` treatment as :mod:`ds
 
 from __future__ import annotations
 
-import tensorflow as tf
 from tensorflow import keras
 
 from dse.families.lfads.config import LFADSConfig
+from dse.families.lfads.layers import Layers as _Layers
+from dse.families.lfads.layers import LearnedState, SampleIC, TakeBin
 
 SPIKES = "spikes"
 ENCODER, CONTROLLER, CON_INPUT, CON_LOGVAR, CON_SAMPLE = "encoder", "controller", "con_input", "con_logvar", "con_sample"
@@ -52,44 +53,10 @@ GEN_INIT, IC_STATE, IC, GENERATOR, FACTORS, LOGRATES = (
 RECURRENT = (ENCODER, CONTROLLER, GENERATOR)
 
 
-class LearnedState(keras.layers.Layer):
-    """A learned vector, repeated for every trial of the batch: the generator's initial state when no IC
-    window is inferred (the batch size is read from the layer's input, whose values are not used)."""
-
-    def __init__(self, units: int, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.units = units
-
-    def build(self, input_shape) -> None:
-        self.state = self.add_weight(name="state", shape=(self.units,), initializer="zeros", trainable=True)
-        super().build(input_shape)
-
-    def call(self, inputs):
-        return tf.tile(self.state[tf.newaxis, :], [tf.shape(inputs)[0], 1])
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "units": self.units}
-
-
-class TakeBin(keras.layers.Layer):
-    """``x[:, index]`` of a sequence ``(batch, bins, features)``: the encoder's state after the IC window."""
-
-    def __init__(self, index: int, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.index = index
-
-    def call(self, inputs):
-        return inputs[:, self.index]
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "index": self.index}
-
-
 def build_causal(cfg: LFADSConfig, training_graph: bool, state_outputs: bool | None = None) -> keras.Model:
     """The causal graph of ``cfg`` (see the module docstring); ``state_outputs`` as in
     :func:`dse.families.lfads.model._build`. Input ``spikes`` only; outputs ``logrates`` (training graph)
     or ``[logrates, factors]``."""
-    from dse.families.lfads.model import SampleIC, _Layers
 
     if not cfg.causal:
         raise ValueError("build_causal builds the causal variant; cfg.causal is False")

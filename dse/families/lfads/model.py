@@ -26,10 +26,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import tensorflow as tf
 from tensorflow import keras
 
-from dse.families.lfads.config import LFADSConfig, QuantSpec
+from dse.families.lfads.config import LFADSConfig
+from dse.families.lfads.layers import Layers as _Layers
+from dse.families.lfads.layers import LearnedState, SampleIC, TakeBin
 
 SPIKES, GEN_INPUT = "spikes", "gen_input"
 ENCODER, IC, IC_LOGVAR, GENERATOR, FACTORS, LOGRATES = (
@@ -50,92 +51,6 @@ class LFADSModels:
     def __post_init__(self) -> None:
         if self.reference is None:
             self.reference = self.deploy
-
-
-class SampleIC(keras.layers.Layer):
-    """VAE posterior sampling of the initial condition, with the KL term added as a loss.
-
-    In training: ic = mean + exp(logvar / 2) * eps, eps ~ N(0, I); outside training: the mean. The KL
-    divergence to a standard-normal prior (per trial, summed over Z) is divided by ``elements`` (T·N)
-    so that it is on the scale of the per-element Poisson NLL, then multiplied by ``kl_weight``.
-    """
-
-    def __init__(self, kl_weight: float = 1.0, elements: int = 1, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.kl_weight = kl_weight
-        self.elements = elements
-
-    def build(self, input_shape) -> None:
-        # KL warm-up: the training recipe ramps this from 0 to 1 (posterior collapse otherwise: with the
-        # full KL from the first epoch the IC carried no information, behaviour R2 ~0 on synthetic data)
-        self.kl_scale = self.add_weight(name="kl_scale", shape=(), initializer="ones", trainable=False)
-        super().build(input_shape)
-
-    def call(self, inputs, training=None):
-        mean, logvar = inputs
-        logvar = tf.clip_by_value(logvar, -10.0, 10.0)
-        kl = -0.5 * tf.reduce_sum(1.0 + logvar - tf.square(mean) - tf.exp(logvar), axis=-1)
-        self.add_loss(self.kl_scale * self.kl_weight * tf.reduce_mean(kl) / float(self.elements))
-        if training:
-            return mean + tf.exp(0.5 * logvar) * tf.random.normal(tf.shape(mean))
-        return mean
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "kl_weight": self.kl_weight, "elements": self.elements}
-
-
-class _Layers:
-    """Factory of the layer types for one variant (float Keras or QKeras)."""
-
-    def __init__(self, quant: QuantSpec | None, reset_after: bool) -> None:
-        self.quant = quant
-        self.reset_after = reset_after
-        if quant is not None:
-            from dse.families.lfads import qkeras_compat
-
-            qkeras_compat.apply()
-
-    def _q(self):
-        from qkeras import quantized_bits
-
-        return quantized_bits(self.quant.bits, self.quant.integer, alpha=1)
-
-    def gru(self, units: int, name: str, return_sequences: bool, **kw) -> keras.layers.Layer:
-        if self.quant is None:
-            return keras.layers.GRU(units, return_sequences=return_sequences, reset_after=self.reset_after,
-                                    name=name, **kw)
-        from qkeras import QGRU, quantized_sigmoid, quantized_tanh
-
-        real = self.quant.activations == "real"
-        return QGRU(
-            units,
-            return_sequences=return_sequences,
-            reset_after=self.reset_after,
-            activation=quantized_tanh(self.quant.bits, use_real_tanh=real),
-            recurrent_activation=quantized_sigmoid(self.quant.bits, use_real_sigmoid=real),
-            kernel_quantizer=self._q(),
-            recurrent_quantizer=self._q(),
-            bias_quantizer=self._q(),
-            state_quantizer=self._q(),
-            name=name,
-            **kw,
-        )
-
-    def state_q(self, x, name: str, on: bool):
-        """``x`` through the GRU state quantizer when ``on`` (what the hardware's state register holds)."""
-        if not on:
-            return x
-        from qkeras import QActivation
-
-        return QActivation(self._q(), name=name)(x)
-
-    def dense(self, units: int, name: str, use_bias: bool = True) -> keras.layers.Layer:
-        if self.quant is None:
-            return keras.layers.Dense(units, use_bias=use_bias, name=name)
-        from qkeras import QDense
-
-        return QDense(units, use_bias=use_bias, kernel_quantizer=self._q(),
-                      bias_quantizer=self._q() if use_bias else None, name=name)
 
 
 def _build(cfg: LFADSConfig, training_graph: bool, state_outputs: bool | None = None) -> keras.Model:
@@ -245,7 +160,6 @@ def custom_objects() -> dict:
     qkeras_compat.apply()
     from qkeras.utils import _add_supported_quantized_objects
 
-    from dse.families.lfads.causal import LearnedState, TakeBin
 
     objs: dict = {"SampleIC": SampleIC, "LearnedState": LearnedState, "TakeBin": TakeBin}
     _add_supported_quantized_objects(objs)

@@ -54,7 +54,7 @@ def build_step(cfg: LFADSConfig, source: keras.Model, state_outputs: bool = Fals
     layer name. ``state_outputs``: quantize the new states (pass True for the QAT reference model)."""
     from qkeras import QActivation
 
-    from dse.families.lfads.model import _Layers
+    from dse.families.lfads.layers import Layers as _Layers
 
     if not cfg.causal:
         raise ValueError("the step model is of the causal variant; cfg.causal is False")
