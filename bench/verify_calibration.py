@@ -116,6 +116,7 @@ def render(res: dict) -> str:
              "Median relative error |estimate - real| / real.", ""]
     for s in res["studies"]:
         lines += [f"### {s['study']} ({len(s['pairs'])} designs with a real report)", "",
+                  f"Study file `{s['file']}` (run before this with `dse run`; its header says how).", "",
                   "| metric | designs | raw median | leave-one-out median | sequential: designs | raw median on them | sequential median |",
                   "|---|---|---|---|---|---|---|"]
         for m, v in s["errors"]["summary"].items():
