@@ -87,6 +87,22 @@ def measure(net, x: np.ndarray, reuse: int, scan: str, cache: Path, check_sample
             "seconds": r.seconds, "wall_seconds": time.perf_counter() - t0}
 
 
+def behaviour(net, x: np.ndarray, reuse: int, scan: str) -> tuple[float, int, float]:
+    """Mean and worst cycles and mean synaptic ops of a network on the test set: a fingerprint of its weights
+    (an event-scan row's cycles follow every spike), used to check a retrained network is the stored one."""
+    from dse.families.snn import reference
+    from dse.families.snn.activity import activity
+
+    n = net.with_reuse(reuse).with_scan(scan)
+    ref = reference.simulate(n, x)
+    cyc = ref.cycles[scan]
+    return float(cyc.mean()), int(cyc.max()), float(activity(n, x, ref)["synaptic_ops"])
+
+
+def behaviour_of(row: dict) -> tuple[float, int, float]:
+    return row["cycles_mean"], row["cycles_max"], row["synaptic_ops"]
+
+
 def meets(row: dict, accuracy: float) -> bool:
     return (accuracy >= TARGET["accuracy"] and row["lut"] <= TARGET["lut"] and row["bram36"] <= TARGET["bram"]
             and row["latency_us_max"] <= TARGET["latency_us"])
@@ -198,6 +214,7 @@ def main() -> None:
                     help="keep the rows of bench/results/snn_reuse.json (same seeded training) and add the new points")
     args = ap.parse_args()
     command = "python bench/snn_reuse.py " + " ".join(sys.argv[1:])
+    commit = git_rev()  # read once: a commit made while the run goes on is not the code that ran
     out_json = RESULTS / "snn_reuse.json"
     if args.from_json:
         data = json.loads(Path(args.from_json).read_text())
@@ -209,8 +226,22 @@ def main() -> None:
         print(f"trained: {json.dumps(info)}", file=sys.stderr)
         previous = json.loads(out_json.read_text()) if args.append and out_json.exists() else None
         rows = previous["rows"] if previous else []
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        runs = [{"command": command, "commit": commit, "date": now}]
         if previous:
+            same = ("float", "ptq", "qat", "quant", "sizes", "test_images", "time_steps")
+            if any(previous["network"][k] != info[k] for k in same):
+                sys.exit(f"{out_json}: --append refused: the retrained network differs from the stored one "
+                         f"({ {k: previous['network'][k] for k in same} } vs { {k: info[k] for k in same} })")
+            stale = [r for r in rows[:1] if behaviour(net, x, r["reuse"], r["scan"]) != behaviour_of(r)]
+            if stale:
+                sys.exit(f"{out_json}: --append refused: the retrained network's cycles and synaptic ops differ from "
+                         f"the stored row R={stale[0]['reuse']} {stale[0]['scan']} (not the same weights)")
             command = f"{previous['command']} && {command}"
+            # every invocation that contributed rows, with the commit that ran it (the earlier runs kept one
+            # commit for the whole file: theirs is the file's commit at the time)
+            runs = previous.get("runs", [{"command": previous["command"], "commit": previous["commit"],
+                                          "date": previous["date"]}]) + runs
         done = {(r["reuse"], r["scan"]) for r in rows}
         points = ([(int(p.split(":")[0]), p.split(":")[1]) for p in args.points] if args.points else
                   [(reuse, scan) for reuse in args.reuse for scan in args.scans])
@@ -218,9 +249,10 @@ def main() -> None:
             if (reuse, scan) not in done:
                 rows.append(measure(net, x, reuse, scan, Path(args.cache), args.check_samples, args.rom_style))
                 r = rows[-1]
+                r["commit"] = commit
                 print(f"R={reuse} {scan}: {r['lut']} LUT {r['ff']} FF {r['bram36']} BRAM36, {r['cycles_max']} cycles "
                       f"({r['wall_seconds']:.0f} s)", file=sys.stderr)
-            data = {"command": command, "machine": machine(), "commit": git_rev(),
+            data = {"command": command, "runs": runs, "machine": machine(), "commit": commit,
                     "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "load": load_average(),
                     "network": info, "rows": rows}
             RESULTS.mkdir(parents=True, exist_ok=True)
