@@ -1,6 +1,7 @@
-"""Latency for area with the SNN reuse factor R: Flexi-NeurA's network, 256-128-10 LIF on digits16.
+"""Latency for area with the SNN reuse factor R: Flexi-NeurA's 256-128-10 (digits16) or Spiker+'s 784-128-10 (digits28).
 
-The network is trained here (dse's digits recipe: rate coding, T = 25, LIF hidden layer, leaky readout),
+The network (--task digits16: 256-128-10 on scikit-learn's digits at 16x16; --task digits28: 784-128-10 on
+them at 28x28) is trained here (dse's digits recipe: rate coding, T = 25, LIF hidden layer, leaky readout),
 quantized to 6-bit weights and 8-bit membranes (PTQ and QAT; the QAT network is the one built), then for
 every R in {1, 2, 4, ..., 128} and both scans: integer test accuracy (the same for every R and scan: the
 reuse factor changes no output bit), cycles from the exact cycle model (mean and worst over the test set;
@@ -14,8 +15,12 @@ Published points on the plot (not measured here; MNIST, not digits16):
 "Logic cells" is Xilinx's marketing unit (1.6 logic cells per 6-input LUT in 7-series data sheets): if
 the papers mean that unit, 1,623 cells ~ 1,014 LUT6 and 7,612 ~ 4,758; if they count LUTs, they are LUTs.
 
-    nice -n 10 .venv/bin/python bench/snn_reuse.py [--reuse 1 2 4 ...] [--scans full event] [--epochs 30]
-                                                   [--from-json bench/results/snn_reuse.json]
+    nice -n 10 .venv/bin/python bench/snn_reuse.py [--task digits16|digits28] [--reuse 1 2 4 ...]
+        [--scans full event] [--points R:SCAN ...] [--append] [--epochs 30] [--from-json FILE]
+
+Results: bench/results/snn_reuse.{json,md,png} (digits16) and snn_reuse_784.{json,md,png} (digits28).
+The issue's target (accuracy >= 0.95, <= 1,000 LUT, <= 7 BRAM36, <= 1,100 us) is set for the 256-128-10
+network and is only checked for digits16.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import datetime as dt
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,17 +50,37 @@ PUBLISHED = {
                                     "source": "arXiv 2401.01141"},
 }
 TARGET = {"accuracy": 0.95, "lut": 1000, "bram": 7, "latency_us": 1100}
+REUSE = (1, 2, 4, 8, 16, 32, 64, 128)
 
 
-def train_network(epochs: int | None, seed: int = 0) -> tuple[object, object, dict]:
-    """Train 256-128-10 on digits16 and quantize to 6/8 bits: (QAT network, test inputs, accuracies)."""
+@dataclass(frozen=True)
+class Bench:
+    """What differs between the two networks' runs: task, result files, published comparison, target."""
+
+    task: str
+    out: str  # bench/results/<out>.{json,md,png}
+    title: str
+    published: tuple[str, ...]  # keys of PUBLISHED drawn and listed
+    target: bool  # the issue's target applies (it is set for 256-128-10 on digits16)
+
+
+BENCHES = {
+    "digits16": Bench("digits16", "snn_reuse", "Flexi-NeurA's 256-128-10 on digits16",
+                      tuple(PUBLISHED), True),
+    "digits28": Bench("digits28", "snn_reuse_784", "Spiker+'s 784-128-10 on digits28",
+                      ("Spiker+ (784-128-10, MNIST)",), False),
+}
+
+
+def train_network(task_name: str, epochs: int | None, seed: int = 0) -> tuple[object, object, dict]:
+    """Train the task's network and quantize to 6/8 bits: (QAT network, test inputs, accuracies)."""
     from dse.families.snn.quantize import ptq, qat, resolve_quant
     from dse.families.snn.recipe import default_recipe
     from dse.families.snn.scoring import score_float
     from dse.families.snn.tasks import load_task
     from dse.families.snn.train import encode_inputs, train_snn
 
-    task = load_task("digits16", seed=seed)
+    task = load_task(task_name, seed=seed)
     recipe = default_recipe(task, epochs, seed)
     t0 = time.perf_counter()
     res = train_snn(recipe.description, task, recipe.train)
@@ -108,69 +134,94 @@ def meets(row: dict, accuracy: float) -> bool:
             and row["latency_us_max"] <= TARGET["latency_us"])
 
 
-def markdown(data: dict, command: str) -> str:
+def markdown(data: dict, command: str, bench: Bench) -> str:
     info = data["network"]
     acc = info["qat"]
+    sizes = "-".join(map(str, info["sizes"]))
+    side = {"digits16": 16, "digits28": 28}[bench.task]
+    target_col = bench.target
     lines = [
-        "## SNN reuse factor: latency for area (Flexi-NeurA's 256-128-10 on digits16)", "",
+        f"## SNN reuse factor: latency for area ({bench.title})", "",
         f"- command: `{command}`", f"- machine: {data['machine']}",
         f"- date: {data['date']}, commit {data['commit']}", f"- load average at the end: {data['load']}", "",
-        f"Network {'-'.join(map(str, info['sizes']))} LIF + leaky readout, rate coding T = {info['time_steps']}, "
-        f"trained {info['epochs']} epochs on digits16 (scikit-learn digits at 16x16; {info['test_images']} test "
-        f"images). Float test accuracy {info['float']:.4f}; 6-bit weights, 8-bit membranes "
-        f"(F = {info['quant']['frac_bits']}): PTQ {info['ptq']:.4f}, QAT {info['qat']:.4f} (the built network). "
-        "The integer accuracy is the same for every R and scan (the reuse factor changes no output bit; "
+    ]
+    runs = data.get("runs", [])
+    if len(runs) > 1:
+        lines += ["Rows come from several invocations (the command above joins them with &&); each with its "
+                  "commit: " + "; ".join(f"{r['date']} commit {r['commit']}" for r in runs) +
+                  ". Rows measured since the per-row record carry their commit in the JSON.", ""]
+    lines += [
+        f"Network {sizes} LIF + leaky readout, rate coding T = {info['time_steps']}, "
+        f"trained {info['epochs']} epochs on {bench.task} (scikit-learn digits at {side}x{side}; "
+        f"{info['test_images']} test images). Float test accuracy {info['float']:.4f}; 6-bit weights, 8-bit "
+        f"membranes (F = {info['quant']['frac_bits']}): PTQ {info['ptq']:.4f}, QAT {info['qat']:.4f} (the built "
+        "network). The integer accuracy is the same for every R and scan (the reuse factor changes no output bit; "
         "tests/test_snn_reuse.py checks GHDL and netlists against the reference).", "",
         f"Hardware: Yosys synth_xilinx for {PART}, weight ROMs placed with rom_style="
-        f"{data['rows'][0]['rom_style'] if data['rows'] else '?'} (synth.mark_roms), every row checked (no latch; the gate-level netlist simulated "
-        "on test images equals the integer reference in outputs and cycles). Cycles from the exact cycle model "
-        f"on all test images (mean / worst), microseconds at {CLOCK_MHZ:.0f} MHz. Synaptic ops: weight reads "
-        "that change a membrane, per inference (mean).", "",
+        f"{data['rows'][0]['rom_style'] if data['rows'] else '?'} (synth.mark_roms), every row checked (no latch; "
+        "the gate-level netlist simulated on test images equals the integer reference in outputs and cycles). "
+        "LUT counts logic LUTs plus the LUTs of distributed RAM (4 per RAM32M; synth.xilinx_lut_memory). Cycles "
+        f"from the exact cycle model on all test images (mean / worst), microseconds at {CLOCK_MHZ:.0f} MHz. "
+        "Synaptic ops: weight reads that change a membrane, per inference (mean).", "",
         "| R | scan | datapaths (per layer) | LUT | FF | BRAM36 | DSP | cycles mean / max | us mean / max "
-        "| synaptic ops | target met |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| synaptic ops |" + (" target met |" if target_col else ""),
+        "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if target_col else ""),
     ]
     for row in sorted(data["rows"], key=lambda r: (r["reuse"], r["scan"] != "full")):
         lines.append(f"| {row['reuse']} | {row['scan']} | {' / '.join(map(str, row['units']))} | {row['lut']:,} | "
                      f"{row['ff']:,} | {row['bram36']:g} | {row['dsp']} | {row['cycles_mean']:,.0f} / "
                      f"{row['cycles_max']:,} | {row['latency_us_mean']:,.1f} / {row['latency_us_max']:,.1f} | "
-                     f"{row['synaptic_ops']:,.0f} | {'yes' if meets(row, acc) else 'no'} |")
+                     f"{row['synaptic_ops']:,.0f} |" + (f" {'yes' if meets(row, acc) else 'no'} |" if target_col else ""))
     have = {(r["reuse"], r["scan"]) for r in data["rows"]}
-    missing = [f"R={r} {s}" for r in (1, 2, 4, 8, 16, 32, 64, 128) for s in ("full", "event") if (r, s) not in have]
+    missing = [f"R={r} {s}" for r in REUSE for s in ("full", "event") if (r, s) not in have]
     if missing:
-        lines += ["", f"Not measured in this run (each 256-128-10 synthesis with its gate-level check took 2-15 min on "
-                  f"the shared machine): {', '.join(missing)}."]
-    good = [r for r in data["rows"] if meets(r, acc)]
-    lines.append("")
-    if good:
-        best = min(good, key=lambda r: r["lut"])
-        lines.append(f"Target (integer accuracy >= {TARGET['accuracy']}, <= {TARGET['lut']:,} LUT, <= "
-                     f"{TARGET['bram']} BRAM36, worst-case <= {TARGET['latency_us']:,} us at 100 MHz) met by "
-                     f"{len(good)} row(s); the smallest: R = {best['reuse']}, {best['scan']} scan: {best['lut']:,} "
-                     f"LUT, {best['bram36']:g} BRAM36, {best['latency_us_max']:,.1f} us, accuracy {acc:.4f}.")
-    else:
-        lines.append(f"Target (integer accuracy >= {TARGET['accuracy']}, <= {TARGET['lut']:,} LUT, <= "
-                     f"{TARGET['bram']} BRAM36, <= {TARGET['latency_us']:,} us) not met by any row: integer "
-                     f"accuracy {acc:.4f}; see the table for which bound each row misses.")
+        lines += ["", f"Not measured (each {sizes} synthesis with its gate-level check took minutes to tens of "
+                  f"minutes on the shared machine; not run for time): {', '.join(missing)}."]
+    if bench.target:
+        lines += ["", target_line(data["rows"], acc)]
+    lines += extra_sections(bench)
+    lines += ["", f"Published points (plot; not comparable one to one: MNIST is not {bench.task}, and the papers' "
+              "'logic cells' may be Xilinx's unit of 1.6 cells per LUT6, i.e. "
+              + " and ".join(f"{PUBLISHED[k]['logic_cells']:,} cells ~ {PUBLISHED[k]['logic_cells'] * LUT_PER_CELL:,.0f} "
+                             "LUT" for k in bench.published)
+              + ", or LUTs):", ""]
+    for name in bench.published:
+        p = PUBLISHED[name]
+        lines.append(f"- {name} ({p['source']}): {p['logic_cells']:,} logic cells, {p['bram']} BRAM, "
+                     f"{p['latency_us']:,} us, {p['accuracy']} % on MNIST.")
+    lines += ["", f"![area vs latency]({bench.out}.png)", ""]
+    return "\n".join(lines)
+
+
+def target_line(rows: list[dict], acc: float) -> str:
+    good = [r for r in rows if meets(r, acc)]
+    bounds = (f"integer accuracy >= {TARGET['accuracy']}, <= {TARGET['lut']:,} LUT, <= {TARGET['bram']} BRAM36, "
+              f"worst-case <= {TARGET['latency_us']:,} us at 100 MHz")
+    if not good:
+        return (f"Target ({bounds}) not met by any row: integer accuracy {acc:.4f}; see the table for which bound "
+                "each row misses.")
+    best = min(good, key=lambda r: r["lut"])
+    return (f"Target ({bounds}) met by {len(good)} row(s); the smallest: R = {best['reuse']}, {best['scan']} scan: "
+            f"{best['lut']:,} LUT, {best['bram36']:g} BRAM36, {best['latency_us_max']:,.1f} us, accuracy {acc:.4f}.")
+
+
+def extra_sections(bench: Bench) -> list[str]:
+    """Paragraphs read from other result files: the dse run study (digits16) and the R = 1 check."""
+    lines: list[str] = []
     study = RESULTS / "snn_reuse_study.json"
-    if study.exists():
-        s = json.loads(study.read_text())[0]
+    if bench.task == "digits16" and study.exists():
+        raw = json.loads(study.read_text())
+        s = (raw["rows"] if isinstance(raw, dict) else raw)[0]
         lines += ["", "Inside a `dse run` study (bench/snn_reuse_study.yaml: R = 16, full scan; trained, quantized and "
                   "synthesized with checks by dse itself, its own training run): integer accuracy "
                   f"{s['integer_accuracy']:.4f}, {s['lut']:,.0f} LUT, {s['ff']:,.0f} FF, {s['bram_18k'] / 2:g} BRAM36, "
                   f"{s['dsp']:.0f} DSP, {s['latency_us']:,.1f} us at 100 MHz, {s['synaptic_ops']:,.0f} synaptic ops "
-                  "(bench/results/snn_reuse_study.json)."]
-    lines += ["", "Published points (plot; not comparable one to one: MNIST is not digits16, and the papers' "
-              "'logic cells' may be Xilinx's unit of 1.6 cells per LUT6, i.e. 1,623 cells ~ 1,014 LUT and "
-              "7,612 ~ 4,758 LUT, or LUTs):", ""]
-    for name, p in PUBLISHED.items():
-        lines.append(f"- {name} ({p['source']}): {p['logic_cells']:,} logic cells, {p['bram']} BRAM, "
-                     f"{p['latency_us']:,} us, {p['accuracy']} % on MNIST.")
-    lines += ["", "![area vs latency](snn_reuse.png)", ""]
-    return "\n".join(lines)
+                  "(bench/results/snn_reuse_study.json"
+                  + (f"; command `{raw['command']}`, commit {raw['commit']}" if isinstance(raw, dict) else "") + ")."]
+    return lines
 
 
-def plot(data: dict, path: Path) -> None:
+def plot(data: dict, path: Path, bench: Bench) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -183,7 +234,8 @@ def plot(data: dict, path: Path) -> None:
         for r in rows:
             ax.annotate(f"R={r['reuse']}", (r["latency_us_max"], r["lut"]), fontsize=7, xytext=(3, 3),
                         textcoords="offset points")
-    for name, p in PUBLISHED.items():
+    for name in bench.published:
+        p = PUBLISHED[name]
         lo, hi = p["logic_cells"] * LUT_PER_CELL, p["logic_cells"]
         ax.errorbar([p["latency_us"]], [hi], yerr=[[hi - lo], [0]], fmt="*", markersize=12, capsize=4,
                     label=f"{name}: cells (bar: /1.6 = LUT6)")
@@ -191,18 +243,29 @@ def plot(data: dict, path: Path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("worst-case latency per image (us at 100 MHz)")
     ax.set_ylabel("LUT (Yosys synth_xilinx, xc7a100t)")
-    ax.set_title("256-128-10 LIF on digits16: reuse factor R trades latency for area")
+    ax.set_title(f"{'-'.join(map(str, data['network']['sizes']))} LIF on {bench.task}: "
+                 "reuse factor R trades latency for area")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
 
 
+def point(text: str) -> tuple[int, str]:
+    """One R:SCAN argument, e.g. 16:full."""
+    r, _, scan = text.partition(":")
+    if not r.isdigit() or int(r) < 1 or scan not in ("full", "event"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not R:SCAN with R >= 1 and SCAN full or event")
+    return int(r), scan
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reuse", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32, 64, 128])
+    ap.add_argument("--task", default="digits16", choices=sorted(BENCHES),
+                    help="digits16: 256-128-10 (bench/results/snn_reuse.*); digits28: 784-128-10 (snn_reuse_784.*)")
+    ap.add_argument("--reuse", type=int, nargs="+", default=list(REUSE))
     ap.add_argument("--scans", nargs="+", default=["full", "event"], choices=["full", "event"])
-    ap.add_argument("--points", nargs="+", default=None, metavar="R:SCAN",
+    ap.add_argument("--points", nargs="+", default=None, metavar="R:SCAN", type=point,
                     help="measure these points in this order (e.g. 16:full 32:event) instead of --reuse x --scans")
     ap.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's)")
     ap.add_argument("--check-samples", type=int, default=2, help="test images in each netlist simulation")
@@ -211,18 +274,20 @@ def main() -> None:
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "dse" / "snn_reuse_synthesis"))
     ap.add_argument("--from-json", help="re-render the markdown and plot from a saved run")
     ap.add_argument("--append", action="store_true",
-                    help="keep the rows of bench/results/snn_reuse.json (same seeded training) and add the new points")
+                    help="keep the rows of the task's results JSON (same seeded training) and add the new points")
     args = ap.parse_args()
     command = "python bench/snn_reuse.py " + " ".join(sys.argv[1:])
     commit = git_rev()  # read once: a commit made while the run goes on is not the code that ran
-    out_json = RESULTS / "snn_reuse.json"
+    bench = BENCHES[args.task]
+    out_json = RESULTS / f"{bench.out}.json"
     if args.from_json:
         data = json.loads(Path(args.from_json).read_text())
+        bench = BENCHES[data.get("task", "digits16")]  # files written before --task are digits16's
     else:
         from dse.families.snn.train import set_determinism
 
         set_determinism(0)
-        net, x, info = train_network(args.epochs)
+        net, x, info = train_network(bench.task, args.epochs)
         print(f"trained: {json.dumps(info)}", file=sys.stderr)
         previous = json.loads(out_json.read_text()) if args.append and out_json.exists() else None
         rows = previous["rows"] if previous else []
@@ -243,8 +308,7 @@ def main() -> None:
             runs = previous.get("runs", [{"command": previous["command"], "commit": previous["commit"],
                                           "date": previous["date"]}]) + runs
         done = {(r["reuse"], r["scan"]) for r in rows}
-        points = ([(int(p.split(":")[0]), p.split(":")[1]) for p in args.points] if args.points else
-                  [(reuse, scan) for reuse in args.reuse for scan in args.scans])
+        points = args.points or [(reuse, scan) for reuse in args.reuse for scan in args.scans]
         for reuse, scan in points:
             if (reuse, scan) not in done:
                 rows.append(measure(net, x, reuse, scan, Path(args.cache), args.check_samples, args.rom_style))
@@ -252,14 +316,15 @@ def main() -> None:
                 r["commit"] = commit
                 print(f"R={reuse} {scan}: {r['lut']} LUT {r['ff']} FF {r['bram36']} BRAM36, {r['cycles_max']} cycles "
                       f"({r['wall_seconds']:.0f} s)", file=sys.stderr)
-            data = {"command": command, "runs": runs, "machine": machine(), "commit": commit,
+            data = {"task": bench.task, "command": command, "runs": runs, "machine": machine(), "commit": commit,
                     "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "load": load_average(),
                     "network": info, "rows": rows}
             RESULTS.mkdir(parents=True, exist_ok=True)
             out_json.write_text(json.dumps(data, indent=1))  # after every row: a partial run is kept
-    plot(data, RESULTS / "snn_reuse.png")
-    (RESULTS / "snn_reuse.md").write_text(markdown(data, data["command"]))
-    print((RESULTS / "snn_reuse.md").read_text())
+    plot(data, RESULTS / f"{bench.out}.png", bench)
+    md = RESULTS / f"{bench.out}.md"
+    md.write_text(markdown(data, data["command"], bench))
+    print(md.read_text())
 
 
 if __name__ == "__main__":
