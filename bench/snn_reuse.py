@@ -227,7 +227,9 @@ def extra_sections(bench: Bench) -> list[str]:
                   f"{s['integer_accuracy']:.4f}, {s['lut']:,.0f} LUT, {s['ff']:,.0f} FF, {s['bram_18k'] / 2:g} BRAM36, "
                   f"{s['dsp']:.0f} DSP, {s['latency_us']:,.1f} us at 100 MHz, {s['synaptic_ops']:,.0f} synaptic ops "
                   "(bench/results/snn_reuse_study.json"
-                  + (f"; command `{raw['command']}`, commit {raw['commit']}" if isinstance(raw, dict) else "") + ")."]
+                  + (f"; command `{raw['command']}`, commit {raw['commit']}, {raw['date']}, `dse run` wall time "
+                     f"{raw['wall_seconds']:,.0f} s under load {raw['load_start']} at the start"
+                     if isinstance(raw, dict) else "; the command and commit of that run were not recorded") + ")."]
     return lines
 
 
