@@ -230,7 +230,45 @@ def extra_sections(bench: Bench) -> list[str]:
                   + (f"; command `{raw['command']}`, commit {raw['commit']}, {raw['date']}, `dse run` wall time "
                      f"{raw['wall_seconds']:,.0f} s under load {raw['load_start']} at the start"
                      if isinstance(raw, dict) else "; the command and commit of that run were not recorded") + ")."]
+    r1 = RESULTS / "snn_reuse_r1.json"
+    if bench.task == "digits16" and r1.exists():
+        lines += ["", *r1_paragraph(json.loads(r1.read_text()))]
     return lines
+
+
+def _pct(a: float, b: float) -> str:
+    return f"{100 * (a - b) / b:+.1f} %"
+
+
+def r1_paragraph(d: dict) -> list[str]:
+    """R = 1 against the design before the reuse factor, from bench/snn_reuse_r1.py's JSON."""
+    row, issue = d["snn_reuse_r1_full_row"], d["issue"]
+    mem_row = sum(n for c, n in row["cells"].items() if c.startswith(("RAM32", "RAM64", "RAM128", "RAM256", "SRL")))
+    v = d["vhdl"]
+    out = [f"**R = 1 and the design before the reuse factor** (bench/snn_reuse_r1.py, `{d['command']}`, commit "
+           f"{d['commit']}, {d['date']}; bench/results/snn_reuse_r1.json). The issue asked R = 1 to give the "
+           f"design of the time (same cycles, LUT within 2 %) and quoted {issue['lut']:,} LUT, {issue['ff']:,} FF, "
+           f"{issue['bram36']} BRAM36 for a 256-128-10; the R = 1 full row above reads {row['lut']:,} LUT, "
+           f"{row['ff']:,} FF, {row['bram36']:g} BRAM36 ({_pct(row['lut'], issue['lut'])} LUT). Like for like:", ""]
+    out.append(f"- Generator: on the trained network (the same weights as the table"
+               f"{'' if d['same_network_as_snn_reuse_json'] else ' -- NOT confirmed'}), today's VHDL at R = 1 is "
+               f"{'byte-identical to' if v['identical'] else 'DIFFERENT from'} the generator's at commit "
+               f"{d['old_generator']} (before the reuse factor; {len(v['files'])} files, "
+               f"{sum(f['chars'] for f in v['files'].values()):,} characters), so cycles and area cannot differ "
+               "by the generator. tests/test_snn_r1_golden.py pins this on small networks (golden VHDL from that "
+               "commit).")
+    out.append(f"- LUT counting: today's count adds the LUTs of distributed RAM and shift registers to LUT1-6; the "
+               f"R = 1 row's netlist has {mem_row} such cells, so both counts give {row['lut']:,} there.")
+    for s in d["syntheses"]:
+        trained = s["design"].startswith("trained")
+        out.append(f"- {'ROM placement' if trained else 'Network'}: {s['design']}, rom_style={s['rom_style']}"
+                   f"{' (the old flow exactly: no ROM attribute)' if s['rom_style'] == 'auto' else ''}: {s['lut']:,} "
+                   f"LUT ({s['lut_logic']:,} logic + {s['lut_memory']:,} LUT RAM/SRL), {s['ff']:,} FF, "
+                   f"{s['bram36']:g} BRAM36, {s['cycles']:,} cycles for one image; "
+                   + (f"{_pct(s['lut'], row['lut'])} LUT against the block-ROM row, " if trained else "")
+                   + f"{_pct(s['lut'], issue['lut'])} against the issue's figure; checks "
+                   f"{'passed' if s['checks'].get('netlist_sim_equal_reference') is True else s['checks']}.")
+    return out
 
 
 def plot(data: dict, path: Path, bench: Bench) -> None:
