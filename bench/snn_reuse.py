@@ -16,7 +16,7 @@ Published points on the plot (not measured here; MNIST, not digits16):
 the papers mean that unit, 1,623 cells ~ 1,014 LUT6 and 7,612 ~ 4,758; if they count LUTs, they are LUTs.
 
     nice -n 10 .venv/bin/python bench/snn_reuse.py [--task digits16|digits28] [--reuse 1 2 4 ...]
-        [--scans full event] [--points R:SCAN ...] [--append] [--epochs 30] [--from-json FILE]
+        [--scans full event] [--points R:SCAN ...] [--append] [--no-netlist-check] [--epochs 30] [--from-json FILE]
 
 Results: bench/results/snn_reuse.{json,md,png} (digits16) and snn_reuse_784.{json,md,png} (digits28).
 The issue's target (accuracy >= 0.95, <= 1,000 LUT, <= 7 BRAM36, <= 1,100 us) is set for the 256-128-10
