@@ -266,8 +266,10 @@ def r1_paragraph(d: dict) -> list[str]:
                    f"LUT ({s['lut_logic']:,} logic + {s['lut_memory']:,} LUT RAM/SRL), {s['ff']:,} FF, "
                    f"{s['bram36']:g} BRAM36, {s['cycles']:,} cycles for one image; "
                    + (f"{_pct(s['lut'], row['lut'])} LUT against the block-ROM row, " if trained else "")
-                   + f"{_pct(s['lut'], issue['lut'])} against the issue's figure; checks "
-                   f"{'passed' if s['checks'].get('netlist_sim_equal_reference') is True else s['checks']}.")
+                   + f"{_pct(s['lut'], issue['lut'])} against the issue's figure; "
+                   + ("latch-free, gate-level netlist equal to the reference"
+                      if s["checks"].get("netlist_sim_equal_reference") is True
+                      else f"latch-free: {s['checks'].get('latch_free')}, no gate-level simulation") + ".")
     return out
 
 

@@ -16,7 +16,8 @@ script separates the possible causes on one network at a time:
 4. the network: a random-weight 256-128-10 built like bench/snn_hardware.py's Spiker+ network (LIF in both
    layers, threshold 64/48, frac_bits 0) with 256 inputs, a guess at the issue's, under the old flow.
 
-    nice -n 10 .venv/bin/python bench/snn_reuse_r1.py [--cache DIR] [--skip-random]
+    nice -n 10 .venv/bin/python bench/snn_reuse_r1.py [--cache DIR] [--styles auto block] [--skip-random]
+        [--no-netlist-check]
 """
 
 from __future__ import annotations
@@ -55,11 +56,12 @@ def random_issue_network(n_in: int = 256, seed: int = 0):
                         scan="full", name="spikerplus_mnist")
 
 
-def synth_row(name: str, net, x: np.ndarray, rom_style: str, cache: Path) -> dict:
+def synth_row(name: str, net, x: np.ndarray, rom_style: str, cache: Path, netlist_check: bool) -> dict:
     from dse.families.snn import reference, synth
 
     t0 = time.perf_counter()
-    r = synth.synthesize(net, PART, cache_dir=cache, check_inputs=x[:1], timeout=7200, rom_style=rom_style)
+    r = synth.synthesize(net, PART, cache_dir=cache, check_inputs=x[:1] if netlist_check else None,
+                         netlist_check=netlist_check, timeout=7200, rom_style=rom_style)
     lut_memory = synth.xilinx_lut_memory(r.cells)
     cycles = reference.simulate(net, x[:1]).cycles[net.scan]
     return {"design": name, "rom_style": rom_style, "lut": r.lut, "lut_logic": r.lut - lut_memory,
@@ -75,6 +77,8 @@ def main() -> None:
                     help="ROM placements synthesized for the trained network (block is also bench/snn_reuse.py's "
                          "R = 1 row)")
     ap.add_argument("--skip-random", action="store_true", help="no random-weight (issue-like) network")
+    ap.add_argument("--no-netlist-check", action="store_true",
+                    help="latch check only, no gate-level simulation (the LUT counts do not depend on it)")
     args = ap.parse_args()
     command = "python bench/snn_reuse_r1.py " + " ".join(sys.argv[1:])
     commit = git_rev()
@@ -115,7 +119,7 @@ def main() -> None:
                         "auto"))
     out = RESULTS / "snn_reuse_r1.json"
     for name, n, style in designs:
-        data["syntheses"].append(synth_row(name, n, x, style, Path(args.cache)))
+        data["syntheses"].append(synth_row(name, n, x, style, Path(args.cache), not args.no_netlist_check))
         s = data["syntheses"][-1]
         print(f"{name}, rom_style={style}: {s['lut']} LUT ({s['lut_logic']} logic + {s['lut_memory']} memory), "
               f"{s['ff']} FF, {s['bram36']} BRAM36, {s['cycles']} cycles", file=sys.stderr)
