@@ -185,10 +185,13 @@ def markdown(data: dict, command: str, bench: Bench) -> str:
     have = {(r["reuse"], r["scan"]) for r in data["rows"]}
     missing = [f"R={r} {s}" for r in REUSE for s in ("full", "event") if (r, s) not in have]
     if missing:
-        lines += ["", f"Not measured (each {sizes} synthesis with its gate-level check took minutes to tens of "
-                  f"minutes on the shared machine; not run for time): {', '.join(missing)}."]
+        lines += ["", f"Not measured (each {sizes} synthesis took minutes to tens of minutes on the shared, loaded "
+                  f"machine; not run for time): {', '.join(missing)}."]
     if bench.target:
         lines += ["", target_line(data["rows"], acc)]
+    else:
+        lines += ["", "The issue's target (accuracy >= 0.95, <= 1,000 LUT, <= 7 BRAM36, <= 1,100 us) is set for the "
+                  "256-128-10 network and is not applied here."]
     lines += extra_sections(bench)
     lines += ["", f"Published points (plot; not comparable one to one: MNIST is not {bench.task}, and the papers' "
               "'logic cells' may be Xilinx's unit of 1.6 cells per LUT6, i.e. "
