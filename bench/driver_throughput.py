@@ -18,7 +18,7 @@ The machine is shared: wall times depend on its load, which is recorded (1-minut
 after each row).
 
 Usage: python bench/driver_throughput.py [--trials 100 1000] [--workers 1 2] [--postgres] [--code DIR]
-       [--label NAME] [--append]
+       [--label NAME] [--append] [--no-sqlite]
 PostgreSQL: set DSE_TEST_POSTGRES_URL (as root: eval "$(CI=true bash .ci/postgres.sh)").
 """
 
@@ -86,8 +86,12 @@ def dse(code: Path, cwd: Path, env: dict[str, str], *args: str) -> tuple[float, 
 def in_loop(url: str, name: str) -> dict[str, Any]:
     """Trials by state and the span first start -> last end, from the study's database."""
     import sqlalchemy
+    from sqlalchemy.engine import make_url
 
-    engine = sqlalchemy.create_engine(url)
+    u = make_url(url)
+    if u.drivername == "postgresql":  # the driver dse depends on (SQLAlchemy 2.1's default is psycopg 3)
+        u = u.set(drivername="postgresql+psycopg2")
+    engine = sqlalchemy.create_engine(u)
     try:
         with engine.connect() as c:
             rows = c.execute(sqlalchemy.text(
@@ -150,7 +154,7 @@ def measure(code: Path, backend: str, n_trials: int, workers: int, env: dict[str
         if backend == "postgresql":  # the server's database is shared: leave no bench study behind
             import optuna
 
-            optuna.delete_study(study_name=name, storage=url)
+            optuna.delete_study(study_name=name, storage=url.replace("postgresql://", "postgresql+psycopg2://", 1))
     print(json.dumps(row), file=sys.stderr)
     return row
 
@@ -177,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trials", type=int, nargs="+", default=[100, 1000])
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--postgres", action="store_true", help=f"also on PostgreSQL (needs {PG_ENV})")
+    ap.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL (with --postgres)")
     ap.add_argument("--code", type=Path, default=ROOT, help="the checkout whose dse runs (default: this one)")
     ap.add_argument("--label", default="", help="a name for this code in the table (e.g. before/after)")
     ap.add_argument("--append", action="store_true", help="add the rows to the existing JSON's")
@@ -186,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     env = {k: v for k, v in os.environ.items() if k != "DSE_RUNS_DIR"}
     code = args.code.resolve()
-    backends = ["sqlite", *(["postgresql"] if args.postgres else [])]
+    backends = [*([] if args.no_sqlite else ["sqlite"]), *(["postgresql"] if args.postgres else [])]
     largest = max(args.trials)
     rows = []
     for backend in backends:
