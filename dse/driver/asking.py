@@ -30,6 +30,9 @@ class DesignPoints:
         self.deferred: dict[int, list[optuna.trial.Trial]] = {}
         self.dup_streak = 0  # duplicates proposed in a row (a sampler stuck on evaluated points)
         self.space_size = space.grid_size() if space.is_finite else None
+        #: the study's trials as :meth:`counts` read them under the lock, before the last ask (reused by
+        #: :meth:`reuse_duplicate`: one read of every trial per asked trial, not two)
+        self._trials: list[optuna.trial.FrozenTrial] = []
 
     # -- counting --------------------------------------------------------------------------------
 
@@ -39,7 +42,7 @@ class DesignPoints:
         A trial that repeated an earlier point (:mod:`objectives.designs`) is no design point: it was not
         evaluated and does not count against ``n_trials``.
         """
-        trials = self.study.get_trials(deepcopy=False)
+        trials = self._trials = self.study.get_trials(deepcopy=False)
         firsts = [t for t in trials if not is_retry(t) and t.state != TrialState.WAITING and not is_duplicate(t)]
         waiting_retries = sum(1 for t in trials if is_retry(t) and t.state == TrialState.WAITING)
         return len(firsts), waiting_retries, len({point_key(t.params) for t in firsts})
@@ -86,9 +89,12 @@ class DesignPoints:
         running) is not evaluated again: the earlier trial's result is recorded for this trial too, now or
         when the earlier trial finishes (:mod:`objectives.designs`)."""
         key = point_key(trial.params)
-        for t in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED,
-                                                                TrialState.RUNNING)):
-            if t.number == trial.number or is_duplicate(t) or point_key(t.params) != key:
+        # The trials read before this one was asked: one that finished since is taken as running and its
+        # result copied once it is read finished (resolve_deferred); one asked since by another driver is
+        # missed (its point may then be evaluated twice, as when two drivers ask at once)
+        live = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+        for t in self._trials:
+            if t.state not in live or t.number == trial.number or is_duplicate(t) or point_key(t.params) != key:
                 continue
             if t.state == TrialState.RUNNING:
                 trial.set_user_attr(DUPLICATE_ATTR, t.number)

@@ -334,9 +334,9 @@ def study_note(cfg: Any) -> str:
 
 
 def save_trial_note(trial: optuna.trial.Trial, body: str) -> None:
-    from optuna_dashboard import save_note
+    from dse.driver.optuna_api import save_trial_note as save
 
-    save_note(trial, body)
+    save(trial, body)
 
 
 # ------------------------------------------------------------------------------------------------ driver

@@ -286,8 +286,6 @@ class Driver:
         except WorkerDied as e:
             self.recorder.fail(number, f"worker died: {e}", retry=True)
             return
-        if h.worker:  # where it ran: the host and the Ray node
-            trial.set_user_attr("worker", h.worker)
         self.recorder.record(trial, result, worker=h.worker)
 
     def _check_timeouts(self, executor: RayExecutor) -> None:

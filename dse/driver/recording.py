@@ -12,7 +12,7 @@ import optuna
 from optuna.trial import TrialState
 
 from dse.driver.dashboard_notes import DashboardWriter
-from dse.driver.optuna_api import trial_id
+from dse.driver.optuna_api import asked_trial, set_user_attrs, trial_id
 from dse.driver.paths import StudyPaths
 from dse.study.config import StudyConfig
 from dse.trial.result import TrialResult
@@ -55,17 +55,20 @@ class TrialRecorder:
 
     def record(self, trial: optuna.trial.Trial, result: TrialResult, *, worker: dict[str, Any] | None = None) -> None:
         """Save ``result``, write the trial's note and artifacts, then tell Optuna."""
-        from search_spaces import record_constraints
+        from objectives.constraints import CONSTRAINTS_ATTR
+        from objectives.constraints import values as constraint_values
         from storage.project_store import attempt_of, user_attrs_for
 
-        frozen = self.st.optuna.get_trial(trial_id(trial))
+        # the retry history is in the system attrs the trial was enqueued with: as Optuna read them at ask
+        frozen = asked_trial(trial)
         self.st.project.save_result(self.cfg.name, trial_id(trial), trial.number, result, attempt=attempt_of(frozen))
-        for k, v in user_attrs_for(result).items():
-            trial.set_user_attr(k, v)
+        attrs = {**({"worker": worker} if worker else {}), **user_attrs_for(result)}
+        if result.status == "complete":  # where the sampler's constraints function reads them (before tell)
+            attrs[CONSTRAINTS_ATTR] = constraint_values(self.cfg.constraints, result.objectives)
+        set_user_attrs(trial, attrs)  # one transaction, not one per attribute
         # the dashboard's note and artifacts (before tell: artifacts are the trial's system attrs); never raises
         self.dashboard.record(trial, result, worker=worker, duplicate_of=trial.user_attrs.get("duplicate_of"))
         if result.status == "complete":
-            record_constraints(trial, self.cfg, result.objectives)
             values = [float(result.objectives[o]) for o in self.cfg.objective_names]
             self.study.tell(trial, values)
         elif result.status == "pruned":
