@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-import numpy as np
 import pytest
-
-from dse.data import load_data
-
-
-def _dse(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dse.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=600)
-
-
-@pytest.fixture(scope="module")
-def small_npz(tmp_path_factory) -> Path:
-    d = load_data("synthetic", n_trials=30, n_bins=16, n_neurons=10, seed=1)
-    path = tmp_path_factory.mktemp("data") / "small.npz"
-    np.savez(path, spikes=d.spikes, behavior=d.behavior, rates=d.rates, bin_width_s=d.bin_width_s)
-    return path
+from conftest import run_dse
 
 
 def test_train_json_reports_the_metrics(small_npz, tmp_path):
-    r = _dse("train", "--data", str(small_npz), "--epochs", "2", "--latent", "8", "--encoder", "8", "--json",
+    r = run_dse("train", "--data", str(small_npz), "--epochs", "2", "--latent", "8", "--encoder", "8", "--json",
              "-o", str(tmp_path / "out"))
     assert r.returncode == 0, r.stderr[-3000:]
     report = json.loads(r.stdout.strip().splitlines()[-1])
@@ -38,7 +20,7 @@ def test_train_json_reports_the_metrics(small_npz, tmp_path):
 
 
 def test_train_qat_json(small_npz):
-    r = _dse("train", "--data", str(small_npz), "--epochs", "1", "--latent", "8", "--encoder", "8",
+    r = run_dse("train", "--data", str(small_npz), "--epochs", "1", "--latent", "8", "--encoder", "8",
              "--qat-bits", "8", "--qat-integer-bits", "3", "--json")
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads(r.stdout.strip().splitlines()[-1])["qat_bits"] == 8
@@ -55,7 +37,7 @@ def test_train_qat_json(small_npz):
     ],
 )
 def test_train_bad_input_is_one_line_exit_2(args, needle, tmp_path):
-    r = _dse("train", *args, cwd=tmp_path)
+    r = run_dse("train", *args, cwd=tmp_path)
     assert r.returncode == 2, (r.stdout, r.stderr[-2000:])
     lines = [ln for ln in r.stderr.strip().splitlines() if ln.startswith("dse train: error:")]
     assert len(lines) == 1 and needle in lines[0], r.stderr[-2000:]

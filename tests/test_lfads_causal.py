@@ -5,12 +5,10 @@ Small sizes throughout; training tests run a few epochs on 40 synthetic trials."
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_dse
 
 from dse.data import load_data, split_data
 from dse.families.lfads.config import LFADSConfig, QuantSpec, TrainConfig
@@ -204,21 +202,10 @@ def test_study_parameters():
     assert not params.check_ic_window({"model.causal": Fixed(True), "model.ic_window": Fixed(11)}, 12)
 
 
-def _dse(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dse.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=600)
-
-
-@pytest.fixture(scope="module")
-def small_npz(tmp_path_factory) -> Path:
-    d = load_data("synthetic", n_trials=30, n_bins=16, n_neurons=10, seed=1)
-    path = tmp_path_factory.mktemp("data") / "small.npz"
-    np.savez(path, spikes=d.spikes, behavior=d.behavior, rates=d.rates, bin_width_s=d.bin_width_s)
-    return path
 
 
 def test_dse_train_causal_json(small_npz, tmp_path):
-    r = _dse("train", "--causal", "--data", str(small_npz), "--epochs", "2", "--latent", "8", "--encoder", "8",
+    r = run_dse("train", "--causal", "--data", str(small_npz), "--epochs", "2", "--latent", "8", "--encoder", "8",
              "--controller", "4", "--json", "-o", str(tmp_path / "out"))
     assert r.returncode == 0, r.stderr[-3000:]
     report = json.loads(r.stdout.strip().splitlines()[-1])
@@ -236,7 +223,7 @@ def test_dse_train_causal_json(small_npz, tmp_path):
     (["--causal", "--ic-window", "99"], "ic_window"),
 ])
 def test_dse_train_causal_bad_input(args, needle, small_npz, tmp_path):
-    r = _dse("train", "--data", str(small_npz), *args, cwd=tmp_path)
+    r = run_dse("train", "--data", str(small_npz), *args, cwd=tmp_path)
     assert r.returncode == 2, (r.stdout, r.stderr[-2000:])
     lines = [ln for ln in r.stderr.strip().splitlines() if ln.startswith("dse train: error:")]
     assert len(lines) == 1 and needle in lines[0], r.stderr[-2000:]

@@ -42,7 +42,7 @@ from tensorflow import keras
 
 from dse.families.lfads.config import LFADSConfig
 from dse.families.lfads.layers import Layers as _Layers
-from dse.families.lfads.layers import LearnedState, SampleIC, TakeBin
+from dse.families.lfads.layers import LearnedState, SampleIC, TakeBin, generator_readout
 
 SPIKES = "spikes"
 ENCODER, CONTROLLER, CON_INPUT, CON_LOGVAR, CON_SAMPLE = "encoder", "controller", "con_input", "con_logvar", "con_sample"
@@ -88,16 +88,7 @@ def build_causal(cfg: LFADSConfig, training_graph: bool, state_outputs: bool | N
         if training_graph and cfg.ic_dropout > 0:
             h = keras.layers.Dropout(cfg.ic_dropout, name="ic_dropout")(h)
         h0 = L.dense(cfg.latent_units, name=IC)(h)
-    gen = L.gru(
-        cfg.latent_units,
-        name=GENERATOR,
-        return_sequences=True,
-        recurrent_regularizer=keras.regularizers.l2(cfg.l2_gen_recurrent) if cfg.l2_gen_recurrent else None,
-    )(u, initial_state=h0)
-    gen = L.state_q(gen, "generator_state_q", state_outputs)
-    factors = keras.layers.TimeDistributed(L.dense(cfg.factors, name="factors_dense", use_bias=False),
-                                           name=FACTORS)(gen)
-    logrates = keras.layers.TimeDistributed(L.dense(cfg.n_neurons, name="logrates_dense"), name=LOGRATES)(factors)
+    logrates, factors = generator_readout(L, cfg, u, h0, state_outputs)
     outputs = logrates if training_graph else [logrates, factors]
     name = "lfads_causal_train" if training_graph else "lfads_causal_reference" if state_outputs else "lfads_causal"
     return keras.Model(spikes, outputs, name=name)

@@ -128,3 +128,19 @@ class TakeBin(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "index": self.index}
+
+
+def generator_readout(L: Layers, cfg, inputs, initial_state, state_outputs: bool):
+    """The generator GRU from ``initial_state`` over ``inputs``, then factors and log-rates per bin (the part
+    the bidirectional and the causal graphs share); returns ``(logrates, factors)``."""
+    gen = L.gru(
+        cfg.latent_units,
+        name="generator",
+        return_sequences=True,
+        recurrent_regularizer=keras.regularizers.l2(cfg.l2_gen_recurrent) if cfg.l2_gen_recurrent else None,
+    )(inputs, initial_state=initial_state)
+    gen = L.state_q(gen, "generator_state_q", state_outputs)
+    factors = keras.layers.TimeDistributed(L.dense(cfg.factors, name="factors_dense", use_bias=False),
+                                           name="factors")(gen)
+    logrates = keras.layers.TimeDistributed(L.dense(cfg.n_neurons, name="logrates_dense"), name="logrates")(factors)
+    return logrates, factors

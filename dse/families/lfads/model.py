@@ -30,7 +30,7 @@ from tensorflow import keras
 
 from dse.families.lfads.config import LFADSConfig
 from dse.families.lfads.layers import Layers as _Layers
-from dse.families.lfads.layers import LearnedState, SampleIC, TakeBin
+from dse.families.lfads.layers import LearnedState, SampleIC, TakeBin, generator_readout
 
 SPIKES, GEN_INPUT = "spikes", "gen_input"
 ENCODER, IC, IC_LOGVAR, GENERATOR, FACTORS, LOGRATES = (
@@ -82,16 +82,7 @@ def _build(cfg: LFADSConfig, training_graph: bool, state_outputs: bool | None = 
         logvar = keras.layers.Lambda(lambda v: v - 4.6, name="ic_logvar_offset")(logvar)
         ic = SampleIC(cfg.kl_weight, cfg.n_bins * cfg.n_neurons, name="ic_sample")([ic, logvar])
 
-    gen = L.gru(
-        cfg.latent_units,
-        name=GENERATOR,
-        return_sequences=True,
-        recurrent_regularizer=keras.regularizers.l2(cfg.l2_gen_recurrent) if cfg.l2_gen_recurrent else None,
-    )(gen_input, initial_state=ic)
-    gen = L.state_q(gen, "generator_state_q", state_outputs)
-    factors = keras.layers.TimeDistributed(L.dense(cfg.factors, name="factors_dense", use_bias=False),
-                                           name=FACTORS)(gen)
-    logrates = keras.layers.TimeDistributed(L.dense(cfg.n_neurons, name="logrates_dense"), name=LOGRATES)(factors)
+    logrates, factors = generator_readout(L, cfg, gen_input, ic, state_outputs)
     outputs = logrates if training_graph else [logrates, factors]
     name = "lfads_train" if training_graph else "lfads_reference" if state_outputs else "lfads"
     return keras.Model([spikes, gen_input], outputs, name=name)
