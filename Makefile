@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# the suite runs in this many processes (pytest-xdist), each test file whole in one of them (its module
+# fixtures are built once); 2 = the CI machine's cores
+TEST_WORKERS ?= 2
 
 .PHONY: venv hdl-tools browser demo test test-fast lint bench clean
 
@@ -49,7 +52,7 @@ demo: venv
 
 test: venv browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: venv
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)

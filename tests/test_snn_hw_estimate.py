@@ -101,6 +101,7 @@ def test_estimate_within_stated_error_of_the_checked_digits_designs():
     data = json.loads((RESULTS / "snn_reuse.json").read_text())
     q = data["network"]["quant"]
     assert data["rows"]
+    inexact = []
     for r in data["rows"]:
         net = random_network(data["network"]["sizes"], neuron=["LIF", "readout"], k_beta=3, time_steps=25,
                              weight_bits=q["weight_bits"], membrane_bits=q["membrane_bits"], scan=r["scan"],
@@ -108,4 +109,9 @@ def test_estimate_within_stated_error_of_the_checked_digits_designs():
         est = hw_estimate.estimate(net, rom_style=r["rom_style"])
         assert abs(est.lut - r["lut"]) <= hw_estimate.ERROR["lut"] * r["lut"], (r["reuse"], r["scan"], est.lut)
         assert abs(est.ff - r["ff"]) <= hw_estimate.ERROR["ff"] * r["ff"], (r["reuse"], r["scan"], est.ff)
-        assert est.bram == r["bram36"]
+        assert abs(est.bram - r["bram36"]) <= hw_estimate.ERROR["bram"] * max(r["bram36"], 1.0), (r["reuse"], est.bram)
+        if est.bram != r["bram36"]:
+            inexact.append((r["reuse"], r["scan"]))
+    # BRAM is exact but for R = 128, where the slicing model counts 13 RAMB18 and Yosys 0.23 used 12 (a bare
+    # 32768 x 6 ROM synthesized alone: 11 RAMB18 plus about 35 LUTs of muxes, a packing the model lacks)
+    assert inexact in ([], [(128, "event")]), inexact
