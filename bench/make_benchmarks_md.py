@@ -3,7 +3,8 @@
 Each benchmark script writes its own section (command, machine, date, raw numbers); this only
 concatenates them in a fixed order so that re-running one benchmark refreshes its section. A section whose
 script renders it from a run JSON in bench/results (:data:`FROM_JSON`) but which has no such JSON behind it is
-marked as unverified, with the command that remakes it: its figures cannot be re-read from the run.
+marked as unverified, with the command that remakes it: its figures cannot be re-read from the run. Any other
+section with no run JSON beside it (an older script wrote its tables straight into the markdown) says so.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ def section(results: Path, name: str) -> str:
         text = (f"{title}\n\n> **Unverified:** no run JSON (bench/results/{name}.json) backs this section; its "
                 "figures were typed into the markdown by an earlier version of the script and cannot be re-read "
                 f"from the run. Remake it: `{FROM_JSON[name]}`.\n{rest}")
+    elif name not in FROM_JSON and not (results / f"{name}.json").is_file():
+        title, _, rest = text.partition("\n")
+        text = (f"{title}\n\n> **No run JSON:** the script wrote these tables straight from its run and kept no JSON "
+                f"(bench/results/{name}.json), so the figures cannot be re-read or re-checked from the run; they "
+                f"predate that rule and were not re-run since.\n{rest}")
     return text
 
 

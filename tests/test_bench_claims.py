@@ -157,3 +157,21 @@ def test_search_live_without_its_json_is_refused_or_marked():
     section = _bench_module("make_benchmarks_md").section(RESULTS, "search_live")
     assert "> **Unverified:** no run JSON (bench/results/search_live.json)" in section
     assert "Unverified" in (REPO / "BENCHMARKS.md").read_text().split("## Search efficiency, live")[1][:400]
+
+
+def test_every_section_without_a_run_json_says_so(tmp_path: Path):
+    """A results file with no run JSON beside it is marked in BENCHMARKS.md; one with its JSON is not."""
+    (tmp_path / "old.md").write_text("## Old\n\n| a |\n|---|\n| 1 |\n")
+    (tmp_path / "new.md").write_text("## New\n\n| a |\n|---|\n| 1 |\n")
+    (tmp_path / "new.json").write_text("{}")
+    make = _bench_module("make_benchmarks_md")
+    assert "> **No run JSON:**" in make.section(tmp_path, "old")
+    assert "No run JSON" not in make.section(tmp_path, "new")
+    text = (REPO / "BENCHMARKS.md").read_text()
+    for md in RESULTS.glob("*.md"):
+        if not md.with_suffix(".json").exists():
+            title = md.read_text().splitlines()[0]
+            assert title in text, md.name
+            after = text.split(title, 1)[1][:600]
+            assert "No run JSON" in after or "Unverified" in after, md.name
+    assert "| 1 |" in make.section(tmp_path, "old")  # the section's own text is kept
