@@ -106,11 +106,12 @@ def count_syntheses(study: Path) -> dict:
     return {"trials": len(results), "trials_synthesized": trials_synth, "verifications": len(done)}
 
 
-PARAMS = ("param_model.hidden_units", "param_quantization.weight_bits", "param_hdl.scan")
+PARAMS = ("model.hidden_units", "quantization.weight_bits", "hdl.scan")
 
 
 def design(row: dict) -> tuple:
-    return tuple(row.get(p) for p in PARAMS)
+    """A front row's design point: its grid parameters (``dse pareto --format json`` nests them in params)."""
+    return tuple(row["params"].get(p) for p in PARAMS)
 
 
 def compare(runs: dict[str, dict]) -> dict:
@@ -180,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.from_json:
         res = json.loads(Path(args.from_json).read_text())
+        if set(MODES) <= set(res["runs"]):
+            res["comparison"] = compare(res["runs"])  # recomputed from the stored fronts
+            Path(args.from_json).write_text(json.dumps(res, indent=1, default=str))
     else:
         base = yaml.safe_load(STUDY.read_text())
         res = {"command": "python " + " ".join(shlex.quote(a) for a in ["bench/snn_verify_front.py", *sys.argv[1:]]),

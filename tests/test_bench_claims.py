@@ -175,3 +175,43 @@ def test_every_section_without_a_run_json_says_so(tmp_path: Path):
             after = text.split(title, 1)[1][:600]
             assert "No run JSON" in after or "Unverified" in after, md.name
     assert "| 1 |" in make.section(tmp_path, "old")  # the section's own text is kept
+
+
+def test_snn_verify_front_tells_different_fronts_apart():
+    """The comparison keys rows by their design point as ``dse pareto --format json`` nests it (params)."""
+    svf = _bench_module("snn_verify_front")
+
+    def row(h, w, scan, lut, source="Yosys synthesis"):
+        return {"number": 0, "params": {"model.hidden_units": h, "quantization.weight_bits": w, "hdl.scan": scan},
+                "behavior_r2_bin": 0.5, "latency_us": 10.0, "lut": lut, "hardware_source": source}
+
+    runs = {"synthesis": {"front": [row(32, 4, "full", 900), row(64, 8, "event", 2000)], "wall_seconds": 100.0},
+            "estimate-verify": {"front": [row(32, 4, "full", 900), row(32, 6, "event", 950, "HDL estimate (dse)")],
+                                "wall_seconds": 50.0}}
+    c = svf.compare(runs)
+    assert not c["same_designs"]
+    assert c["only_synthesis"] == [str((64, 8, "event"))] and c["only_estimate_verify"] == [str((32, 6, "event"))]
+    assert c["estimate_verify_rows_verified"] == 1 and c["wall_ratio"] == 0.5
+    runs["estimate-verify"]["front"] = [row(32, 4, "full", 901), row(64, 8, "event", 2000)]
+    c = svf.compare(runs)
+    assert c["same_designs"] and c["numbers_differ"] == {str((32, 4, "full")): {"lut": (900, 901)}}
+
+
+def test_a_study_front_is_rendered_from_its_json():
+    """bench/snn_reuse_study's section quotes its run's provenance and every front row from the JSON."""
+    srs = _bench_module("snn_reuse_study")
+    data = {"command": "python bench/snn_reuse_study.py --out x", "commit": "abc1234", "machine": "m",
+            "date": "2026-12-07 16:00 UTC", "load_start": "0.1 0.2 0.3", "load": "1.0 1.1 1.2",
+            "wall_seconds": 1234.4, "wall_note": "wall", "study": "examples/snn-digits16.yaml",
+            "rows": [{"number": 7, "params": {"hdl.reuse_factor": 16, "hdl.scan": "full", "quantization.weight_bits": 6},
+                      "integer_accuracy": 0.96089, "latency_us": 1041.69, "lut": 765.0, "ff": 418.0, "bram_18k": 12.0,
+                      "hardware_source": "Yosys synthesis", "estimate_lut": 770.2},
+                     {"number": 3, "params": {"hdl.reuse_factor": 1, "hdl.scan": "event", "quantization.weight_bits": 4},
+                      "integer_accuracy": 0.9, "latency_us": 22.2, "lut": 5441.0, "ff": 1400.0, "bram_18k": 24.0,
+                      "hardware_source": "HDL estimate (dse)"}]}
+    md = srs.render("x", data)
+    assert "commit abc1234" in md and "numbers read from: bench/results/x.json" in md and "1,234 s" in md
+    assert "| 7 | 16 | full | 6 | 0.9609 | 1,041.7 | 765 | 418 | 6 | Yosys synthesis | 770 |" in md
+    assert "| 3 | 1 | event | 4 | 0.9000 | 22.2 | 5,441 | 1,400 | 12 | HDL estimate (dse) | - |" in md
+    assert "1 of 2 front rows verified" in md
+    assert md.index("| 3 |") < md.index("| 7 |")  # by latency
