@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ORDER = ["training", "trial_cost", "hls_path", "ray_scaling", "driver_throughput", "search_grid", "search_live", "paper_design",
          "paper_scans", "paper_scans_qat", "qat_gap", "estimator_fidelity", "snn_training", "snn_tradeoffs",
          "snn_decoder_study", "snn_verify_front", "verify_calibration", "snn_cross_family", "snn_nir", "snn_reuse",
-         "snn_reuse_784", "snn_reuse_calibration",
+         "snn_reuse_784", "snn_digits16_front", "snn_reuse_calibration",
          "snn_flatten_variance", "estimator_fidelity_frozen_start"]
 
 #: Sections rendered from their run's JSON (bench/results/NAME.json), and the command that remakes that JSON.
