@@ -160,6 +160,13 @@ def render(res: dict) -> str:
                   + (f" {c['numbers_differ']}" if c["numbers_differ"] else ""),
                   f"- estimate-verify front rows verified by Yosys: {c['estimate_verify_rows_verified']} of "
                   f"{c['estimate_verify_rows']}"]
+        ev, sy = runs["estimate-verify"]["syntheses"], runs["synthesis"]["syntheses"]
+        lines.append(f"- syntheses run: estimate-verify {ev['verifications']} verifications for {ev['trials']} designs, "
+                     f"synthesis {sy['trials_synthesized']}: every design the estimate put on its front at some "
+                     "point was verified (top_k = all), so the wall time can only shrink as far as the estimate's "
+                     "front is smaller than the grid")
+        if res.get("comparison_note"):
+            lines.append(f"- {res['comparison_note']}")
     for mode in MODES:
         if mode not in runs:
             continue
@@ -183,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         res = json.loads(Path(args.from_json).read_text())
         if set(MODES) <= set(res["runs"]):
             res["comparison"] = compare(res["runs"])  # recomputed from the stored fronts
+            res["comparison_note"] = (f"comparison recomputed from the stored fronts by `python bench/snn_verify_front.py "
+                                      f"--from-json {args.from_json}` at commit {git_rev()}")
             Path(args.from_json).write_text(json.dumps(res, indent=1, default=str))
     else:
         base = yaml.safe_load(STUDY.read_text())
