@@ -23,32 +23,39 @@ dse's own:
    ones included, so the expensive trainings and the remaining simulations go where they can extend the
    front. (``cheap_per_model: all`` runs every cheap point of a model before the wrapped sampler.)
 
+The candidates are never listed from the whole space: a finished trial's *free neighbourhood* is the set of
+points that change only its free parameters, and a trained model's *cheap neighbourhood* the points that
+change only its cheap (not free) parameters -- each enumerated when it has at most :data:`MAX_NEIGHBOURS`
+points, else drawn from it (:data:`DRAWN_NEIGHBOURS` draws, seeded by the neighbourhood, so every call sees
+the same ones), continuous parameters included. A space of 53 million points (paper.yaml's independent
+per-layer reuse factors) thus costs the policy a few hundred key computations per trial, not a listing.
+
 The policy works through Optuna's own queue (``study.enqueue_trial``): the driver asks
 :meth:`CostAwareSampler.next_point` before each ``ask``; everything else is the wrapped sampler's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import optuna
 from optuna.samplers import BaseSampler
 from optuna.trial import TrialState
 
 from objectives.designs import point_key
+from search_spaces.specs import Choices, FloatRange, IntRange, kind_of
 
 #: How many simulations of one trained model the policy runs before the wrapped sampler proposes again.
 DEFAULT_CHEAP_PER_MODEL = 3
-#: The largest space whose points the policy lists (it groups every point by training and simulation);
-#: a larger or continuous space gets the wrapped sampler alone (paper.yaml's independent per-layer reuse
-#: factors make 53 million points: listing them would take hours and gigabytes).
-MAX_LISTED_POINTS = 100_000
-
-
-def enumerable(space: SearchSpace) -> bool:
-    """Whether the policy can list the space's points (finite, at most :data:`MAX_LISTED_POINTS`)."""
-    return space.is_finite and space.grid_size() <= MAX_LISTED_POINTS
+#: A neighbourhood with at most this many points is enumerated; a larger (or continuous) one is drawn from.
+MAX_NEIGHBOURS = 512
+#: Draws from a neighbourhood too large to enumerate (duplicates dropped): the free variants of one
+#: simulation that the policy offers, or the cheap points of one model it chooses among.
+DRAWN_NEIGHBOURS = 32
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -65,7 +72,8 @@ class CostAwareSampler(BaseSampler):
         self.base = base
         self.space = space
         self.cheap_per_model = cheap_per_model
-        self._groups: tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]] | None = None
+        self._free: dict[str, list[dict[str, Any]]] = {}  # simulation key -> its free variants, spread order
+        self._cheap: dict[str, list[dict[str, Any]]] = {}  # training key -> its cheap points, spread order
 
     # -- the policy ------------------------------------------------------------------------------
 
@@ -75,51 +83,82 @@ class CostAwareSampler(BaseSampler):
     def simulation_key(self, params: dict[str, Any]) -> str:
         return self.space.family.simulation_key(self.space.resolve(params))
 
-    def _by_key(self) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
-        """Every point of the (finite) space grouped by its training and by its simulation, spread order."""
-        if self._groups is None:
-            training: dict[str, list[dict[str, Any]]] = {}
-            simulation: dict[str, list[dict[str, Any]]] = {}
-            if enumerable(self.space):
-                for p in self.space.iter_grid_points():
-                    training.setdefault(self.training_key(p), []).append(p)
-                    simulation.setdefault(self.simulation_key(p), []).append(p)
-            free = set(self.space.family.free_params)
-            self._groups = ({k: _spread(v, ignore=free) for k, v in training.items()},
-                            {k: _spread(v) for k, v in simulation.items()})
-        return self._groups
+    def neighbours(self, anchor: Mapping[str, Any], vary: frozenset[str] | set[str]) -> list[dict[str, Any]]:
+        """The points (searched parameters only, like ``SearchSpace.iter_grid_points``) that keep ``anchor``'s
+        value of every parameter but those in ``vary`` (and those the anchor lacks, e.g. ones its changes make
+        active): all of them when at most :data:`MAX_NEIGHBOURS`, else :data:`DRAWN_NEIGHBOURS` draws seeded by
+        the anchor, in a space-filling order (:func:`_spread`)."""
+        declared = list(self.space._declared())
+        held = {k: v for k, v in anchor.items() if k not in vary}
+        points: list[dict[str, Any]] = []
+        try:
+            for p in _walk(declared, held):
+                points.append(p)
+                if len(points) > MAX_NEIGHBOURS:
+                    raise _TooMany
+        except _TooMany:
+            seed = int(hashlib.sha256(repr((point_key(dict(anchor)), sorted(vary))).encode()).hexdigest()[:8],
+                       16)
+            rng = np.random.default_rng(seed)
+            seen: dict[str, dict[str, Any]] = {}
+            for _ in range(DRAWN_NEIGHBOURS):
+                p = _draw(declared, held, rng)
+                seen.setdefault(point_key(p), p)
+            points = list(seen.values())
+        return _spread(points)  # the held parameters are equal in all: the varied ones decide the order
+
+    @property
+    def _free_names(self) -> frozenset[str]:
+        return frozenset(self.space.family.free_params)
+
+    def free_variants(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The points that share the simulation of ``params`` (a finished trial's): only free parameters differ."""
+        sim = self.simulation_key(params)
+        if sim not in self._free:
+            self._free[sim] = [p for p in self.neighbours(params, self._free_names)
+                               if self.simulation_key(p) == sim]
+        return self._free[sim]
+
+    def cheap_points(self, key: str, anchor: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Points of the model trained under ``key`` (found around ``anchor``, a point that trains it): only
+        cheap, not free, parameters differ (each new simulation's free variants come from :meth:`free_variants`)."""
+        if key not in self._cheap:
+            family = self.space.family
+            vary = frozenset(family.cheap_params) - self._free_names
+            self._cheap[key] = [p for p in self.neighbours(anchor, vary) if self.training_key(p) == key]
+        return self._cheap[key]
 
     def next_point(self, study: optuna.Study) -> dict[str, Any] | None:
         """A free, else a cheap unevaluated point (see the module docstring), or None."""
         trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
         taken = {point_key(t.params) for t in trials if t.state != TrialState.FAIL or t.params}
         taken |= {point_key(t.system_attrs.get("fixed_params", {})) for t in trials if t.state == TrialState.WAITING}
-        by_training, by_simulation = self._by_key()
         # each trial's keys once per call (resolving a point and keying it is the costly part)
         keyed = [(t, self.space.resolve(t.params)) for t in trials if t.params]
         family = self.space.family
         keys = [(t, family.training_keys(p), family.simulation_key(p)) for t, p in keyed]
         # 1. free: the other hardware variants of a simulation that a finished trial did (not of a running
         # one: its variants would only wait for its simulation, leaving a worker idle)
-        for t, _, sim in keys:
+        for t, _, _ in keys:
             if t.state == TrialState.COMPLETE:
-                for p in by_simulation.get(sim, []):
+                for p in self.free_variants(t.params):
                     if point_key(p) not in taken:
                         return p
         # 2. cheap: another simulation of a model a finished trial trained, up to cheap_per_model of them
         # every training a finished or running trial did, reused or is doing (a fine-tuning's base too): a point
         # of a model being trained waits for it (the model cache's lock) and then only simulates
-        trained: list[str] = []
+        trained: dict[str, Mapping[str, Any]] = {}  # training key -> a point that trains it
         simulated: dict[str, set[str]] = {}  # own training key -> the simulations its trials did or tried
-        for t, chain, sim in keys:
+        for (t, chain, sim), (_, point) in zip(keys, keyed, strict=True):
             simulated.setdefault(chain[-1], set()).add(sim)
             if t.state in (TrialState.COMPLETE, TrialState.RUNNING):
-                trained += [k for k in chain if k not in trained]
-        for key in trained:
+                for key, anchor in zip(chain, family.training_anchors(point), strict=True):
+                    trained.setdefault(key, anchor)
+        for key, anchor in trained.items():
             done = simulated.get(key, set())
             if self.cheap_per_model is not None and len(done) >= self.cheap_per_model:
                 continue
-            for p in by_training.get(key, []):
+            for p in self.cheap_points(key, anchor):
                 if self.simulation_key(p) not in done and point_key(p) not in taken:
                     return p
         return None
@@ -146,6 +185,72 @@ class CostAwareSampler(BaseSampler):
 
     def reseed_rng(self) -> None:
         self.base.reseed_rng()
+
+
+class _TooMany(Exception):
+    """A neighbourhood has more than MAX_NEIGHBOURS points."""
+
+
+def _walk(declared: list, held: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every point (searched parameters) with the ``held`` values, the other active parameters over their
+    values, in the family's order (a condition's parent is decided before its children); a continuous
+    range has too many values (:class:`_TooMany`)."""
+    def walk(i: int, full: dict[str, Any], searched: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        if i == len(declared):
+            yield dict(searched)
+            return
+        p, spec = declared[i]
+        if not p.active(full):
+            yield from walk(i + 1, full, searched)
+            return
+        if p.name in held:
+            values = [held[p.name]]
+        else:
+            values = kind_of(spec).values(spec)
+            if values is None:
+                raise _TooMany
+        for v in values:
+            full[p.name] = v
+            if kind_of(spec).searched:
+                searched[p.name] = v
+            yield from walk(i + 1, full, searched)
+            searched.pop(p.name, None)
+        del full[p.name]
+
+    yield from walk(0, {}, {})
+
+
+def _draw(declared: list, held: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    """One random point with the ``held`` values, each other active parameter drawn from its spec (uniform
+    over choices and integer steps, uniform or log-uniform over a float range, snapped to its step)."""
+    full: dict[str, Any] = {}
+    searched: dict[str, Any] = {}
+    for p, spec in declared:
+        if not p.active(full):
+            continue
+        if p.name in held:
+            v = held[p.name]
+        elif isinstance(spec, Choices):
+            v = spec.values[int(rng.integers(len(spec.values)))]
+        elif isinstance(spec, IntRange):
+            if spec.log:
+                v = int(round(math.exp(rng.uniform(math.log(spec.low), math.log(spec.high)))))
+                v = min(spec.high, max(spec.low, spec.low + round((v - spec.low) / spec.step) * spec.step))
+            else:
+                v = spec.low + spec.step * int(rng.integers((spec.high - spec.low) // spec.step + 1))
+        elif isinstance(spec, FloatRange):
+            x = (math.exp(rng.uniform(math.log(spec.low), math.log(spec.high))) if spec.log
+                 else float(rng.uniform(spec.low, spec.high)))
+            if spec.step is not None:
+                x = round(spec.low + round((x - spec.low) / spec.step) * spec.step, 12)
+                x = min(x, spec.low + math.floor((spec.high - spec.low) / spec.step + 1e-9) * spec.step)
+            v = x
+        else:  # Fixed
+            v = spec.value
+        full[p.name] = v
+        if kind_of(spec).searched:
+            searched[p.name] = v
+    return searched
 
 
 def _spread(points: list[dict[str, Any]], ignore: set[str] | frozenset[str] = frozenset()) -> list[dict[str, Any]]:

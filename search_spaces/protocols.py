@@ -22,6 +22,7 @@ class ModelFamily(Protocol):
     name: str
     params: tuple[ParamDef, ...]
     free_params: tuple[str, ...]
+    cheap_params: tuple[str, ...]
 
     def param(self, name: str) -> ParamDef: ...
 
@@ -30,6 +31,8 @@ class ModelFamily(Protocol):
     def training_key(self, point: Mapping[str, Any]) -> str: ...
 
     def training_keys(self, point: Mapping[str, Any]) -> tuple[str, ...]: ...
+
+    def training_anchors(self, point: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]: ...
 
     def simulation_key(self, point: Mapping[str, Any]) -> str: ...
 

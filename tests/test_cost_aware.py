@@ -136,20 +136,103 @@ def test_a_fine_tuned_qat_point_makes_its_float_models_points_cheap():
     assert all(p["quantization.mode"] == "ptq" for p in order[1:]) and len(order) == 5  # 2 precisions x 2
 
 
-def test_a_space_too_large_to_list_gets_the_base_sampler_and_a_warning(tmp_path):
-    """paper.yaml's independent per-layer reuse factors make 53 million points: the policy must not list them."""
+def test_the_paper_size_space_gets_free_and_cheap_points_without_a_listing():
+    """paper.yaml's independent per-layer reuse factors make 53 million points: the policy offers a finished
+    trial's free variants (only reuse factors, parallelism or strategy differ) and then its model's cheap
+    points, drawn around it, at once and without a warning."""
+    import time
     from pathlib import Path
 
-    from search_spaces.cost_aware import MAX_LISTED_POINTS
+    from search_spaces import cost_aware
 
     d = yaml.safe_load((Path(__file__).resolve().parents[1] / "examples" / "paper.yaml").read_text())
-    d["sampler"] = {"name": "cost-aware", "seed": 0}
+    assert d["sampler"]["name"] == "cost-aware"
     cfg = parse_study(yaml.safe_dump(d), where="paper.yaml")
-    assert cfg.search_space().grid_size() > MAX_LISTED_POINTS
-    assert any("cost-aware policy lists the space's points" in w for w in cfg.warnings)
+    space = cfg.search_space()
+    assert space.grid_size() > 10**6 and not any("cost-aware" in w for w in cfg.warnings), cfg.warnings
     sampler = make_sampler(cfg)
     study = optuna.create_study(directions=cfg.directions, sampler=sampler)
     t = study.ask()
-    cfg.search_space().sample(t)
+    space.sample(t)
     study.tell(t, [0.5, 10.0, 100.0, 1000.0])
-    assert sampler.next_point(study) is None  # at once: nothing listed, the base sampler proposes
+    first = study.trials[0].params
+    free = set(space.family.free_params)
+    t0 = time.perf_counter()
+    variants = []
+    while (p := sampler.next_point(study)) is not None and len(variants) < 200:
+        variants.append(p)
+        study.enqueue_trial(p)
+        t = study.ask()
+        space.sample(t)
+        study.tell(t, [0.5, 10.0, 100.0, 1000.0])
+    elapsed = time.perf_counter() - t0
+    n_free = next((i for i, p in enumerate(variants) if sampler.simulation_key(p) != sampler.simulation_key(first)),
+                  len(variants))
+    # the free variants first: at most the drawn number, each differing from the first point in free params only
+    assert 1 <= n_free <= cost_aware.DRAWN_NEIGHBOURS
+    for p in variants[:n_free]:
+        assert {k for k in p if p[k] != first.get(k)} <= free, p
+    # then a cheap point of a model the first trial trained (another precision; a PTQ point of the float model
+    # a QAT point fine-tuned), then its own free variants, and so on: no proposal trains anything new
+    assert n_free < len(variants)
+    chain = set(space.family.training_keys(space.resolve(first)))
+    assert all(space.family.training_keys(space.resolve(p))[0] in chain for p in variants)
+    assert len({cost_aware.point_key(p) for p in variants}) == len(variants)  # never a point twice
+    assert elapsed < 60, elapsed  # drawn, not listed (a listing of the space takes hours)
+
+
+def test_a_neighbourhood_too_large_to_enumerate_is_drawn(monkeypatch):
+    """Above MAX_NEIGHBOURS points a model's cheap points are drawn (DRAWN_NEIGHBOURS draws, seeded by the
+    neighbourhood: a new sampler draws the same ones), each within the parameter's range."""
+    from search_spaces import cost_aware
+
+    monkeypatch.setattr(cost_aware, "MAX_NEIGHBOURS", 8)
+    monkeypatch.setattr(cost_aware, "DRAWN_NEIGHBOURS", 5)
+    d = tiny_study_dict("cc", n_trials=12, sampler={"name": "cost-aware", "seed": 0},
+                        model={"lags": 2}, quantization={"weight_bits": {"low": 4, "high": 32}, "frac_bits": 2},
+                        hardware_model={"parallel_macs": {"choices": [1, 4]}})
+    cfg = parse_study(yaml.safe_dump(d), where="cc.yaml")
+    assert cfg.search_space().grid_size() == 29 * 2
+    space = cfg.search_space()
+    sampler = make_sampler(cfg)
+    study = optuna.create_study(directions=cfg.directions, sampler=sampler)
+
+    def run(p):
+        study.enqueue_trial(p)
+        t = study.ask()
+        space.sample(t)
+        study.tell(t, [0.5, 1.0, 100.0])
+
+    run({"quantization.weight_bits": 8, "hardware_model.parallel_macs": 1})
+    assert sampler.next_point(study) == {"quantization.weight_bits": 8, "hardware_model.parallel_macs": 4}  # free
+    run({"quantization.weight_bits": 8, "hardware_model.parallel_macs": 4})
+    p = sampler.next_point(study)  # cheap: another weight width of the trained model, drawn from 4..32
+    assert p is not None and p["hardware_model.parallel_macs"] == 1 and p["quantization.weight_bits"] != 8
+    key = sampler.training_key(p)
+    drawn = sampler.cheap_points(key, space.resolve(study.trials[0].params))
+    assert 2 <= len(drawn) <= 5 and p in drawn
+    assert all(4 <= q["quantization.weight_bits"] <= 32 for q in drawn)
+    assert make_sampler(cfg).cheap_points(key, space.resolve(study.trials[0].params)) == drawn
+
+
+def test_draws_of_continuous_and_stepped_ranges_stay_in_them():
+    import numpy as np
+
+    from search_spaces.cost_aware import _draw
+    from search_spaces.params import ParamDef
+    from search_spaces.specs import Choices, FloatRange, IntRange
+
+    declared = [(ParamDef("a", "x", float, 1.0, ""), FloatRange(1e-4, 1e-1, log=True)),
+                (ParamDef("a", "y", float, 0.5, ""), FloatRange(0.0, 1.0, step=0.25)),
+                (ParamDef("a", "n", int, 4, ""), IntRange(2, 64, log=True)),
+                (ParamDef("a", "m", int, 4, ""), IntRange(1, 9, step=4)),
+                (ParamDef("a", "c", str, "p", ""), Choices(("p", "q")))]
+    rng = np.random.default_rng(0)
+    draws = [_draw(declared, {"a.c": "q"}, rng) for _ in range(300)]
+    assert all(1e-4 <= d["a.x"] <= 1e-1 for d in draws)
+    assert {d["a.y"] for d in draws} == {0.0, 0.25, 0.5, 0.75, 1.0}
+    assert all(2 <= d["a.n"] <= 64 for d in draws) and len({d["a.n"] for d in draws}) > 10
+    assert {d["a.m"] for d in draws} == {1, 5, 9}
+    assert {d["a.c"] for d in draws} == {"q"}  # held
+    xs = np.log10([d["a.x"] for d in draws])
+    assert abs(np.median(xs) + 2.5) < 0.3  # log-uniform over 1e-4..1e-1: median near 10**-2.5

@@ -142,6 +142,11 @@ class Family(ABC):
         points fine-tune a shared model lists that model's key first (once it exists, its points are cheap)."""
         return (self.training_key(point),)
 
+    def training_anchors(self, point: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+        """One (partial) point per key of :meth:`training_keys`, in its order, that trains that model: where
+        the cost-aware sampler looks for the model's cheap points (parameters an anchor lacks are varied)."""
+        return (point,)
+
     def simulation_key(self, point: Mapping[str, Any]) -> str:
         """What decides a point's simulated outputs: equal keys share one simulation (and one training)."""
         return _key_without(point, self.free_params)

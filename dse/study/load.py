@@ -370,13 +370,6 @@ def _sampler(study: Study, options: BaseModel | None, specs: Mapping[str, Spec],
                 problems.warn(("n_trials",), f"{study.n_trials} trials for a grid of {size} points: "
                               + ("only part of the grid is run" if study.n_trials < size
                                  else "trials beyond the grid are random"))
-    if s.name == "cost-aware" and space is not None and not problems.errors:
-        from search_spaces.cost_aware import MAX_LISTED_POINTS, enumerable
-
-        if space.is_finite and not enumerable(space):  # (a continuous space: the base sampler, by design)
-            problems.warn(("sampler", "name"), f"the cost-aware policy lists the space's points and this one has "
-                          f"{space.grid_size()} (at most {MAX_LISTED_POINTS}): only its base sampler runs; fewer "
-                          "independent choices (e.g. hls.parallelism for reuse factors) make it usable")
     if s.name == "nsga2" and study.n_trials is not None:
         population = opts.get("population_size", 50)  # NSGAIISampler's default
         if study.n_trials < 2 * population:

@@ -70,6 +70,13 @@ class LFADSFamily(Family):
         float_point = {k: v for k, v in point.items() if not k.startswith("quantization.")}
         return (self.training_key({**float_point, _params.MODE: "ptq"}), own)
 
+    def training_anchors(self, point: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+        """A fine-tuned QAT point's float model is found among PTQ points (their bits left open)."""
+        if len(self.training_keys(point)) == 1:
+            return (point,)
+        float_point = {k: v for k, v in point.items() if not k.startswith("quantization.")}
+        return ({**float_point, _params.MODE: "ptq"}, point)
+
     def cross_checks(self, specs: Mapping[str, Spec]) -> Problems:
         return _params.check_qat_bits(specs) + _params.check_parallelism(specs) + _params.check_causal(specs)
 

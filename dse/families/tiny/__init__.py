@@ -95,6 +95,8 @@ class TinyFamily(Family):
     def cross_checks(self, specs: Any) -> list[tuple[str, str]]:
         from search_spaces.specs import values_or_ends
 
+        if "quantization.frac_bits" not in specs or "quantization.weight_bits" not in specs:
+            return []  # one of them was refused on its own (a problem already recorded)
         if max(values_or_ends(specs["quantization.frac_bits"])) >= min(
                 values_or_ends(specs["quantization.weight_bits"])):
             return [("quantization.frac_bits", "must be below quantization.weight_bits for every combination "
