@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -88,15 +88,15 @@ class CostAwareSampler(BaseSampler):
         value of every parameter but those in ``vary`` (and those the anchor lacks, e.g. ones its changes make
         active): all of them when at most :data:`MAX_NEIGHBOURS`, else :data:`DRAWN_NEIGHBOURS` draws seeded by
         the anchor, in a space-filling order (:func:`_spread`)."""
-        declared = list(self.space._declared())
         held = {k: v for k, v in anchor.items() if k not in vary}
         points: list[dict[str, Any]] = []
         try:
-            for p in _walk(declared, held):
+            for p in self.space.iter_grid_points(held):
                 points.append(p)
                 if len(points) > MAX_NEIGHBOURS:
                     raise _TooMany
-        except _TooMany:
+        except (_TooMany, ValueError):  # too many points, or a continuous range (no grid)
+            declared = list(self.space._declared())
             seed = int(hashlib.sha256(repr((point_key(dict(anchor)), sorted(vary))).encode()).hexdigest()[:8],
                        16)
             rng = np.random.default_rng(seed)
@@ -189,35 +189,6 @@ class CostAwareSampler(BaseSampler):
 
 class _TooMany(Exception):
     """A neighbourhood has more than MAX_NEIGHBOURS points."""
-
-
-def _walk(declared: list, held: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every point (searched parameters) with the ``held`` values, the other active parameters over their
-    values, in the family's order (a condition's parent is decided before its children); a continuous
-    range has too many values (:class:`_TooMany`)."""
-    def walk(i: int, full: dict[str, Any], searched: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        if i == len(declared):
-            yield dict(searched)
-            return
-        p, spec = declared[i]
-        if not p.active(full):
-            yield from walk(i + 1, full, searched)
-            return
-        if p.name in held:
-            values = [held[p.name]]
-        else:
-            values = kind_of(spec).values(spec)
-            if values is None:
-                raise _TooMany
-        for v in values:
-            full[p.name] = v
-            if kind_of(spec).searched:
-                searched[p.name] = v
-            yield from walk(i + 1, full, searched)
-            searched.pop(p.name, None)
-        del full[p.name]
-
-    yield from walk(0, {}, {})
 
 
 def _draw(declared: list, held: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:

@@ -69,8 +69,9 @@ class SearchSpace:
                 point[p.name] = kind_of(spec).suggest(trial, p.name, spec)
         return point
 
-    def iter_grid_points(self) -> Iterator[dict[str, Any]]:
-        """Every valid combination of the searched parameters (fixed ones left out), depth first.
+    def iter_grid_points(self, held: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Every valid combination of the searched parameters (fixed ones left out), depth first; with
+        ``held``, only those with its values (a sub-grid around a point; its inactive entries are ignored).
 
         For ``study.enqueue_trial``: Optuna's ``GridSampler`` takes the Cartesian product of *all*
         parameters in its search space, active or not (its docs: "the trials suggest all
@@ -82,6 +83,7 @@ class SearchSpace:
         4 distinct points). Enumerating the conditional tree here gives each point exactly once.
         """
         declared = list(self._declared())
+        held = held or {}
 
         def walk(i: int, full: dict[str, Any], searched: dict[str, Any]) -> Iterator[dict[str, Any]]:
             if i == len(declared):
@@ -91,7 +93,7 @@ class SearchSpace:
             if not p.active(full):
                 yield from walk(i + 1, full, searched)
                 return
-            values = kind_of(spec).values(spec)
+            values = [held[p.name]] if p.name in held else kind_of(spec).values(spec)
             if values is None:
                 raise ValueError(f"{p.name}: a continuous range ({describe(spec)}) has no grid; "
                                  "give choices or a step")
