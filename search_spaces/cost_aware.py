@@ -37,7 +37,6 @@ The policy works through Optuna's own queue (``study.enqueue_trial``): the drive
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +46,6 @@ from optuna.samplers import BaseSampler
 from optuna.trial import TrialState
 
 from objectives.designs import point_key
-from search_spaces.specs import Choices, FloatRange, IntRange, kind_of
 
 #: How many simulations of one trained model the policy runs before the wrapped sampler proposes again.
 DEFAULT_CHEAP_PER_MODEL = 3
@@ -96,13 +94,12 @@ class CostAwareSampler(BaseSampler):
                 if len(points) > MAX_NEIGHBOURS:
                     raise _TooMany
         except (_TooMany, ValueError):  # too many points, or a continuous range (no grid)
-            declared = list(self.space._declared())
             seed = int(hashlib.sha256(repr((point_key(dict(anchor)), sorted(vary))).encode()).hexdigest()[:8],
                        16)
             rng = np.random.default_rng(seed)
             seen: dict[str, dict[str, Any]] = {}
             for _ in range(DRAWN_NEIGHBOURS):
-                p = _draw(declared, held, rng)
+                p = self.space.draw(rng, held)
                 seen.setdefault(point_key(p), p)
             points = list(seen.values())
         return _spread(points)  # the held parameters are equal in all: the varied ones decide the order
@@ -111,9 +108,10 @@ class CostAwareSampler(BaseSampler):
     def _free_names(self) -> frozenset[str]:
         return frozenset(self.space.family.free_params)
 
-    def free_variants(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """The points that share the simulation of ``params`` (a finished trial's): only free parameters differ."""
-        sim = self.simulation_key(params)
+    def free_variants(self, params: Mapping[str, Any], sim: str | None = None) -> list[dict[str, Any]]:
+        """The points that share the simulation of ``params`` (a finished trial's; ``sim``, its simulation key,
+        when the caller has it): only free parameters differ."""
+        sim = sim or self.simulation_key(params)
         if sim not in self._free:
             self._free[sim] = [p for p in self.neighbours(params, self._free_names)
                                if self.simulation_key(p) == sim]
@@ -139,9 +137,9 @@ class CostAwareSampler(BaseSampler):
         keys = [(t, family.training_keys(p), family.simulation_key(p)) for t, p in keyed]
         # 1. free: the other hardware variants of a simulation that a finished trial did (not of a running
         # one: its variants would only wait for its simulation, leaving a worker idle)
-        for t, _, _ in keys:
+        for t, _, sim in keys:
             if t.state == TrialState.COMPLETE:
-                for p in self.free_variants(t.params):
+                for p in self.free_variants(t.params, sim):
                     if point_key(p) not in taken:
                         return p
         # 2. cheap: another simulation of a model a finished trial trained, up to cheap_per_model of them
@@ -191,47 +189,14 @@ class _TooMany(Exception):
     """A neighbourhood has more than MAX_NEIGHBOURS points."""
 
 
-def _draw(declared: list, held: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
-    """One random point with the ``held`` values, each other active parameter drawn from its spec (uniform
-    over choices and integer steps, uniform or log-uniform over a float range, snapped to its step)."""
-    full: dict[str, Any] = {}
-    searched: dict[str, Any] = {}
-    for p, spec in declared:
-        if not p.active(full):
-            continue
-        if p.name in held:
-            v = held[p.name]
-        elif isinstance(spec, Choices):
-            v = spec.values[int(rng.integers(len(spec.values)))]
-        elif isinstance(spec, IntRange):
-            if spec.log:
-                v = int(round(math.exp(rng.uniform(math.log(spec.low), math.log(spec.high)))))
-                v = min(spec.high, max(spec.low, spec.low + round((v - spec.low) / spec.step) * spec.step))
-            else:
-                v = spec.low + spec.step * int(rng.integers((spec.high - spec.low) // spec.step + 1))
-        elif isinstance(spec, FloatRange):
-            x = (math.exp(rng.uniform(math.log(spec.low), math.log(spec.high))) if spec.log
-                 else float(rng.uniform(spec.low, spec.high)))
-            if spec.step is not None:
-                x = round(spec.low + round((x - spec.low) / spec.step) * spec.step, 12)
-                x = min(x, spec.low + math.floor((spec.high - spec.low) / spec.step + 1e-9) * spec.step)
-            v = x
-        else:  # Fixed
-            v = spec.value
-        full[p.name] = v
-        if kind_of(spec).searched:
-            searched[p.name] = v
-    return searched
-
-
-def _spread(points: list[dict[str, Any]], ignore: set[str] | frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+def _spread(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Points of one neighbourhood in a space-filling order: the one nearest its centre first, then each
     next one the farthest from all before it (numeric parameters scaled to [0, 1], a differing category
-    counts 1; parameters in ``ignore`` do not count); ties keep grid order. The first few cheap points then
+    counts 1); ties keep grid order. The first few cheap points then
     cover the neighbourhood instead of one corner of it."""
     if len(points) <= 2:
         return points
-    names = sorted({k for p in points for k in p} - set(ignore))
+    names = sorted({k for p in points for k in p})
     spans: dict[str, tuple[float, float]] = {}
     for name in names:
         values = [p[name] for p in points if name in p]

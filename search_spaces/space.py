@@ -21,6 +21,7 @@ from search_spaces.params import ParamDef
 from search_spaces.specs import Fixed, Spec, describe, kind_of
 
 if TYPE_CHECKING:
+    import numpy as np
     from optuna.trial import BaseTrial
 
     from search_spaces.protocols import ModelFamily
@@ -106,6 +107,21 @@ class SearchSpace:
             del full[p.name]
 
         yield from walk(0, {}, {})
+
+    def draw(self, rng: np.random.Generator, held: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """One random point (searched parameters, like :meth:`iter_grid_points`) with ``held``'s values, every
+        other active parameter drawn from its spec (``SpecKind.draw``), in the family's order."""
+        held = held or {}
+        full: dict[str, Any] = {}
+        searched: dict[str, Any] = {}
+        for p, spec in self._declared():
+            if not p.active(full):
+                continue
+            v = held[p.name] if p.name in held else kind_of(spec).draw(spec, rng)
+            full[p.name] = v
+            if kind_of(spec).searched:
+                searched[p.name] = v
+        return searched
 
     def grid_size(self) -> int:
         """``len(grid_points())`` without listing them: only condition parents are branched on."""

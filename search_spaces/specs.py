@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
+
 if TYPE_CHECKING:
     from optuna.trial import BaseTrial
 
@@ -71,13 +73,15 @@ class SpecKind:
 
     ``suggest(trial, name, spec)`` asks Optuna for a value; ``values(spec)`` lists every value
     (``None`` when there are infinitely many); ``contains(spec, value)`` says whether ``value`` is
-    one the spec can produce.
+    one the spec can produce; ``draw(spec, rng)`` draws one at random (uniform over choices and integer
+    steps, uniform or log-uniform over a range, snapped to its step) without Optuna.
     """
 
     searched: bool
     suggest: Callable[[BaseTrial, str, Any], Any]
     values: Callable[[Any], list[Any] | None]
     contains: Callable[[Any, Any], bool]
+    draw: Callable[[Any, np.random.Generator], Any]
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -105,6 +109,21 @@ def _float_contains(s: FloatRange, v: Any) -> bool:
     return s.step is None or abs((v - s.low) / s.step - round((v - s.low) / s.step)) < 1e-6
 
 
+def _int_draw(s: IntRange, rng: np.random.Generator) -> int:
+    if s.log:
+        v = int(round(math.exp(rng.uniform(math.log(s.low), math.log(s.high)))))
+        return min(s.high, max(s.low, s.low + round((v - s.low) / s.step) * s.step))
+    return s.low + s.step * int(rng.integers((s.high - s.low) // s.step + 1))
+
+
+def _float_draw(s: FloatRange, rng: np.random.Generator) -> float:
+    x = math.exp(rng.uniform(math.log(s.low), math.log(s.high))) if s.log else float(rng.uniform(s.low, s.high))
+    if s.step is not None:
+        x = round(s.low + round((x - s.low) / s.step) * s.step, 12)
+        x = min(x, s.low + math.floor((s.high - s.low) / s.step + 1e-9) * s.step)
+    return x
+
+
 def _int_contains(s: IntRange, v: Any) -> bool:
     return (not isinstance(v, bool) and isinstance(v, int) and s.low <= v <= s.high
             and (v - s.low) % s.step == 0)
@@ -116,24 +135,28 @@ KINDS: dict[str, SpecKind] = {
         suggest=lambda trial, name, s: s.value,
         values=lambda s: [s.value],
         contains=lambda s, v: _same(v, s.value),
+        draw=lambda s, rng: s.value,
     ),
     "int_range": SpecKind(
         searched=True,
         suggest=lambda trial, name, s: trial.suggest_int(name, s.low, s.high, step=s.step, log=s.log),
         values=_int_values,
         contains=_int_contains,
+        draw=_int_draw,
     ),
     "float_range": SpecKind(
         searched=True,
         suggest=lambda trial, name, s: trial.suggest_float(name, s.low, s.high, step=s.step, log=s.log),
         values=_float_values,
         contains=_float_contains,
+        draw=_float_draw,
     ),
     "choices": SpecKind(
         searched=True,
         suggest=lambda trial, name, s: trial.suggest_categorical(name, list(s.values)),
         values=lambda s: list(s.values),
         contains=lambda s, v: any(_same(v, c) for c in s.values),
+        draw=lambda s, rng: s.values[int(rng.integers(len(s.values)))],
     ),
 }
 

@@ -216,10 +216,12 @@ def test_a_neighbourhood_too_large_to_enumerate_is_drawn(monkeypatch):
 
 
 def test_draws_of_continuous_and_stepped_ranges_stay_in_them():
+    from types import SimpleNamespace
+
     import numpy as np
 
-    from search_spaces.cost_aware import _draw
     from search_spaces.params import ParamDef
+    from search_spaces.space import SearchSpace
     from search_spaces.specs import Choices, FloatRange, IntRange
 
     declared = [(ParamDef("a", "x", float, 1.0, ""), FloatRange(1e-4, 1e-1, log=True)),
@@ -227,8 +229,10 @@ def test_draws_of_continuous_and_stepped_ranges_stay_in_them():
                 (ParamDef("a", "n", int, 4, ""), IntRange(2, 64, log=True)),
                 (ParamDef("a", "m", int, 4, ""), IntRange(1, 9, step=4)),
                 (ParamDef("a", "c", str, "p", ""), Choices(("p", "q")))]
+    space = SearchSpace(SimpleNamespace(name="t", params=tuple(d for d, _ in declared)),
+                        {d.name: spec for d, spec in declared})
     rng = np.random.default_rng(0)
-    draws = [_draw(declared, {"a.c": "q"}, rng) for _ in range(300)]
+    draws = [space.draw(rng, {"a.c": "q"}) for _ in range(300)]
     assert all(1e-4 <= d["a.x"] <= 1e-1 for d in draws)
     assert {d["a.y"] for d in draws} == {0.0, 0.25, 0.5, 0.75, 1.0}
     assert all(2 <= d["a.n"] <= 64 for d in draws) and len({d["a.n"] for d in draws}) > 10

@@ -202,8 +202,6 @@ def test_study_parameters():
     assert not params.check_ic_window({"model.causal": Fixed(True), "model.ic_window": Fixed(11)}, 12)
 
 
-
-
 def test_dse_train_causal_json(small_npz, tmp_path):
     r = run_dse("train", "--causal", "--data", str(small_npz), "--epochs", "2", "--latent", "8", "--encoder", "8",
              "--controller", "4", "--json", "-o", str(tmp_path / "out"))

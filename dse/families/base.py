@@ -139,12 +139,14 @@ class Family(ABC):
 
     def training_keys(self, point: Mapping[str, Any]) -> tuple[str, ...]:
         """Every training a point's trial does or reuses, its own (:meth:`training_key`) last: a family whose
-        points fine-tune a shared model lists that model's key first (once it exists, its points are cheap)."""
-        return (self.training_key(point),)
+        points fine-tune a shared model lists that model's key first (once it exists, its points are cheap):
+        the keys of :meth:`training_anchors`."""
+        return tuple(self.training_key(a) for a in self.training_anchors(point))
 
     def training_anchors(self, point: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
-        """One (partial) point per key of :meth:`training_keys`, in its order, that trains that model: where
-        the cost-aware sampler looks for the model's cheap points (parameters an anchor lacks are varied)."""
+        """One (partial) point per training the point does or reuses, its own last: a point that trains that
+        model, where the cost-aware sampler looks for the model's cheap points (parameters an anchor lacks are
+        varied). A family whose points fine-tune a shared model overrides this."""
         return (point,)
 
     def simulation_key(self, point: Mapping[str, Any]) -> str:

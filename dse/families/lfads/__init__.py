@@ -62,17 +62,10 @@ class LFADSFamily(Family):
     free_params = tuple(p.name for p in _params.PARAMS if p.section == "hls" and "reuse_factor" in p.name
                         or p.name in ("hls.parallelism", "hls.strategy"))
 
-    def training_keys(self, point: Mapping[str, Any]) -> tuple[str, ...]:
-        """A fine-tuned QAT point trains (or reuses) the float model its PTQ siblings use, then fine-tunes."""
-        own = self.training_key(point)
-        if point.get(_params.MODE) != "qat" or point.get("quantization.qat_init") != "float":
-            return (own,)
-        float_point = {k: v for k, v in point.items() if not k.startswith("quantization.")}
-        return (self.training_key({**float_point, _params.MODE: "ptq"}), own)
-
     def training_anchors(self, point: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
-        """A fine-tuned QAT point's float model is found among PTQ points (their bits left open)."""
-        if len(self.training_keys(point)) == 1:
+        """A fine-tuned QAT point trains (or reuses) the float model its PTQ siblings use, then fine-tunes: that
+        model is found among PTQ points (their bits left open)."""
+        if point.get(_params.MODE) != "qat" or point.get("quantization.qat_init") != "float":
             return (point,)
         float_point = {k: v for k, v in point.items() if not k.startswith("quantization.")}
         return ({**float_point, _params.MODE: "ptq"}, point)
