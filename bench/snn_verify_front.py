@@ -167,6 +167,8 @@ def render(res: dict) -> str:
                      "front is smaller than the grid")
         if res.get("comparison_note"):
             lines.append(f"- {res['comparison_note']}")
+    if res.get("timing_note"):
+        lines += ["", f"**Timing caveat:** {res['timing_note']}"]
     for mode in MODES:
         if mode not in runs:
             continue
