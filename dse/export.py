@@ -49,7 +49,7 @@ def export_trial(cfg: Any, st: Any, study: Any, number: int, out: Path, *, force
     from dse.driver.paths import study_paths
     from dse.families import get_family
 
-    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    trials = {t.number: t for t in st.read_trials(cfg.name)}
     if number not in trials:
         raise ConfigError(cfg.source, f"trial {number} does not exist (the study has trials "
                           f"0..{max(trials) if trials else -1})", "--trial")

@@ -13,15 +13,28 @@ from objectives.designs import is_duplicate
 
 
 def nondominated(values: np.ndarray) -> np.ndarray:
-    """Boolean mask of the rows of ``values`` (to be minimised) that no other row dominates."""
+    """Boolean mask of the rows of ``values`` (to be minimised) that no other row dominates (equal rows do not
+    dominate each other: both are kept).
+
+    Rows are visited in lexicographic order, so every row that dominates a row comes before it, and so does
+    a non-dominated one that dominates it (dominance is transitive): each row is compared with the front found
+    so far only, not with every row, which keeps a 10,000-trial study's front to a fraction of a second."""
+    values = np.asarray(values, dtype=float)
     n = len(values)
-    keep = np.ones(n, dtype=bool)
-    for i in range(n):
-        if not keep[i]:
+    keep = np.zeros(n, dtype=bool)
+    if n == 0:
+        return keep
+    order = np.lexsort(values.T[::-1])  # by the first column, then the second, ...
+    front = np.empty_like(values)
+    size = 0
+    for i in order:
+        v = values[i]
+        f = front[:size]
+        if size and (np.all(f <= v, axis=1) & np.any(f < v, axis=1)).any():
             continue
-        dominated_by = np.all(values <= values[i], axis=1) & np.any(values < values[i], axis=1)
-        if dominated_by.any():
-            keep[i] = False
+        front[size] = v
+        size += 1
+        keep[i] = True
     return keep
 
 

@@ -6,10 +6,9 @@ import logging
 import warnings
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
-import pandas as pd
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -35,6 +34,9 @@ from storage.models import (
 )
 from storage.retry import is_transient, run_with_retry
 from storage.trial_result import Artifact, TrialResult
+
+if TYPE_CHECKING:  # pandas costs ~0.5 s to import: only the tabular reads load it
+    import pandas as pd
 
 __all__ = ["BASE_COLUMNS", "HW_COLUMNS", "ProjectStore", "SchemaVersionError", "attempt_of", "user_attrs_for"]
 
@@ -255,6 +257,24 @@ class ProjectStore:
 
         return run_with_retry(tx, what="loading a trial")
 
+    def load_results(self, study_name: str, trial_numbers: Iterable[int]) -> dict[int, TrialResult]:
+        """The saved results of ``trial_numbers`` (those that have one), by number, in one query."""
+        numbers = sorted({int(n) for n in trial_numbers})
+
+        def tx() -> dict[int, TrialResult]:
+            out: dict[int, TrialResult] = {}
+            with self._read() as s:
+                for i in range(0, len(numbers), 500):  # bounded IN lists (SQLite's variable limit)
+                    rows = s.scalars(
+                        select(TrialRow)
+                        .where(TrialRow.study_name == study_name, TrialRow.trial_number.in_(numbers[i:i + 500]))
+                        .options(*(selectinload(getattr(TrialRow, rel)) for rel in _RELATIONS))
+                    ).all()
+                    out.update({row.trial_number: _result_from_row(row) for row in rows})
+            return out
+
+        return run_with_retry(tx, what="loading trials")
+
     def study_names(self) -> list[str]:
         """Names of the studies that have dse rows."""
         with self._read() as s:
@@ -344,6 +364,8 @@ class ProjectStore:
             records[pk].update(zip(HW_COLUMNS, values, strict=True))
 
         columns = [*BASE_COLUMNS, *sorted(params), *metrics, *acc, *HW_COLUMNS, *phases, *TIME_COLUMNS]
+        import pandas as pd
+
         return pd.DataFrame.from_records(list(records.values()), columns=columns)
 
 

@@ -456,3 +456,18 @@ def test_dse_verify_refuses_bad_input_in_one_line(verified):
                         (("--trial", "0", "--backend", "analytic"), "--backend")]:
         r = dse("verify", "plain.yaml", *args, cwd=root, timeout=120)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and field in r.stderr, r.stderr
+
+
+def test_rank_breaks_first_objective_ties_by_the_next_objectives():
+    """Equal accuracies (one SNN training at every reuse factor): the faster design first, then the smaller;
+    fully equal designs by trial number; a verified design ranks by its shown (real) numbers."""
+    from types import SimpleNamespace
+
+    from dse.verify.jobs import rank
+
+    front = [SimpleNamespace(number=n, values=v) for n, v in
+             [(0, [0.96, 4125.7, 560.0]), (1, [0.96, 28.5, 5441.0]), (2, [0.97, 8237.7, 532.0]),
+              (3, [0.96, 28.5, 4967.0]), (4, [0.96, 28.5, 4967.0])]]
+    directions = ["maximize", "minimize", "minimize"]
+    assert [t.number for t in rank(front, {}, directions)] == [2, 3, 4, 1, 0]
+    assert [t.number for t in rank(front, {2: [0.95, 8237.7, 532.0]}, directions)] == [3, 4, 1, 0, 2]

@@ -62,8 +62,9 @@ def rows(studies: list[Path], metric: str, allow_different_data: bool = False) -
         family = get_family(cfg.family)
         st, study = open_study(cfg)
         front, hardware = verified_front(cfg, st, study)
+        results = st.project.load_results(cfg.name, [t.number for t in front])
         for t in front:
-            result = st.project.load_result(cfg.name, t.number)
+            result = results.get(t.number)
             if result is None or result.hardware is None:
                 continue
             shown = hardware.trials.get(t.number)

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from dse.commands._study import load, open_study, trial_rows
-    from dse.verify.view import verified_front
+    from dse.verify.view import verified_front, view_attrs
 
     if args.format == "parquet" and args.output is None:
         raise ConfigError("command line", "parquet needs an output file", "--output")
@@ -38,8 +38,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(str(args.output), "directory does not exist", "--output")
     cfg = load(args.study)
     st, study = open_study(cfg)
-    front, hardware = verified_front(cfg, st, study)
-    rows = trial_rows(cfg, st, study, front, hardware)
+    trials = st.read_trials(cfg.name, user_attrs=view_attrs(cfg))
+    front, hardware = verified_front(cfg, st, study, trials)
+    rows = trial_rows(cfg, st, study, front, hardware, every=trials)
     if args.format == "json":
         text = json.dumps(rows, indent=1, default=str)
         return _emit(text, args.output)

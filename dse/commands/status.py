@@ -20,7 +20,9 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load(args.study)
     st, study = open_study(cfg)
-    trials = study.get_trials(deepcopy=False)
+    from dse.verify.view import verified_front, view_attrs
+
+    trials = st.read_trials(cfg.name, user_attrs=view_attrs(cfg))
     states = Counter(t.state.name for t in trials)
     con = Console()
     con.print(f"[bold]{cfg.name}[/bold] in {st.redacted_url}")
@@ -39,10 +41,9 @@ def run(args: argparse.Namespace) -> int:
         for tr in failed[-20:]:
             t.add_row(str(tr.number), tr.state.name.lower(), str(tr.user_attrs.get("fail_reason", "")))
         con.print(t)
-    from dse.verify.view import verified_front
     from objectives.designs import shared_by
 
-    front, hardware = verified_front(cfg, st, study)
+    front, hardware = verified_front(cfg, st, study, trials)
     sharing = shared_by(trials)
     t = Table(title=f"Pareto front ({len(front)} designs)")
     t.add_column("trial", justify="right")

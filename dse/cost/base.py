@@ -88,7 +88,9 @@ class CostBackend(ABC):
       the in-memory design (an estimator);
     - ``description``: what it does, and ``source``: where its numbers come from, in a few words (what
       ``dse compare``, ``dse status``, the dashboard and the docs say of a report of this backend);
-      ``measured``: whether a real tool produced them (True) or a model estimated them (False).
+      ``measured``: whether a real tool produced them (True) or a model estimated them (False);
+      ``source_keys``: the report keys :meth:`source_of` reads besides ``backend`` (the views read only
+      these of a trial's stored attributes to label it, :func:`dse.cost.registry.source_keys`).
     """
 
     name: ClassVar[str]
@@ -98,6 +100,7 @@ class CostBackend(ABC):
     description: ClassVar[str] = ""
     source: ClassVar[str]
     measured: ClassVar[bool] = False
+    source_keys: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def source_of(cls, hardware: dict[str, Any]) -> str:

@@ -59,6 +59,7 @@ class YosysBackend(CostBackend):
     description = "GHDL + Yosys synthesis (nextpnr place-and-route for Lattice), checked netlists"
     source = "Yosys synthesis"
     measured = True
+    source_keys = ("clock_est_ns",)
 
     @classmethod
     def source_of(cls, hardware: dict[str, Any]) -> str:

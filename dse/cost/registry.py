@@ -63,6 +63,11 @@ def backend_names(costs: str | None = None) -> list[str]:
     return sorted(n for n, c in _load().items() if costs is None or c.costs == costs)
 
 
+def source_keys() -> set[str]:
+    """The report keys :func:`hardware_source` may read, over every registered backend."""
+    return {"backend"}.union(*(c.source_keys for c in _load().values()))
+
+
 def hardware_source(hardware: dict[str, Any]) -> str:
     """Where a report's numbers come from (``HardwareReport.to_dict()``, or a trial's user attributes), as its
     cost backend describes them; the backend's name for one this installation does not have."""

@@ -8,7 +8,8 @@ trials are (same host: its process is gone; elsewhere: no heartbeat for the grac
 
 Which designs: the study's front with the shown numbers (:mod:`dse.verify.view`), best first by the first
 objective; its first ``top_k`` designs that have no verification yet are queued. As real numbers arrive the
-front changes, and the designs that enter its first ``top_k`` are queued in turn.
+front changes, and the designs that enter its first ``top_k`` are queued in turn. A tie on the first objective is
+broken by the second, and so on (:func:`rank`).
 
 When: beside running trials, a queued design starts only once it has held its place through ``settle``
 completed trials (``settle`` = the number of workers: one round of trials), and a queued design that left
@@ -76,9 +77,7 @@ class VerificationJobs:
         if not self.top_k:
             return []
         front, hardware = verified_front(self.cfg, self.st, self.study)
-        sign = -1.0 if str(self.cfg.directions[0]).lower().endswith("maximize") else 1.0
-        ranked = sorted(front, key=lambda t: (sign * hardware.values.get(t.number, t.values)[0], t.number))
-        return [t.number for t in ranked[:self.top_k]]
+        return [t.number for t in rank(front, hardware.values, self.cfg.directions)[:self.top_k]]
 
     def queue_front(self) -> list[int]:
         """Queue the front's best ``top_k`` designs that have no verification; returns the newly queued."""
@@ -182,7 +181,7 @@ class VerificationJobs:
 
         name = self.cfg.name
         result = self.st.project.load_result(name, number)
-        trial = next(t for t in self.study.get_trials(deepcopy=False) if t.number == number)
+        trial = next(t for t in self.st.read_trials(name) if t.number == number)
         if result is not None and result.hardware:
             update_trial_note(self.study, trial_id(trial), trial_section(real, result.hardware, HARDWARE_METRICS))
         calibration = None
@@ -217,6 +216,17 @@ class VerificationJobs:
         if n:
             log.warning("re-queued %d verification(s) of a runner that stopped", n)
         return n
+
+
+def rank(front: Any, values: Any, directions: Any) -> list[Any]:
+    """``front`` best first: by the first objective, a tie by the second, and so on, then by trial number.
+
+    Ties on the first objective are common (an SNN's accuracy is the same at every reuse factor and scan of one
+    training): broken by trial number alone they would send the earliest-sampled designs to the real tool,
+    whatever they cost; broken by the next objectives they send the best of the tied designs."""
+    signs = [-1.0 if str(d).lower().endswith("maximize") else 1.0 for d in directions]
+    return sorted(front, key=lambda t: (*(s * v for s, v in zip(signs, values.get(t.number, t.values), strict=True)),
+                                        t.number))
 
 
 def _alive_unless_me(me: str) -> Any:

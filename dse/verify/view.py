@@ -126,10 +126,23 @@ def _hardware_objectives(cfg: Any) -> list[str]:
     return [o for o in cfg.objective_names if o in HARDWARE_METRICS or o in UTIL_METRIC.values()]
 
 
-def verified_front(cfg: Any, st: Any, study: Any) -> tuple[list[FrozenTrial], StudyHardware]:
-    """The study's feasible front with the shown numbers, and those numbers."""
+def view_attrs(cfg: Any) -> set[str]:
+    """The user attributes of a trial that the views of a study read (:func:`verified_front`, ``dse status``,
+    ``dse pareto``): its repeated point, constraint values and their metrics, failure reason and the keys that
+    say where its hardware numbers come from."""
+    from dse.cost.registry import source_keys
+    from objectives.constraints import CONSTRAINTS_ATTR
+    from objectives.designs import DUPLICATE_ATTR
+
+    return {DUPLICATE_ATTR, CONSTRAINTS_ATTR, "fail_reason", *source_keys(), *(c.metric for c in cfg.constraints)}
+
+
+def verified_front(cfg: Any, st: Any, study: Any,
+                   trials: Sequence[FrozenTrial] | None = None) -> tuple[list[FrozenTrial], StudyHardware]:
+    """The study's feasible front with the shown numbers, and those numbers (of ``trials``, by default all the
+    study's trials with the attributes a view reads, :func:`view_attrs`)."""
     from objectives.constraints import n_constraints
 
-    trials = study.get_trials(deepcopy=False)
+    trials = st.read_trials(cfg.name, user_attrs=view_attrs(cfg)) if trials is None else trials
     hardware = study_hardware(cfg, st, trials)
     return hardware.front(trials, study.directions, n_constraints(study.user_attrs)), hardware

@@ -10,8 +10,8 @@ Conventions (the same as the LFADS model in :mod:`dse.families.lfads`):
 * true rates, when known (synthetic data), are in Hz.
 
 Everything here is plain numpy/scipy/scikit-learn so that the same numbers come out of training
-(TensorFlow outputs converted to numpy) and of the C simulation of the FPGA design. scikit-learn is
-imported inside the functions that need it, so that importing this module stays light.
+(TensorFlow outputs converted to numpy) and of the C simulation of the FPGA design. scikit-learn
+and scipy are imported inside the functions that need them, so that importing this module stays light.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy.special import gammaln
 
 from objectives.decoding import BEHAVIOR_R2, BEHAVIOR_R2_BIN, DEFAULT_ALPHAS, behavior_r2
 from objectives.decoding import as_float as _as_float
@@ -81,6 +80,8 @@ def _check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) ->
 
 def _poisson_ll(k: np.ndarray, log_lam: np.ndarray) -> np.ndarray:
     """Element-wise Poisson log-likelihood ``k log λ − λ − log k!`` (full form)."""
+    from scipy.special import gammaln
+
     return k * log_lam - np.exp(log_lam) - gammaln(k + 1.0)
 
 
