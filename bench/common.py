@@ -121,3 +121,25 @@ def write_result(name: str, markdown: str) -> Path:
     print(markdown)
     print(f"written to {path}", file=sys.stderr)
     return path
+
+
+#: This checkout's ``dse`` command line (the code a bench measures, whatever is installed).
+DSE = [sys.executable, "-m", "dse.cli"]
+
+
+def dse(*args: str, runs_dir: Path, capture: bool = False) -> str:
+    """Run ``dse ARGS`` of this checkout with its runs (artifacts, caches) in ``runs_dir``; stdout when
+    ``capture``. A failing command raises ``CalledProcessError``: a bench never reports a half run."""
+    env = {**os.environ, "DSE_RUNS_DIR": str(runs_dir), "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([*DSE, *args], check=True, env=env, cwd=ROOT, capture_output=capture, text=True)
+    return out.stdout if capture else ""
+
+
+def run_study(study: Path, runs_dir: Path) -> tuple[float, list[dict[str, Any]]]:
+    """``dse run`` of ``study`` (wall seconds) and then its front as ``dse pareto --format json`` rows."""
+    import time
+
+    t0 = time.perf_counter()
+    dse("run", str(study), "--no-progress", runs_dir=runs_dir)
+    wall = time.perf_counter() - t0
+    return wall, json.loads(dse("pareto", str(study), "--format", "json", runs_dir=runs_dir, capture=True))

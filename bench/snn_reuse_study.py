@@ -21,21 +21,27 @@ import argparse
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, command_line, git_dirty, git_rev, load_average, machine, read_json  # noqa: E402
+from common import (  # noqa: E402
+    RESULTS,
+    command_line,
+    dse,
+    git_dirty,
+    git_rev,
+    load_average,
+    machine,
+    read_json,
+    run_study,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ROOT / "bench" / "snn_reuse_study.yaml"
-DSE = [sys.executable, "-m", "dse.cli"]
 
 
 def run(study_src: Path, keep: Path | None) -> dict:
@@ -46,15 +52,9 @@ def run(study_src: Path, keep: Path | None) -> dict:
     try:
         study = work / study_src.name
         shutil.copy(study_src, study)
-        env = {**os.environ, "DSE_RUNS_DIR": str(work / "runs"), "PYTHONPATH": str(ROOT)}
         load_start = load_average()
-        t0 = time.perf_counter()
-        subprocess.run([*DSE, "run", str(study), "--no-progress"], check=True, env=env, cwd=ROOT)
-        wall = time.perf_counter() - t0
-        pareto = subprocess.run([*DSE, "pareto", str(study), "--format", "json"], check=True, env=env, cwd=ROOT,
-                                capture_output=True, text=True).stdout
-        status = subprocess.run([*DSE, "status", str(study)], check=True, env=env, cwd=ROOT,
-                                capture_output=True, text=True).stdout
+        wall, rows = run_study(study, work / "runs")
+        status = dse("status", str(study), runs_dir=work / "runs", capture=True)
     finally:
         if keep is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -71,7 +71,7 @@ def run(study_src: Path, keep: Path | None) -> dict:
             "dse_commands": [f"DSE_RUNS_DIR=<new folder>/runs dse run <new folder>/{study_src.name} --no-progress",
                              f"dse pareto <new folder>/{study_src.name} --format json",
                              f"dse status <new folder>/{study_src.name}"],
-            "status": status, "rows": json.loads(pareto)}
+            "status": status, "rows": rows}
 
 
 def _num(v, fmt: str) -> str:

@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import shlex
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,11 +34,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, git_rev, load_average, machine  # noqa: E402
+from common import RESULTS, git_rev, load_average, machine, run_study  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ROOT / "bench" / "snn_decoder_study.yaml"
-DSE = [sys.executable, "-m", "dse.cli"]
 MODES = ("estimate-verify", "synthesis")
 
 
@@ -78,16 +76,12 @@ class LoadSampler(threading.Thread):
 def run_mode(mode: str, base: dict) -> dict:
     folder = Path(tempfile.mkdtemp(prefix=f"dse-verify-bench-{mode}-"))
     study = study_for(mode, base, folder)
-    env = {**os.environ, "DSE_RUNS_DIR": str(folder / "runs")}
     sampler = LoadSampler()
     sampler.start()
-    t0 = time.perf_counter()
-    subprocess.run([*DSE, "run", str(study), "--no-progress"], check=True, env=env, cwd=ROOT)
-    wall = time.perf_counter() - t0
-    loads = sampler.stop()
-    out = subprocess.run([*DSE, "pareto", str(study), "--format", "json"], check=True, env=env, cwd=ROOT,
-                         capture_output=True, text=True).stdout
-    front = json.loads(out)
+    try:
+        wall, front = run_study(study, folder / "runs")
+    finally:
+        loads = sampler.stop()
     return {"mode": mode, "wall_seconds": wall, "syntheses": count_syntheses(study), "front": front,
             "load_1min_samples": loads, "folder": str(folder)}
 
