@@ -463,7 +463,7 @@ def test_rank_breaks_first_objective_ties_by_the_next_objectives():
     fully equal designs by trial number; a verified design ranks by its shown (real) numbers."""
     from types import SimpleNamespace
 
-    from dse.verify.jobs import rank
+    from dse.verify.view import rank
 
     front = [SimpleNamespace(number=n, values=v) for n, v in
              [(0, [0.96, 4125.7, 560.0]), (1, [0.96, 28.5, 5441.0]), (2, [0.97, 8237.7, 532.0]),
@@ -471,3 +471,20 @@ def test_rank_breaks_first_objective_ties_by_the_next_objectives():
     directions = ["maximize", "minimize", "minimize"]
     assert [t.number for t in rank(front, {}, directions)] == [2, 3, 4, 1, 0]
     assert [t.number for t in rank(front, {2: [0.95, 8237.7, 532.0]}, directions)] == [3, 4, 1, 0, 2]
+
+
+def test_status_shows_the_fronts_best_rows_and_says_how_many_more(verified, capsys, monkeypatch):
+    from dse.commands import status
+
+    monkeypatch.setenv("COLUMNS", "400")
+    root, _ = verified
+    front = _pareto_json(root)  # the whole front, as dse pareto lists it
+    assert len(front) >= 2, "the fixture's front is too small to show a limit"
+    status.run(argparse.Namespace(study=str(root / "study.yaml"), front_rows=1))
+    out = capsys.readouterr().out
+    assert f"Pareto front ({len(front)} designs): the 1 best by" in out
+    assert f"{len(front) - 1} more front designs" in out
+    status.run(argparse.Namespace(study=str(root / "study.yaml"), front_rows=0))
+    out = capsys.readouterr().out
+    assert f"Pareto front ({len(front)} designs)\n" in out or f"Pareto front ({len(front)} designs) " in out
+    assert "more front designs" not in out

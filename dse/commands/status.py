@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
+#: Front designs ``dse status`` shows, best first (a large study's front has hundreds; `dse pareto` has them all).
+FRONT_ROWS = 25
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="progress, failures and best trials of a study")
     p.add_argument("study", help="the study file (YAML)")
+    p.add_argument("--front-rows", type=int, default=FRONT_ROWS, metavar="N",
+                   help=f"show the front's N best designs (default {FRONT_ROWS}; 0: all; `dse pareto` lists all)")
     p.set_defaults(func=run)
 
 
@@ -20,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load(args.study)
     st, study = open_study(cfg)
-    from dse.verify.view import verified_front, view_attrs
+    from dse.verify.view import rank, verified_front, view_attrs
 
     trials = st.read_trials(cfg.name, user_attrs=view_attrs(cfg))
     states = Counter(t.state.name for t in trials)
@@ -45,14 +50,19 @@ def run(args: argparse.Namespace) -> int:
 
     front, hardware = verified_front(cfg, st, study, trials)
     sharing = shared_by(trials)
-    t = Table(title=f"Pareto front ({len(front)} designs)")
+    limit = getattr(args, "front_rows", FRONT_ROWS)
+    shown_front = rank(front, hardware.values, cfg.directions)[:limit] if limit > 0 else front
+    title = f"Pareto front ({len(front)} designs)"
+    if len(shown_front) < len(front):
+        title += f": the {len(shown_front)} best by {cfg.objective_names[0]} (ties by the next objectives)"
+    t = Table(title=title)
     t.add_column("trial", justify="right")
     for name in cfg.objective_names:
         t.add_column(name, justify="right")
     t.add_column("hardware from")
     t.add_column("params")
     t.add_column("same design")
-    for tr in front:
+    for tr in shown_front:
         shown = hardware.trials.get(tr.number)
         values = hardware.values.get(tr.number, tr.values)
         cells = [f"{v:.4g}" + _replaced(shown, name) for v, name in zip(values, cfg.objective_names, strict=True)]
@@ -60,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
                   ", ".join(f"{k.split('.')[-1]}={v}" for k, v in tr.params.items()),
                   ", ".join(map(str, sharing.get(tr.number, []))))
     con.print(t)
+    if len(shown_front) < len(front):
+        con.print(f"{len(front) - len(shown_front)} more front designs: `dse pareto {args.study}` lists them all "
+                  "(or --front-rows 0)")
     _verification_lines(con, cfg, st, hardware)
     return 0
 

@@ -9,7 +9,7 @@ trials are (same host: its process is gone; elsewhere: no heartbeat for the grac
 Which designs: the study's front with the shown numbers (:mod:`dse.verify.view`), best first by the first
 objective; its first ``top_k`` designs that have no verification yet are queued. As real numbers arrive the
 front changes, and the designs that enter its first ``top_k`` are queued in turn. A tie on the first objective is
-broken by the second, and so on (:func:`rank`).
+broken by the second, and so on (:func:`dse.verify.view.rank`).
 
 When: beside running trials, a queued design starts only once it has held its place through ``settle``
 completed trials (``settle`` = the number of workers: one round of trials), and a queued design that left
@@ -72,7 +72,7 @@ class VerificationJobs:
 
     def front_top(self) -> list[int]:
         """The trial numbers of the front's best ``top_k`` designs (shown numbers), best first."""
-        from dse.verify.view import verified_front
+        from dse.verify.view import rank, verified_front
 
         if not self.top_k:
             return []
@@ -216,17 +216,6 @@ class VerificationJobs:
         if n:
             log.warning("re-queued %d verification(s) of a runner that stopped", n)
         return n
-
-
-def rank(front: Any, values: Any, directions: Any) -> list[Any]:
-    """``front`` best first: by the first objective, a tie by the second, and so on, then by trial number.
-
-    Ties on the first objective are common (an SNN's accuracy is the same at every reuse factor and scan of one
-    training): broken by trial number alone they would send the earliest-sampled designs to the real tool,
-    whatever they cost; broken by the next objectives they send the best of the tied designs."""
-    signs = [-1.0 if str(d).lower().endswith("maximize") else 1.0 for d in directions]
-    return sorted(front, key=lambda t: (*(s * v for s, v in zip(signs, values.get(t.number, t.values), strict=True)),
-                                        t.number))
 
 
 def _alive_unless_me(me: str) -> Any:

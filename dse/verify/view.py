@@ -137,6 +137,17 @@ def view_attrs(cfg: Any) -> set[str]:
     return {DUPLICATE_ATTR, CONSTRAINTS_ATTR, "fail_reason", *source_keys(), *(c.metric for c in cfg.constraints)}
 
 
+def rank(front: Any, values: Any, directions: Any) -> list[Any]:
+    """``front`` best first: by the first objective, a tie by the second, and so on, then by trial number.
+
+    Ties on the first objective are common (an SNN's accuracy is the same at every reuse factor and scan of one
+    training): broken by trial number alone they would send the earliest-sampled designs to the real tool,
+    whatever they cost; broken by the next objectives they send the best of the tied designs."""
+    signs = [-1.0 if str(d).lower().endswith("maximize") else 1.0 for d in directions]
+    return sorted(front, key=lambda t: (*(s * v for s, v in zip(signs, values.get(t.number, t.values), strict=True)),
+                                        t.number))
+
+
 def verified_front(cfg: Any, st: Any, study: Any,
                    trials: Sequence[FrozenTrial] | None = None) -> tuple[list[FrozenTrial], StudyHardware]:
     """The study's feasible front with the shown numbers, and those numbers (of ``trials``, by default all the
