@@ -215,3 +215,36 @@ def test_a_study_front_is_rendered_from_its_json():
     assert "| 3 | 1 | event | 4 | 0.9000 | 22.2 | 5,441 | 1,400 | 12 | HDL estimate (dse) | - |" in md
     assert "1 of 2 front rows verified" in md
     assert md.index("| 3 |") < md.index("| 7 |")  # by latency
+
+
+def test_view_speed_copies_every_trial_with_its_results(tmp_path):
+    """bench/view_speed's copies: each copy of a trial has the original's values, params, attributes and dse
+    result under its shifted number; a repeated point's ``duplicate_of`` points into its own copy."""
+    import optuna
+    from optuna.distributions import FloatDistribution
+    from storage_helpers import full_result
+
+    from storage import open_storage
+
+    vs = _bench_module("view_speed")
+    db = tmp_path / "s.db"
+    st = open_storage(f"sqlite:///{db}")
+    study = optuna.create_study(study_name="v", storage=st.optuna, directions=["minimize", "minimize"])
+    d = {"x": FloatDistribution(0, 1)}
+    study.add_trials([optuna.trial.create_trial(values=[i, 5 - i], params={"x": i / 10}, distributions=d,
+                                                user_attrs={"duplicate_of": 0} if i == 3 else {"k": i})
+                      for i in range(4)])
+    for t in study.get_trials():
+        st.project.save_result("v", t._trial_id, t.number, full_result(seed=t.number))
+    st.close()
+    assert vs.replicate(db, 3) == 12
+    st = open_storage(f"sqlite:///{db}")
+    trials = st.read_trials("v")
+    assert [t.number for t in trials] == list(range(12))
+    for t in trials:
+        original = trials[t.number % 4]
+        assert (t.values, t.params) == (original.values, original.params)
+        expected = {"duplicate_of": t.number - 3} if t.number % 4 == 3 else original.user_attrs
+        assert t.user_attrs == expected
+        assert st.project.load_result("v", t.number) == st.project.load_result("v", t.number % 4)
+    st.close()
