@@ -15,6 +15,7 @@ Wall times depend on the machine's load (recorded before and after); CPU times m
 
     python bench/view_speed.py [--trials 1000] [--copies 10] [--repeat 3] [--code DIR [DIR ...]]
            [--label NAME ...]
+    python bench/view_speed.py --from-json    # re-render the markdown of the saved run
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, header_from_meta, run_meta, write_json, write_result  # noqa: E402
+from common import ROOT, header_from_meta, read_json, run_meta, write_json, write_result  # noqa: E402
 from driver_throughput import git_commit, study  # noqa: E402
 
 NAME = "view_speed"
@@ -116,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--code", type=Path, nargs="+", default=[ROOT], help="checkouts whose views are timed")
     ap.add_argument("--label", nargs="+", default=None, help="a name per checkout (e.g. before after)")
+    ap.add_argument("--from-json", action="store_true", help="re-render the markdown of the saved run")
     args = ap.parse_args(argv)
+    if args.from_json:
+        write_result(NAME, render(read_json(NAME, "python bench/view_speed.py")))
+        return 0
     labels = args.label or [c.name for c in args.code]
     if len(labels) != len(args.code):
         ap.error("--label: one name per --code")
@@ -164,8 +169,10 @@ def render(data: dict[str, Any]) -> str:
     md += (f"\nA `tiny` study of {data['base_trials']:,} trials run by `dse run`, its rows copied to "
            f"{data['trials']:,} trials (bench/view_speed.py's docstring). Median of {data['repeat']} runs per "
            "command, Python start included; CPU = the command's user + system time. Same `dse pareto --format json` "
-           f"output for every checkout: {'yes' if data['same_front'] else '**no**'}. Goal (issue: cost-aware search "
-           "everywhere): under 2 s each on a 10,000-trial study.\n\n")
+           f"output for every checkout: {'yes' if data['same_front'] else '**no**'}. `dse status` is not the same work "
+           "in every checkout: since 21feeac it prints the front's 25 best designs (and how many more there are), "
+           "before it printed every front design. Goal (issue: cost-aware search everywhere): under 2 s each on a "
+           "10,000-trial study.\n\n")
     md += ("| code | front designs | `status` wall / CPU s | `pareto` wall / CPU s | `pareto --format json` wall / "
            "CPU s | load before → after |\n|---|---|---|---|---|---|\n")
     for r in data["rows"]:
