@@ -76,7 +76,9 @@ class VerificationJobs:
 
         if not self.top_k:
             return []
-        front, hardware = verified_front(self.cfg, self.st, self.study)
+        # the driver's study reads through Optuna's cached storage (finished trials are read once), which a
+        # loop that asks after every completion wants; the views' one-off read is for other processes
+        front, hardware = verified_front(self.cfg, self.st, self.study, self.study.get_trials(deepcopy=False))
         return [t.number for t in rank(front, hardware.values, self.cfg.directions)[:self.top_k]]
 
     def queue_front(self) -> list[int]:
