@@ -143,3 +143,10 @@ def run_study(study: Path, runs_dir: Path) -> tuple[float, list[dict[str, Any]]]
     dse("run", str(study), "--no-progress", runs_dir=runs_dir)
     wall = time.perf_counter() - t0
     return wall, json.loads(dse("pareto", str(study), "--format", "json", runs_dir=runs_dir, capture=True))
+
+
+def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
+    """A markdown table: ``header`` then one line per row (cells as ``str``)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"

@@ -39,7 +39,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, header_from_meta, run_meta, write_json, write_result  # noqa: E402
+from common import RESULTS, header_from_meta, markdown_table, run_meta, write_json, write_result  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "driver_throughput"
@@ -166,14 +166,13 @@ def render(data: dict[str, Any]) -> str:
            "trial's start) from the database. `tiny` trials take milliseconds, so both measure the driver's "
            "own cost per trial. Wall times on a shared, loaded machine (load per row: 1-min average before/"
            "after). Goal: >= 20 trials/s in-loop with 2 workers.\n\n")
-    md += ("| code | storage | trials | workers | complete | wall s | trials/s (wall) | trials/s (in-loop) | "
-           "`dse status` s | `dse pareto` s | load |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
-    for r in data["rows"]:
-        md += (f"| {r.get('label', '')} {r['code_commit']} | {r['storage']} | {r['n_trials']} | {r['workers']} | "
-               f"{r.get('complete', r.get('error', '?'))} | {r['wall_s']} | {r.get('wall_trials_per_s', '–')} | "
-               f"{r.get('in_loop_trials_per_s', '–')} | {r.get('status_s', '–')} | {r.get('pareto_s', '–')} | "
-               f"{r['load_1min'][0]}→{r['load_1min'][1]} |\n")
-    return md
+    return md + markdown_table(
+        ["code", "storage", "trials", "workers", "complete", "wall s", "trials/s (wall)", "trials/s (in-loop)",
+         "`dse status` s", "`dse pareto` s", "load"],
+        [[f"{r.get('label', '')} {r['code_commit']}", r["storage"], r["n_trials"], r["workers"],
+          r.get("complete", r.get("error", "?")), r["wall_s"], r.get("wall_trials_per_s", "–"),
+          r.get("in_loop_trials_per_s", "–"), r.get("status_s", "–"), r.get("pareto_s", "–"),
+          f"{r['load_1min'][0]}→{r['load_1min'][1]}"] for r in data["rows"]])
 
 
 def main(argv: list[str] | None = None) -> int:

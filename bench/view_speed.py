@@ -36,7 +36,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, header_from_meta, read_json, run_meta, write_json, write_result  # noqa: E402
+from common import ROOT, header_from_meta, markdown_table, read_json, run_meta, write_json, write_result  # noqa: E402
 from driver_throughput import git_commit, study  # noqa: E402
 
 NAME = "view_speed"
@@ -173,13 +173,12 @@ def render(data: dict[str, Any]) -> str:
            "in every checkout: since 21feeac it prints the front's 25 best designs (and how many more there are), "
            "before it printed every front design. Goal (issue: cost-aware search everywhere): under 2 s each on a "
            "10,000-trial study.\n\n")
-    md += ("| code | front designs | `status` wall / CPU s | `pareto` wall / CPU s | `pareto --format json` wall / "
-           "CPU s | load before → after |\n|---|---|---|---|---|---|\n")
-    for r in data["rows"]:
-        md += (f"| {r['label']} {r['code_commit']} | {r['front_size']} | {r['status_wall_s']} / {r['status_cpu_s']} | "
-               f"{r['pareto_wall_s']} / {r['pareto_cpu_s']} | {r['pareto_json_wall_s']} / "
-               f"{r['pareto_json_cpu_s']} | {r['load_1min_before']} → {r['load_1min_after']} |\n")
-    return md
+    views = ("status", "pareto", "pareto_json")
+    return md + markdown_table(
+        ["code", "front designs", "`status` wall / CPU s", "`pareto` wall / CPU s",
+         "`pareto --format json` wall / CPU s", "load before → after"],
+        [[f"{r['label']} {r['code_commit']}", r["front_size"], *(f"{r[f'{v}_wall_s']} / {r[f'{v}_cpu_s']}" for v in views),
+          f"{r['load_1min_before']} → {r['load_1min_after']}"] for r in data["rows"]])
 
 
 if __name__ == "__main__":
