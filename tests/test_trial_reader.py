@@ -129,3 +129,18 @@ def test_nondominated_matches_the_definition_with_ties_and_infinities():
         v[rng.random(v.shape) < 0.05] = -np.inf
         assert np.array_equal(nondominated(v), ~_dominated_by_any(v))
     assert nondominated(np.zeros((0, 3))).shape == (0,)
+
+
+@pytest.mark.parametrize("clock_est_ns", [None, 4.2])
+def test_every_backends_source_reads_only_its_declared_keys(clock_est_ns):
+    """The views label a trial from the user attributes they read (backend + CostBackend.source_keys): for
+    every registered backend the label from those keys alone equals the label from the whole report."""
+    from dse.cost.base import HardwareReport
+    from dse.cost.registry import backend_names, hardware_source, source_keys
+
+    keys = source_keys()
+    for name in backend_names():
+        report = HardwareReport(backend=name, part="xc7a100t", clock_ns=10.0, latency_cycles=9, latency_cycles_best=9,
+                                ii_cycles=1, dsp=1, lut=2, ff=3, bram_18k=4, clock_est_ns=clock_est_ns,
+                                tool_version="t", details={"checks": {"latch_free": True}}).to_dict()
+        assert hardware_source({k: v for k, v in report.items() if k in keys}) == hardware_source(report), name
