@@ -129,14 +129,14 @@ class DseStorage:
     def __reduce__(self) -> tuple[Any, ...]:
         return (_reopen, (self._url, self._options))
 
-    def read_trials(self, study_name: str, states: Any = None,
-                    user_attrs: Any = None) -> list[optuna.trial.FrozenTrial]:
+    def read_trials(self, study_name: str, states: Any = None, user_attrs: Any = None,
+                    numbers: Any = None) -> list[optuna.trial.FrozenTrial]:
         """The study's trials for reading (views): Optuna's trials without system attributes and intermediate
-        values (and only the ``user_attrs`` keys, when given), read in a few queries
+        values (only the ``user_attrs`` keys and the trials ``numbers``, when given), read in a few queries
         (:mod:`storage.trial_reader`). ``KeyError`` if there is no such study."""
         from storage.trial_reader import read_trials
 
-        return run_with_retry(lambda: read_trials(self.project.engine, study_name, states, user_attrs),
+        return run_with_retry(lambda: read_trials(self.project.engine, study_name, states, user_attrs, numbers),
                               what="reading trials")
 
     def delete_study(self, study_name: str) -> None:

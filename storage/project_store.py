@@ -245,17 +245,7 @@ class ProjectStore:
 
     def load_result(self, study_name: str, trial_number: int) -> TrialResult | None:
         """The saved result of one trial, or ``None`` when there is none."""
-
-        def tx() -> TrialResult | None:
-            with self._read() as s:
-                row = s.scalars(
-                    select(TrialRow)
-                    .where(TrialRow.study_name == study_name, TrialRow.trial_number == int(trial_number))
-                    .options(*(selectinload(getattr(TrialRow, rel)) for rel in _RELATIONS))
-                ).one_or_none()
-                return None if row is None else _result_from_row(row)
-
-        return run_with_retry(tx, what="loading a trial")
+        return self.load_results(study_name, (trial_number,)).get(int(trial_number))
 
     def load_results(self, study_name: str, trial_numbers: Iterable[int]) -> dict[int, TrialResult]:
         """The saved results of ``trial_numbers`` (those that have one), by number, in one query."""

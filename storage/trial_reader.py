@@ -42,11 +42,11 @@ def _local(utc: _dt.datetime | None) -> _dt.datetime | None:
 
 
 def read_trials(engine: Engine, study_name: str, states: Iterable[TrialState] | None = None,
-                user_attrs: Collection[str] | None = None) -> list[FrozenTrial]:
+                user_attrs: Collection[str] | None = None, numbers: Collection[int] | None = None) -> list[FrozenTrial]:
     """The trials of ``study_name`` by number, as ``study.get_trials(deepcopy=False, states=states)`` gives
     them except for empty ``system_attrs`` and ``intermediate_values``; with ``user_attrs``, only those user
-    attributes (a dse trial has ~25: most of a large study's read is theirs). ``KeyError`` if the study does
-    not exist (as Optuna)."""
+    attributes (a dse trial has ~25: most of a large study's read is theirs); with ``numbers``, only those
+    trials. ``KeyError`` if the study does not exist (as Optuna)."""
     trials_t = models.TrialModel.__table__
     values_t = models.TrialValueModel.__table__
     params_t = models.TrialParamModel.__table__
@@ -58,12 +58,16 @@ def read_trials(engine: Engine, study_name: str, states: Iterable[TrialState] | 
         study_id = con.execute(select(studies_t.c.study_id).where(studies_t.c.study_name == study_name)).scalar()
         if study_id is None:
             raise KeyError(f"no study named {study_name!r}")
-        q = select(trials_t.c.trial_id, trials_t.c.number, trials_t.c.state, trials_t.c.datetime_start,
-                   trials_t.c.datetime_complete).where(trials_t.c.study_id == study_id)
+        which = [trials_t.c.study_id == study_id]
         if states is not None:
-            q = q.where(trials_t.c.state.in_(list(states)))
-        rows = con.execute(q.order_by(trials_t.c.trial_id)).all()
-        ids = select(trials_t.c.trial_id).where(trials_t.c.study_id == study_id)  # a subquery: no IN-list limit
+            which.append(trials_t.c.state.in_(list(states)))
+        if numbers is not None:
+            which.append(trials_t.c.number.in_(sorted(numbers)))
+        rows = con.execute(select(trials_t.c.trial_id, trials_t.c.number, trials_t.c.state,
+                                  trials_t.c.datetime_start, trials_t.c.datetime_complete)
+                           .where(*which).order_by(trials_t.c.trial_id)).all()
+        # the same trials' rows of the other tables, through a subquery (no IN-list limit)
+        ids = select(trials_t.c.trial_id).where(*which)
         values: dict[int, dict[int, float]] = defaultdict(dict)
         for tid, objective, value, kind in con.execute(
                 select(values_t.c.trial_id, values_t.c.objective, values_t.c.value, values_t.c.value_type)

@@ -96,6 +96,10 @@ def test_read_trials_filters_states_and_user_attrs(st_study):
     for g, e in zip(got, expected, strict=True):
         assert g.user_attrs == {k: v for k, v in e.user_attrs.items() if k in ("duplicate_of", "constraints")}
         assert (g.params, g.values) == (e.params, e.values)
+    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+    some = st.read_trials(study.study_name, numbers=(3, 0, 59, 60, 999))  # 60 is the RUNNING one, 999 absent
+    assert [_comparable(t) for t in some] == [_comparable(by_number[n]) for n in (0, 3, 59, 60)]
+    assert [t.number for t in st.read_trials(study.study_name, states=(TrialState.FAIL,), numbers=(1, 2, 6))] == [2, 6]
 
 
 def test_read_trials_of_a_missing_study_is_a_key_error(st_study):

@@ -57,7 +57,7 @@ def uncertainty_columns(hardware: dict[str, Any] | None) -> dict[str, float]:
     return out
 
 
-def trial_rows(cfg, st, study, trials, hardware=None, every=None) -> list[dict[str, Any]]:
+def trial_rows(cfg, st, trials, every, hardware=None) -> list[dict[str, Any]]:
     """One plain dict per trial: number, state, params, every metric by name, the estimator's relative
     uncertainty of each hardware metric (``{metric}_err``, where the stored report has one), where its
     hardware numbers come from (``hardware_source``, as the cost backend describes them) and the trials that
@@ -65,12 +65,12 @@ def trial_rows(cfg, st, study, trials, hardware=None, every=None) -> list[dict[s
 
     With ``hardware`` (:class:`dse.verify.view.StudyHardware`), a verified or calibrated trial shows those
     numbers and keeps each estimate it replaced as ``estimate_<metric>``; a calibrated metric's ``_err`` is the
-    calibration's. ``every``: all the study's trials, when the caller has read them already (the trials that
-    repeated a design point are found there)."""
+    calibration's. ``every``: all the study's trials (with their ``duplicate_of`` attribute), where the trials
+    that repeated a design point are found."""
     from dse.cost.registry import hardware_source
-    from objectives.designs import DUPLICATE_ATTR, shared_by
+    from objectives.designs import shared_by
 
-    sharing = shared_by(st.read_trials(cfg.name, user_attrs=(DUPLICATE_ATTR,)) if every is None else every)
+    sharing = shared_by(every)
     results = st.project.load_results(cfg.name, [t.number for t in trials])
     rows = []
     for t in trials:

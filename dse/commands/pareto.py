@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     st, study = open_study(cfg)
     trials = st.read_trials(cfg.name, user_attrs=view_attrs(cfg))
     front, hardware = verified_front(cfg, st, study, trials)
-    rows = trial_rows(cfg, st, study, front, hardware, every=trials)
+    rows = trial_rows(cfg, st, front, trials, hardware)
     if args.format == "json":
         text = json.dumps(rows, indent=1, default=str)
         return _emit(text, args.output)

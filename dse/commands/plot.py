@@ -29,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
     from dse.commands._study import load, open_study
 
     cfg = load(args.study)
-    st, study = open_study(cfg)
-    complete = [t for t in st.read_trials(cfg.name) if t.state.name == "COMPLETE"]
+    _, study = open_study(cfg)
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     if not complete:
         raise ConfigError(cfg.source, "no complete trials to plot yet", "trials")
     out = args.output

@@ -183,7 +183,7 @@ class VerificationJobs:
 
         name = self.cfg.name
         result = self.st.project.load_result(name, number)
-        trial = next(t for t in self.st.read_trials(name) if t.number == number)
+        trial = next(t for t in self.study.get_trials(deepcopy=False) if t.number == number)
         if result is not None and result.hardware:
             update_trial_note(self.study, trial_id(trial), trial_section(real, result.hardware, HARDWARE_METRICS))
         calibration = None

@@ -19,7 +19,7 @@ def request_of(cfg: Any, st: Any, study: Any, number: int) -> ExportRequest:
     """The stored record of complete trial ``number``, as its family reads it (``ConfigError`` otherwise)."""
     from dse.driver.paths import study_paths
 
-    trial = next((t for t in st.read_trials(cfg.name) if t.number == number), None)
+    trial = next(iter(st.read_trials(cfg.name, numbers=(number,))), None)
     if trial is None:
         raise ConfigError(cfg.source, f"trial {number} does not exist", "--trial")
     if trial.state.name != "COMPLETE":
