@@ -445,7 +445,8 @@ def _result_from_row(row: TrialRow) -> TrialResult:
 
 # -- Optuna helpers ------------------------------------------------------------------------------
 
-_USER_ATTR_HW = ("backend", "part", "clock_ns", "latency_us", "latency_cycles", "dsp", "lut", "ff", "bram_18k", "uram")
+_USER_ATTR_HW = ("backend", "part", "clock_ns", "latency_us", "latency_cycles", "latency_per", "dsp", "lut", "ff",
+                 "bram_18k", "uram")
 FAIL_REASON_MAX = 500
 
 

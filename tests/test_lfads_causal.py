@@ -195,8 +195,19 @@ def test_study_parameters():
     ic = next(p for p in params.PARAMS if p.name == "model.ic_window")
     assert ic.active({"model.causal": True}) and not ic.active({"model.causal": False}) and not ic.active({})
     assert ic.problem(-1) and not ic.problem(0)
-    assert params.check_causal({"model.causal": Choices((True, False))})
-    assert not params.check_causal({"model.causal": Fixed(False)}) and not params.check_causal({})
+    # causal points stream one bin's step, built for a learned initial state (ic_window 0) only
+    assert not params.check_causal({"model.causal": Choices((True, False))})
+    assert params.check_causal({"model.causal": Choices((True, False)), "model.ic_window": Choices((0, 2))}) == [
+        ("model.ic_window", "2: a causal design in a study streams one bin's step, built for a learned initial "
+                            "state only (ic_window 0); dse train --causal --ic-window K trains one")]
+    assert not params.check_causal({"model.causal": Fixed(False), "model.ic_window": Fixed(2)})
+    assert not params.check_causal({})
+    # the causal step's products: controller and its inputs, no IC layer; the IC's own reuse factor is dropped
+    shapes = params.step_matmul_shapes(8, 6, 4, 2, 5, 3)
+    assert ("ic", "input") not in shapes and shapes[("generator", "input")] == (3, 12)
+    causal_hls = params.build(DesignPoint("lfads", {**causal_point, "model.ic_window": 0,
+                                                    "hls.reuse_factor_ic": 4}, hw))["hls"]
+    assert "ic" not in dict(causal_hls["layer_reuse_factor"]) and causal_hls["zero_inputs"] == []
     assert params.check_ic_window({"model.causal": Fixed(True), "model.ic_window": Choices((2, 12))}, 12) == [
         ("model.ic_window", "12 not below the data's 12 bins per trial")]
     assert not params.check_ic_window({"model.causal": Fixed(True), "model.ic_window": Fixed(11)}, 12)

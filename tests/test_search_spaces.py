@@ -385,6 +385,34 @@ def test_matmul_shapes_match_the_built_model(sizes) -> None:
         matmul_sizes(lfads_deploy(0, **sizes))
 
 
+def test_step_matmul_shapes_match_the_built_step() -> None:
+    from dse.families.lfads.config import LFADSConfig
+    from dse.families.lfads.model import build_lfads
+    from dse.families.lfads.params import step_matmul_shapes
+    from dse.families.lfads.step import build_step
+    from dse.hls.convert import matmul_sizes
+
+    cfg = LFADSConfig(n_neurons=11, n_bins=6, encoder_units=5, latent_units=7, factors=3, causal=True,
+                      controller_units=4, controller_inputs=2)
+    assert step_matmul_shapes(11, 5, 7, 3, 4, 2) == matmul_sizes(build_step(cfg, build_lfads(cfg).deploy).model)
+
+
+def test_reuse_factors_of_a_causal_step_are_checked() -> None:
+    """With the Resource strategy a causal point's controller products take the model-wide reuse factor, so it
+    must be valid for them too; the problem names the product and the causal architecture."""
+    from dse.families.lfads.params import check_reuse_factors, step_matmul_shapes
+    from dse.hls.reuse import valid_reuse_factors
+
+    specs = {"model.encoder_units": Fixed(6), "model.latent_units": Fixed(4), "model.factors": Fixed(2),
+             "model.controller_units": Fixed(5), "model.controller_inputs": Fixed(3),
+             "hls.strategy": Fixed("resource"), "hls.reuse_factor": Fixed(1)}
+    assert not check_reuse_factors({**specs, "model.causal": Choices((True, False))}, 8)
+    shapes = step_matmul_shapes(8, 6, 4, 2, 5, 3)
+    bad = next(rf for rf in range(2, 64) if rf not in valid_reuse_factors(*shapes[("controller", "recurrent")]))
+    problems = dict(check_reuse_factors({**specs, "model.causal": Fixed(True), "hls.reuse_factor": Fixed(bad)}, 8))
+    assert "controller's" in problems["hls.reuse_factor"] and "causal" in problems["hls.reuse_factor"]
+
+
 def _rf_specs(**hls) -> dict:
     return {"model.encoder_units": Choices((32, 64)), "model.latent_units": Fixed(64), "model.factors": Fixed(4),
             "hls.strategy": Choices(("latency", "resource")), **hls}

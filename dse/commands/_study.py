@@ -81,6 +81,8 @@ def trial_rows(cfg, st, trials, every, hardware=None) -> list[dict[str, Any]]:
             metrics.update(uncertainty_columns(result.hardware))
             if result.hardware:
                 metrics["hardware_source"] = hardware_source(result.hardware)
+                if "latency_per" in result.hardware:  # a family whose designs' latencies differ in kind
+                    metrics["latency_per"] = result.hardware["latency_per"]
             shown = hardware.trials.get(t.number) if hardware is not None else None
             if shown is not None and shown.estimate:
                 metrics = _shown(metrics, shown, hardware.calibration)

@@ -60,6 +60,7 @@ def rows(studies: list[Path], metric: str, allow_different_data: bool = False) -
             raise ConfigError(cfg.source, f"its data or split differ from {data0[1]}'s: accuracies would not be "
                               "comparable (--allow-different-data to compare anyway)", "data")
         family = get_family(cfg.family)
+        space = cfg.search_space()  # a design point's fixed settings too (whether it is causal, say)
         st, study = open_study(cfg)
         front, hardware = verified_front(cfg, st, study)
         results = st.project.load_results(cfg.name, [t.number for t in front])
@@ -77,7 +78,8 @@ def rows(studies: list[Path], metric: str, allow_different_data: bool = False) -
                         **{k: hw[k] for k in HW_COLUMNS}, "part": result.hardware["part"],
                         "hardware_source": shown.source if shown is not None else hardware_source(result.hardware),
                         **{f"estimate_{k}": v for k, v in (shown.estimate if shown else {}).items() if k in HW_COLUMNS},
-                        "causal": family.causal, "params": dict(t.params)})
+                        "latency_per": result.hardware.get("latency_per", "inference"),
+                        "causal": family.is_causal(space.resolve(t.params)), "params": dict(t.params)})
     if out:
         vals = np.array([[-direction * r[metric], r["latency_us"], r["lut"]] for r in out], dtype=float)
         for r, keep in zip(out, nondominated(vals), strict=True):
@@ -120,7 +122,7 @@ def _plot(table: list[dict[str, Any]], metric: str, out: Path) -> None:
         for (study, family), marker in zip(sorted({(r["study"], r["family"]) for r in table}), "osd^v<>", strict=False):
             pts = [r for r in table if r["study"] == study]
             ax.scatter([r[x] for r in pts], [r[metric] for r in pts], marker=marker,
-                       label=f"{study} ({family}{', causal' if pts[0]['causal'] else ''})")
+                       label=f"{study} ({family}{', causal' if all(r['causal'] for r in pts) else ''})")
             for r in pts:
                 ax.annotate(r["hardware_source"].split()[0], (r[x], r[metric]), fontsize=6, alpha=0.7)
         ax.set_xscale("log")

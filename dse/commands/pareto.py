@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     objectives = [c for name in cfg.objective_names for c in (name, f"{name}_err", f"estimate_{name}")
                   if c == name or c in flat.columns]
-    shown = ["hardware_source"] if "hardware_source" in flat.columns else []
+    shown = [c for c in ("latency_per", "hardware_source") if c in flat.columns]
     cols = ["number", *objectives, *shown] + [c for c in flat.columns if c.startswith("param_")]
     if len(flat) and flat["same_design"].str.len().any():
         cols.append("same_design")  # trials that repeated the design point (not evaluated again)

@@ -68,7 +68,8 @@ class Family(ABC):
     default_verify: ClassVar[tuple[str, int] | None] = None
     default_part: ClassVar[str] = "xcu55c"
     default_clock_ns: ClassVar[float] = 5.0
-    #: Whether the model decodes causally (bin t from inputs up to t only), as a closed loop needs.
+    #: Whether the model decodes causally (bin t from inputs up to t only), as a closed loop needs; for a
+    #: family with both kinds, whether its default design does (:meth:`is_causal` says per design point).
     causal: ClassVar[bool] = False
     #: Parameters that change no training (precisions of PTQ, reuse factors, scan architecture, ...): the
     #: points that differ only in them share one trained model (the cost-aware sampler's cheap points).
@@ -152,6 +153,10 @@ class Family(ABC):
     def simulation_key(self, point: Mapping[str, Any]) -> str:
         """What decides a point's simulated outputs: equal keys share one simulation (and one training)."""
         return _key_without(point, self.free_params)
+
+    def is_causal(self, params: Mapping[str, Any]) -> bool:
+        """Whether the design point ``params`` decodes causally (default: the family's ``causal``)."""
+        return self.causal
 
     def summary(self, design: Design) -> dict[str, Any]:
         """What the driver stores with the trial to describe its design besides the family's name and the

@@ -82,10 +82,16 @@ class TrialContext:
             self.artifact(kind, path)
         return path
 
-    def finish(self, accuracy: Mapping[str, Any], report: HardwareReport) -> None:
+    def finish(self, accuracy: Mapping[str, Any], report: HardwareReport, *, latency_per: str | None = None) -> None:
         """Set the hardware record and the objectives (the accuracy metrics of the bit-accurate
-        simulation plus the report's hardware metrics); fail if a requested objective is missing."""
+        simulation plus the report's hardware metrics); fail if a requested objective is missing.
+
+        ``latency_per``: what one inference of the design is, where a family's designs differ (LFADS: a
+        finished ``trial`` for the bidirectional model, one ``bin`` for the causal step), kept in the hardware
+        record so that the views never put a per-bin latency beside a per-trial one unsaid."""
         self.result.hardware = report.to_dict()
+        if latency_per is not None:
+            self.result.hardware["latency_per"] = latency_per
         self.write_json("hardware.json", self.result.hardware, kind="hardware_report")
         metrics: dict[str, Any] = {**accuracy, **report.metrics()}
         self.result.objectives = {k: (None if v is None or (isinstance(v, float) and not np.isfinite(v)) else v)

@@ -70,6 +70,9 @@ class LFADSFamily(Family):
         float_point = {k: v for k, v in point.items() if not k.startswith("quantization.")}
         return ({**float_point, _params.MODE: "ptq"}, point)
 
+    def is_causal(self, params: Mapping[str, Any]) -> bool:
+        return bool(params.get("model.causal", False))  # the causal variant streams bin by bin
+
     def cross_checks(self, specs: Mapping[str, Spec]) -> Problems:
         return _params.check_qat_bits(specs) + _params.check_parallelism(specs) + _params.check_causal(specs)
 

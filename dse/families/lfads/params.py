@@ -14,7 +14,7 @@ so a study that leaves a setting out trains exactly what ``dse train`` trains --
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import MISSING, fields
 from typing import Any
 
@@ -142,11 +142,17 @@ PARAMS: tuple[ParamDef, ...] = (
 
 
 def check_causal(specs: Mapping[str, Spec]) -> list[tuple[str, str]]:
-    """A study cannot search causal designs yet: their streaming hardware (one bin's step, converted by hls4ml,
-    C-simulated carrying the states) is not part of the trial pipeline; ``dse train --causal`` trains one."""
-    if True in (_values(specs, "model.causal") or []):
-        return [("model.causal", "causal designs cannot be run in a study yet (their per-bin hardware is not in "
-                                 "the trial pipeline); train one with dse train --causal")]
+    """A study's causal design streams one bin's step (:mod:`dse.families.lfads.step`), which is built for a
+    learned initial state only: with an inferred one (``ic_window`` > 0) the generator waits for the window
+    and then catches up, a second design beside the step that does not exist yet. ``dse train --causal
+    --ic-window K`` trains such a model."""
+    if True not in (_values(specs, "model.causal") or []):
+        return []
+    bad = [k for k in _values(specs, "model.ic_window") or [] if k]
+    if bad:
+        return [("model.ic_window", f"{', '.join(map(str, bad))}: a causal design in a study streams one bin's "
+                                    "step, built for a learned initial state only (ic_window 0); dse train "
+                                    "--causal --ic-window K trains one")]
     return []
 
 
@@ -255,6 +261,34 @@ def matmul_shapes(n_neurons: int, encoder_units: int, latent_units: int, factors
             ("factors", "input"): (z, f), ("logrates", "input"): (f, n)}
 
 
+def step_matmul_shapes(n_neurons: int, encoder_units: int, latent_units: int, factors: int, controller_units: int,
+                       controller_inputs: int) -> dict[tuple[str, str], tuple[int, int]]:
+    """The same for one bin's step of the causal model (:mod:`dse.families.lfads.step`): a forward encoder,
+    the controller GRU reading the encoder's state, its inputs to the generator, no IC layer."""
+    n, e, z, f, c, u = n_neurons, encoder_units, latent_units, factors, controller_units, controller_inputs
+    return {("encoder", "input"): (n, 3 * e), ("encoder", "recurrent"): (e, 3 * e),
+            ("controller", "input"): (e, 3 * c), ("controller", "recurrent"): (c, 3 * c),
+            ("con_input", "input"): (c, u), ("generator", "input"): (u, 3 * z),
+            ("generator", "recurrent"): (z, 3 * z), ("factors", "input"): (z, f), ("logrates", "input"): (f, n)}
+
+
+def _architectures(specs: Mapping[str, Spec], n_neurons: int) -> Iterator[tuple[str, dict]]:
+    """Every (architecture, its matrix products) the study can build: the bidirectional model's for each
+    encoder/latent/factor size and, where ``model.causal`` can be true, the causal step's as well."""
+    causal = _values(specs, "model.causal") or [False]
+    for e in _values(specs, "model.encoder_units") or []:
+        for z in _values(specs, "model.latent_units") or []:
+            for f in _values(specs, "model.factors") or []:
+                if False in causal:
+                    yield f"encoder_units {e}, latent_units {z}, factors {f}", matmul_shapes(n_neurons, e, z, f)
+                if True not in causal:
+                    continue
+                for c in _values(specs, "model.controller_units") or []:
+                    for u in _values(specs, "model.controller_inputs") or []:
+                        yield (f"causal, encoder_units {e}, latent_units {z}, factors {f}, controller_units {c}, "
+                               f"controller_inputs {u}", step_matmul_shapes(n_neurons, e, z, f, c, u))
+
+
 def _values(specs: Mapping[str, Spec], name: str) -> list[Any] | None:
     spec = specs.get(name)
     if spec is None:
@@ -282,30 +316,27 @@ def check_reuse_factors(specs: Mapping[str, Spec], n_neurons: int) -> list[tuple
         return []
     problems: dict[str, str] = {}
     parallelisms = [parse_parallelism(str(v)) for v in _values(specs, "hls.parallelism") or []]
-    for e in _values(specs, "model.encoder_units") or []:
-        for z in _values(specs, "model.latent_units") or []:
-            for f in _values(specs, "model.factors") or []:
-                for (layer, kind), (n_in, n_out) in matmul_shapes(n_neurons, e, z, f).items():
-                    candidates = ([f"hls.recurrent_reuse_factor_{layer}"] if kind == "recurrent" else []) + [
-                        f"hls.reuse_factor_{layer}", "hls.reuse_factor"]
-                    name = next(c for c in candidates if c == "hls.reuse_factor" or c in specs)
-                    product = f"recurrent_{layer}" if kind == "recurrent" else layer
-                    sets = [p.get(product) for p in parallelisms]
-                    checks = [("hls.parallelism", sorted({rf for rf in sets if rf is not None}))]
-                    if None in sets:  # some parallelism value leaves this product to its own parameter
-                        checks.append((name, _values(specs, name)))
-                    valid = valid_reuse_factors(n_in, n_out)
-                    for name, rfs in checks:
-                        if not rfs or name in problems:
-                            continue
-                        bad = [rf for rf in rfs if rf not in valid]
-                        if not bad:
-                            continue
-                        problems[name] = (
-                                f"{', '.join(map(str, bad))} not valid for {layer}'s {kind} product {n_in}x{n_out} "
-                                f"(encoder_units {e}, latent_units {z}, factors {f}, {n_neurons} neurons) with the "
-                                f"Resource strategy; valid: {', '.join(map(str, valid[:16]))}"
-                                + (" ..." if len(valid) > 16 else ""))
+    for arch, shapes in _architectures(specs, n_neurons):
+        for (layer, kind), (n_in, n_out) in shapes.items():
+            candidates = ([f"hls.recurrent_reuse_factor_{layer}"] if kind == "recurrent" else []) + [
+                f"hls.reuse_factor_{layer}", "hls.reuse_factor"]
+            name = next(c for c in candidates if c == "hls.reuse_factor" or c in specs)
+            product = f"recurrent_{layer}" if kind == "recurrent" else layer
+            sets = [p.get(product) for p in parallelisms]
+            checks = [("hls.parallelism", sorted({rf for rf in sets if rf is not None}))]
+            if None in sets:  # some parallelism value leaves this product to its own parameter
+                checks.append((name, _values(specs, name)))
+            valid = valid_reuse_factors(n_in, n_out)
+            for name, rfs in checks:
+                if not rfs or name in problems:
+                    continue
+                bad = [rf for rf in rfs if rf not in valid]
+                if not bad:
+                    continue
+                problems[name] = (
+                        f"{', '.join(map(str, bad))} not valid for {layer}'s {kind} product {n_in}x{n_out} "
+                        f"({arch}, {n_neurons} neurons) with the Resource strategy; valid: "
+                        f"{', '.join(map(str, valid[:16]))}" + (" ..." if len(valid) > 16 else ""))
     return list(problems.items())
 
 
@@ -330,8 +361,10 @@ def qat_value_precision(total_bits: int, integer_bits: int) -> tuple[int, int]:
     return total_bits + QAT_EXTRA_INTEGER_BITS + QAT_EXTRA_FRACTIONAL_BITS, integer_bits + QAT_EXTRA_INTEGER_BITS
 
 
-def _with_parallelism(p: dict[str, Any]) -> dict[str, Any]:
-    """The per-layer reuse factors with ``hls.parallelism``'s entries in place (it overrides)."""
+def _with_parallelism(p: dict[str, Any], causal: bool = False) -> dict[str, Any]:
+    """The per-layer reuse factors with ``hls.parallelism``'s entries in place (it overrides). A causal
+    design's step has no IC layer: its reuse factor, if set, applies to the study's bidirectional points
+    only; the controller's products take the model-wide reuse factor."""
     layer = {k: p[f"hls.reuse_factor_{k}"] for k in LAYERS if f"hls.reuse_factor_{k}" in p}
     recurrent = {k: p[f"hls.recurrent_reuse_factor_{k}"] for k in RECURRENT_LAYERS
                  if f"hls.recurrent_reuse_factor_{k}" in p}
@@ -340,6 +373,8 @@ def _with_parallelism(p: dict[str, Any]) -> dict[str, Any]:
             recurrent[product.removeprefix("recurrent_")] = rf
         else:
             layer[product] = rf
+    if causal:
+        layer.pop("ic", None)
     return {"layer_reuse_factor": layer, "recurrent_reuse_factor": recurrent}
 
 
@@ -373,16 +408,17 @@ def build(point: DesignPoint) -> dict[str, Any]:
     if p.get("model.causal"):  # a bidirectional design's model settings are what they were without the variant
         model.update({k: p[f"model.{k}"] for k in CAUSAL_FIELDS})
     model["quant"] = quant
+    causal = bool(p.get("model.causal"))
     train = {d.key: p[d.name] for d in PARAMS if d.section == "train"}
     hls = {
         "quantization": mode,
         "precision": f"ap_fixed<{width},{integer}>",
         "reuse_factor": p["hls.reuse_factor"],
-        **_with_parallelism(p),
+        **_with_parallelism(p, causal),
         "strategy": _STRATEGY[p["hls.strategy"]],
         "io_type": p["hls.io_type"],
         "table_size": p["hls.table_size"],
-        "zero_inputs": list(ZERO_INPUTS),
+        "zero_inputs": [] if causal else list(ZERO_INPUTS),
         "part": full_part_name(hardware.part),
         "clock_period": float(hardware.clock_ns),
         "backend": hls_backend(hardware.backend),

@@ -3,6 +3,10 @@
 The accuracy objectives are computed on the bit-accurate C-simulation outputs of the hls4ml design
 (log-rates and factors), for training trials too: the behaviour decoder is fit on the factors the
 circuit produces. A design that the estimator shows too big is pruned before any training.
+
+A causal design (``model.causal``) is one bin's step (:mod:`dse.families.lfads.step`): hls4ml converts the
+step, the C simulation calls it once per bin carrying the states it returns, and the cost is per bin (the
+hardware record says ``latency_per: bin``; a bidirectional design's latency is per finished trial).
 """
 
 from __future__ import annotations
@@ -30,6 +34,17 @@ def model_configs(design: dict[str, Any], split) -> tuple[Any, Any]:
     return model_cfg, TrainConfig(**design["train"])
 
 
+def hardware_model(model_cfg, deploy) -> tuple[Any, Any]:
+    """``(the Keras model hls4ml converts, its step model or None)``: the deploy model itself, or for a causal
+    design the one-bin step built from it."""
+    if not model_cfg.causal:
+        return deploy, None
+    from dse.families.lfads.step import build_step
+
+    step = build_step(model_cfg, deploy)
+    return step.model, step
+
+
 def _preflight(trial: TrialContext, model_cfg, hls_design) -> None:
     """Estimate the untrained architecture; raise Pruned if it cannot fit (before any training)."""
     if trial.spec.max_utilisation is None:
@@ -38,7 +53,8 @@ def _preflight(trial: TrialContext, model_cfg, hls_design) -> None:
     from dse.families.lfads.model import build_lfads
     from dse.hls.convert import convert
 
-    hls_model = convert(build_lfads(model_cfg).deploy, hls_design, trial.work / "preflight")
+    hls_model = convert(hardware_model(model_cfg, build_lfads(model_cfg).deploy)[0], hls_design,
+                        trial.work / "preflight")
     report = get_backend("estimate").cost(hls_model, part=hls_design.part, clock_ns=hls_design.clock_period)
     util = report.utilisation()
     worst = max(util, key=util.get)
@@ -132,7 +148,12 @@ def lowered_design(req: Any) -> Any:
     design = HLSDesign.from_dict(hls)
     out = Path(req.build_cache_dir) / "lowered" / req.study / str(req.number) / design.backend / "hls_project"
     out.parent.mkdir(parents=True, exist_ok=True)
-    hls_model = convert(load_model(Path(model_art.path)), design, out)
+    from dse.families.lfads.config import LFADSConfig
+
+    deploy = load_model(Path(model_art.path))
+    _, n_bins, n_neurons = deploy.inputs[0].shape  # the spikes: (trials, bins, neurons)
+    model_cfg = LFADSConfig.from_dict({**req.design["model"], "n_neurons": n_neurons, "n_bins": n_bins})
+    hls_model = convert(hardware_model(model_cfg, deploy)[0], design, out)
     with redirect_stdout(io.StringIO()):
         hls_model.write()
     return hls_model
@@ -160,9 +181,10 @@ def run(trial: TrialContext) -> None:
     model_sha = sha256_file(cached.model_file)
     trial.artifact("model", cached.model_file)
     with trial.phase("load_model"):
-        model = load_model(cached.model_file)
+        model, step = hardware_model(model_cfg, load_model(cached.model_file))
 
     from dse.cost.registry import get_backend
+    from dse.families.lfads.step import run_csim_stream
     from dse.hls import csim_cache
     from dse.hls.cache import compile_model
     from dse.hls.convert import convert
@@ -196,7 +218,8 @@ def run(trial: TrialContext) -> None:
         hls_model = compiled.hls_model
         if sim is None:
             with trial.phase("csim"):
-                sim = run_csim(hls_model, spikes)  # training trials too: the decoder is fit on them
+                # training trials too: the decoder is fit on them
+                sim = run_csim(hls_model, spikes) if step is None else run_csim_stream(hls_model, step, spikes)
                 if spec.reuse_csim:
                     csim_cache.store(spec.build_cache_dir, csim_key, sim)
     train, test = sim.rows(slice(None, n_train)), sim.rows(slice(n_train, None))
@@ -211,4 +234,4 @@ def run(trial: TrialContext) -> None:
     with trial.phase("cost"):
         report = backend.cost(hls_model, part=hls_design.part, clock_ns=hls_design.clock_period,
                               output_dir=str(trial.work / "synthesis"))
-    trial.finish(result.accuracy["csim"], report)
+    trial.finish(result.accuracy["csim"], report, latency_per="trial" if step is None else "bin")

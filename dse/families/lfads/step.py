@@ -131,3 +131,23 @@ def hls_step(hls_model, output_names: Sequence[str]) -> StepFn:
         return [out[i] for i in order]
 
     return step
+
+
+def run_csim_stream(hls_model, step_model: StepModel, spikes: np.ndarray):
+    """The bit-accurate C simulation of a causal design over whole trials: the compiled step called once per
+    bin, all trials at a time, carrying the states it returns (:func:`stream` over :func:`hls_step`).
+    Returns a :class:`dse.hls.csim.CSimOutput` with ``logrates`` and ``factors`` of shape (trials, bins, .),
+    like the bidirectional design's :func:`dse.hls.csim.run_csim`. ``spikes`` must be exactly representable in
+    the step's input type (checked, as there)."""
+    import time
+
+    from dse.hls.csim import CSimOutput, _check_counts
+
+    spikes = np.ascontiguousarray(np.asarray(spikes, dtype=np.float64))
+    first = hls_model.get_input_variables()[0]
+    if spikes.ndim != 3 or spikes.shape[2] != int(first.shape[-1]):
+        raise ValueError(f"spikes: expected shape (trials, bins, {first.shape[-1]}), got {spikes.shape}")
+    _check_counts(spikes, first)
+    t0 = time.perf_counter()
+    logrates, factors = stream(hls_step(hls_model, step_model.model.output_names), spikes, step_model.initial_states)
+    return CSimOutput({LOGRATES: logrates, FACTORS: factors}, time.perf_counter() - t0)
