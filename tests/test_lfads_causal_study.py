@@ -161,3 +161,40 @@ def test_compare_marks_each_design_causal_or_not(study, tmp_path):
     # mixed2 fixes causal: true (not a sampled parameter), mixed samples it
     assert all(row["causal"] == bool(row["params"].get("model.causal", row["study"] == "mixed2")) for row in rows)
     assert all(row["latency_per"] == ("bin" if row["causal"] else "trial") for row in rows)
+
+
+def test_export_of_a_causal_design_streams_trials_through_its_step(study, tmp_path, monkeypatch):
+    """The exported project's own testbench (g++ only) streams the test trials bin by bin, carrying the states,
+    and reproduces dse's C simulation exactly; its outputs also follow the full causal Keras model over the same
+    trials. A testbench that dropped the state between bins would fail: checked by resetting the states to
+    their initial values after every bin."""
+    from dse.families.lfads.pipeline import load_model
+    from dse.families.lfads.stream_tb import read_results
+    from dse.trial.runner import load_split
+
+    req = _requests(study, monkeypatch)[True]
+    out = tmp_path / "pkg"
+    r = dse("export", "study.yaml", "--trial", str(req.number), "-o", str(out), cwd=study.parent)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "per 10 ms bin" in (out / "README.md").read_text()
+    sim = subprocess.run(["bash", str(out / "csim.sh")], capture_output=True, text=True, timeout=900)
+    assert sim.returncode == 0, sim.stdout[-2000:] + sim.stderr[-3000:]
+    assert "max |output - expected| = 0" in sim.stdout
+    got = read_results(out / "hls_project/tb_data/csim_results.log")
+    split = load_split(req.data)
+    spikes = split.test.spikes[:5]
+    n, t, n_neurons = spikes.shape
+    logrates, factors = load_model(Path(next(a.path for a in req.result.artifacts if a.kind == "model"))).predict(
+        spikes.astype("float32"), verbose=0)
+    assert got.shape == (n * t, n_neurons + factors.shape[-1])
+    np.testing.assert_allclose(got[:, :n_neurons], logrates.reshape(n * t, -1), rtol=0, atol=2e-2)
+    np.testing.assert_allclose(got[:, n_neurons:], factors.reshape(n * t, -1), rtol=0, atol=2e-2)
+
+    tb = out / "hls_project" / "myproject_test.cpp"
+    lines = tb.read_text().splitlines()
+    reset = [ln.strip() for ln in lines if "_state[i] = init[" in ln]
+    carry = [i for i, ln in enumerate(lines) if "_state[i] = layer" in ln]
+    assert len(reset) == 3 and len(carry) == 3
+    tb.write_text("\n".join([*lines[: carry[-1] + 1], *reset, *lines[carry[-1] + 1:]]) + "\n")
+    broken = subprocess.run(["bash", str(out / "csim.sh")], capture_output=True, text=True, timeout=900)
+    assert broken.returncode == 1 and "max |output - expected| = 0\n" not in broken.stdout

@@ -34,6 +34,19 @@ echo "C-simulation outputs written to hls_project/tb_data/csim_results.log"
 """
 
 
+STREAM_CSIM_SH = """#!/usr/bin/env bash
+# C simulation of the exported causal design with g++ alone: compiles the streaming testbench, which runs
+# the test trials through one bin's step at a time (carrying its states) and compares every bin's outputs
+# with tb_data/stream_expected.dat; exits non-zero on any difference.
+set -euo pipefail
+cd "$(dirname "$0")/hls_project"
+g++ -O2 -std=c++14 -Ifirmware -Ifirmware/ap_types -Ifirmware/nnet_utils -DWEIGHTS_DIR='"firmware/weights"' \\
+    myproject_test.cpp firmware/myproject.cpp -o csim_tb
+./csim_tb | tee tb_data/csim_stdout.log
+echo "C-simulation outputs written to hls_project/tb_data/csim_results.log (one line per bin)"
+"""
+
+
 def _fmt(rows: np.ndarray) -> str:
     return "\n".join(" ".join(f"{v:.8g}" for v in row) for row in rows) + "\n"
 
@@ -41,7 +54,8 @@ def _fmt(rows: np.ndarray) -> str:
 def export(req: ExportRequest, work: Path) -> list[str]:
     """Write the payload of ``req``'s trial into ``work`` (see the module docstring)."""
     from dse.errors import ConfigError
-    from dse.families.lfads.pipeline import FACTORS, LOGRATES, load_model
+    from dse.families.lfads.config import LFADSConfig
+    from dse.families.lfads.pipeline import FACTORS, LOGRATES, hardware_model, load_model
     from dse.hls.cache import compile_model
     from dse.hls.csim import run_csim
     from dse.hls.design import HLSDesign
@@ -52,7 +66,10 @@ def export(req: ExportRequest, work: Path) -> list[str]:
         raise ConfigError(req.source, f"trial {req.number}: its trained model is gone from the cache "
                           f"({model_art.path if model_art else 'no artifact'})", "--trial")
     hls_design = HLSDesign.from_dict(req.design["hls"])
-    model = load_model(Path(model_art.path))
+    deploy = load_model(Path(model_art.path))
+    _, n_bins, n_neurons = deploy.inputs[0].shape  # the spikes: (trials, bins, neurons)
+    model_cfg = LFADSConfig.from_dict({**req.design["model"], "n_neurons": n_neurons, "n_bins": n_bins})
+    model, step = hardware_model(model_cfg, deploy)
     compiled = compile_model(model, hls_design, req.build_cache_dir)
     copytree_inside(compiled.project_dir, work / "hls_project", work)
     inside(work, work / "model").mkdir()
@@ -61,6 +78,10 @@ def export(req: ExportRequest, work: Path) -> list[str]:
 
     split = load_split(req.data)
     spikes = split.test.spikes[:TB_TRIALS].astype(np.float64)
+    if step is not None:  # one bin's step: a testbench that streams the trials bin by bin
+        _stream_testbench(compiled.hls_model, step, spikes, work)
+        (work / "README.md").write_text(_readme(req, hls_design, per_bin=True))
+        return ["hls_project", "model/model.h5", "hls_config.yml", "csim.sh", "README.md"]
     sim = run_csim(compiled.hls_model, spikes)
     n = len(spikes)
     inputs = np.concatenate([spikes.reshape(n, -1), np.zeros((n, spikes.shape[1]))], axis=1)
@@ -75,7 +96,25 @@ def export(req: ExportRequest, work: Path) -> list[str]:
     return ["hls_project", "model/model.h5", "hls_config.yml", "csim.sh", "README.md"]
 
 
-def _readme(req: ExportRequest, design: Any) -> str:
+def _stream_testbench(hls_model: Any, step: Any, spikes: np.ndarray, work: Path) -> None:
+    """The causal design's testbench (:mod:`dse.families.lfads.stream_tb`) in place of hls4ml's, its data and
+    the script that runs it with g++."""
+    from dse.families.lfads.step import run_csim_stream
+    from dse.families.lfads.stream_tb import testbench, write_tb_data
+    from dse.hls.csim import CSimOutput
+
+    sim: CSimOutput = run_csim_stream(hls_model, step, spikes)
+    project = work / "hls_project"
+    tb = inside(work, project / "tb_data")
+    tb.mkdir(exist_ok=True)
+    write_tb_data(tb, step, spikes, sim["logrates"], sim["factors"])
+    # the project's build_prj.tcl compiles <project>_test.cpp for C simulation and co-simulation
+    inside(work, project / "myproject_test.cpp").write_text(testbench(hls_model, spikes.shape[0], spikes.shape[1]))
+    (work / "csim.sh").write_text(STREAM_CSIM_SH)
+    (work / "csim.sh").chmod(0o755)
+
+
+def _readme(req: ExportRequest, design: Any, per_bin: bool = False) -> str:
     hw = req.result.hardware or {}
     acc = req.result.accuracy.get("csim", {})
     tool = "vitis-run --mode hls --tcl build_prj.tcl" if design.backend == "Vitis" else "vivado_hls -f build_prj.tcl"
@@ -90,7 +129,8 @@ def _readme(req: ExportRequest, design: Any) -> str:
         f"- accuracy (bit-accurate C simulation, test trials): behaviour R² {acc.get('behavior_r2')}, "
         f"NPLL {acc.get('npll')}, bits/spike {acc.get('bits_per_spike')}, rate R² {acc.get('rate_r2')}",
         f"- hardware ({hw.get('backend')}{', ' + hw['tool_version'] if hw.get('tool_version') else ''}): "
-        f"latency {hw.get('latency_cycles')} cycles = {hw.get('latency_us')} µs, II {hw.get('ii_cycles')}, "
+        f"latency {hw.get('latency_cycles')} cycles = {hw.get('latency_us')} µs"
+        f"{' per 10 ms bin (one call of the step)' if per_bin else ' per trial'}, II {hw.get('ii_cycles')}, "
         f"DSP {hw.get('dsp')}, LUT {hw.get('lut')}, FF {hw.get('ff')}, BRAM_18K {hw.get('bram_18k')}",
         "",
         "## Build on an FPGA machine",
@@ -105,6 +145,13 @@ def _readme(req: ExportRequest, design: Any) -> str:
         "",
         "Reports land in `hls_project/myproject_prj/solution1/syn/report/`. Without an HLS tool, `./csim.sh`",
         "compiles the testbench with g++ and checks the design on five test trials (tb_data/).",
+        *(["",
+           "This is a causal design: the top function computes one bin. Its inputs are the bin's spike counts and",
+           "the encoder, controller and generator GRU states; its outputs are the bin's log-rates and factors and",
+           "the new states, which the surrounding logic keeps in registers and feeds back at the next bin (the",
+           "testbench `myproject_test.cpp` does exactly that over whole trials, starting from",
+           "`tb_data/stream_initial_states.dat`, and fails on any difference from dse's C simulation)."]
+          if per_bin else []),
         "",
         "## Contents",
         "",
