@@ -161,6 +161,9 @@ def test_compare_marks_each_design_causal_or_not(study, tmp_path):
     # mixed2 fixes causal: true (not a sampled parameter), mixed samples it
     assert all(row["causal"] == bool(row["params"].get("model.causal", row["study"] == "mixed2")) for row in rows)
     assert all(row["latency_per"] == ("bin" if row["causal"] else "trial") for row in rows)
+    text = dse("compare", "study.yaml", "other.yaml", cwd=study.parent).stdout
+    mixed = len({row["latency_per"] for row in rows}) > 1
+    assert ("not the same quantity" in text) == mixed
 
 
 def test_export_of_a_causal_design_streams_trials_through_its_step(study, tmp_path, monkeypatch):

@@ -60,6 +60,17 @@ def test_quick_example_loads() -> None:
     assert not (EXAMPLES / "lfads-quick.db").exists()  # loading writes nothing
 
 
+def test_causal_example_loads() -> None:
+    c = load_study(EXAMPLES / "causal.yaml")
+    assert c.warnings == () and c.params["model.causal"] == Choices((True, False))
+    assert c.objective_names == ["behavior_r2_bin", "latency_us", "lut"]
+    points = c.search_space().grid_points()
+    assert {p["model.causal"] for p in points} == {True, False}
+    # the controller's settings belong to the causal points only
+    full = [c.search_space().resolve(p) for p in points]
+    assert all(("model.controller_units" in p) == p["model.causal"] for p in full)
+
+
 def test_paper_example_loads() -> None:
     c = load_study(EXAMPLES / "paper.yaml")
     assert c.data.options == {"n_trials": 170, "n_bins": 73, "n_neurons": 70, "seed": 0}

@@ -104,6 +104,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(flat.to_csv(index=False))
     else:
         print(flat.to_string(index=False))
+        kinds = sorted({str(r["latency_per"]) for r in table})
+        if len(kinds) > 1:  # e.g. a causal LFADS step (per bin) beside designs that answer per trial
+            print(f"note: latency_us is per {' / per '.join(kinds)} (column latency_per): not the same quantity, "
+                  "so the joint front compares unlike latencies")
         if args.output is not None:
             print(f"written: {args.output / 'compare.png'}, {args.output / 'compare.html'}, "
                   f"{args.output / 'compare.csv'}")
