@@ -93,6 +93,8 @@ def test_both_kinds_complete_and_say_what_their_latency_is_per(study):
         assert row["state"] == "COMPLETE" and np.isfinite(row["behavior_r2_bin"])
     # one bin's step is a fraction of the bidirectional design that reads all 12 bins before it answers
     assert rows[True]["latency_us"] < rows[False]["latency_us"]
+    # a new bin can enter the step every ii_cycles (an objective a study can minimise)
+    assert 1 <= rows[True]["ii_cycles"] <= rows[True]["latency_cycles"]
     text = dse("pareto", "study.yaml", cwd=study.parent).stdout
     assert "latency_per" in text.splitlines()[0]
 
