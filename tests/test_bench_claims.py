@@ -248,3 +248,15 @@ def test_view_speed_copies_every_trial_with_its_results(tmp_path):
         assert t.user_attrs == expected
         assert st.project.load_result("v", t.number) == st.project.load_result("v", t.number % 4)
     st.close()
+
+
+def test_causal_decoders_markdown_is_rendered_from_its_json():
+    """bench/results/causal_decoders.md: every figure re-read from the run's JSON (the same text), the run's own
+    command and commit in the header, and the per-seed rows are the JSON's runs."""
+    data = json.loads((RESULTS / "causal_decoders.json").read_text())
+    md = (RESULTS / "causal_decoders.md").read_text()
+    assert _bench_module("causal_decoders").render(data) == md
+    assert f"- command: `{data['command']}`" in md and f"commit {data['commit']}" in md
+    assert {(r["model"], r["seed"]) for r in data["runs"]} == {
+        (m, s) for m in ("causal LFADS", "bidirectional LFADS", "SNN decoder") for s in data["seeds"]}
+    assert len(data["seeds"]) >= 3
