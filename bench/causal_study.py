@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +25,11 @@ from common import (  # noqa: E402
     RESULTS,
     ROOT,
     command_line,
-    dse,
-    git_dirty,
-    git_rev,
     load_average,
     machine,
     markdown_table,
     read_json,
-    run_study,
+    run_study_copy,
 )
 
 NAME = "causal_study"
@@ -42,22 +37,11 @@ STUDY = ROOT / "bench" / "causal_study.yaml"
 
 
 def run(keep: Path | None) -> dict[str, Any]:
-    work = keep or Path(tempfile.mkdtemp(prefix="causal_study_"))
-    work.mkdir(parents=True, exist_ok=True)
-    commit = git_rev() + ("+dirty" if git_dirty() else "")
-    try:
-        study = work / STUDY.name
-        shutil.copy(STUDY, study)
-        load_start = load_average()
-        wall, rows = run_study(study, work / "runs")
-        status = dse("status", str(study), "--front-rows", "0", runs_dir=work / "runs", capture=True)
-    finally:
-        if keep is None:
-            shutil.rmtree(work, ignore_errors=True)
-    return {"command": command_line(), "commit": commit, "machine": machine(),
-            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_start": load_start,
-            "load": load_average(), "wall_seconds": wall, "study": "bench/causal_study.yaml",
-            "study_text": STUDY.read_text(), "status": status, "rows": rows}
+    r = run_study_copy(STUDY, keep, "causal_study_", "--front-rows", "0")
+    return {"command": command_line(), "commit": r["commit"], "machine": machine(),
+            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_start": r["load_start"],
+            "load": load_average(), "wall_seconds": r["wall_seconds"], "study": "bench/causal_study.yaml",
+            "study_text": STUDY.read_text(), "status": r["status"], "rows": r["rows"]}
 
 
 def _f(v: Any, fmt: str) -> str:

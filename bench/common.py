@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -143,6 +144,28 @@ def run_study(study: Path, runs_dir: Path) -> tuple[float, list[dict[str, Any]]]
     dse("run", str(study), "--no-progress", runs_dir=runs_dir)
     wall = time.perf_counter() - t0
     return wall, json.loads(dse("pareto", str(study), "--format", "json", runs_dir=runs_dir, capture=True))
+
+
+def run_study_copy(study_src: Path, keep: Path | None, prefix: str, *status_args: str) -> dict[str, Any]:
+    """``study_src`` copied into a new folder (``keep``, or a temporary one removed at the end: its default
+    storage, sqlite beside the file, is then a new database; DSE_RUNS_DIR there, so nothing cached by an earlier
+    run is reused), run with ``dse run``; returns the commit that ran, the load before, the wall seconds of
+    ``dse run``, the front (``dse pareto --format json`` rows) and ``dse status STATUS_ARGS``'s text."""
+    import tempfile
+
+    work = keep or Path(tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    commit = git_rev() + ("+dirty" if git_dirty() else "")
+    try:
+        study = work / study_src.name
+        shutil.copy(study_src, study)
+        load_start = load_average()
+        wall, rows = run_study(study, work / "runs")
+        status = dse("status", str(study), *status_args, runs_dir=work / "runs", capture=True)
+    finally:
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return {"commit": commit, "load_start": load_start, "wall_seconds": wall, "rows": rows, "status": status}
 
 
 def markdown_table(header: list[str], rows: list[list[Any]]) -> str:

@@ -21,9 +21,7 @@ import argparse
 import datetime as dt
 import hashlib
 import json
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -31,13 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     RESULTS,
     command_line,
-    dse,
-    git_dirty,
-    git_rev,
     load_average,
     machine,
     read_json,
-    run_study,
+    run_study_copy,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,32 +41,21 @@ STUDY = ROOT / "bench" / "snn_reuse_study.yaml"
 
 def run(study_src: Path, keep: Path | None) -> dict:
     """`dse run` then `dse pareto --format json` of a copy of ``study_src`` in a new folder."""
-    work = keep or Path(tempfile.mkdtemp(prefix="snn_reuse_study_"))
-    work.mkdir(parents=True, exist_ok=True)
-    commit = git_rev() + ("+dirty" if git_dirty() else "")
-    try:
-        study = work / study_src.name
-        shutil.copy(study_src, study)
-        load_start = load_average()
-        wall, rows = run_study(study, work / "runs")
-        status = dse("status", str(study), runs_dir=work / "runs", capture=True)
-    finally:
-        if keep is None:
-            shutil.rmtree(work, ignore_errors=True)
+    r = run_study_copy(study_src, keep, "snn_reuse_study_")
     try:
         rel = str(study_src.resolve().relative_to(ROOT))
     except ValueError:
         rel = str(study_src)
-    return {"command": command_line(), "commit": commit, "machine": machine(),
-            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_start": load_start,
-            "load": load_average(), "wall_seconds": wall,
+    return {"command": command_line(), "commit": r["commit"], "machine": machine(),
+            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_start": r["load_start"],
+            "load": load_average(), "wall_seconds": r["wall_seconds"],
             "wall_note": "wall time of `dse run` (training, quantization, costing, checked synthesis) on the shared "
                          "machine under the load recorded",
             "study": rel, "study_sha256": hashlib.sha256(study_src.read_bytes()).hexdigest()[:16],
             "dse_commands": [f"DSE_RUNS_DIR=<new folder>/runs dse run <new folder>/{study_src.name} --no-progress",
                              f"dse pareto <new folder>/{study_src.name} --format json",
                              f"dse status <new folder>/{study_src.name}"],
-            "status": status, "rows": rows}
+            "status": r["status"], "rows": r["rows"]}
 
 
 def _num(v, fmt: str) -> str:
