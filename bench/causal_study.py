@@ -72,7 +72,9 @@ def render(d: dict[str, Any]) -> str:
               "5 ns) with its three GRU states carried between calls; its accuracy is the C simulation streamed over "
               "whole trials. Hardware numbers are dse's estimator (not synthesis: no HLS tool here; the estimator's "
               "error on unseen designs is in the estimator sections), per bin, not per trial: the paper's 41.97 µs "
-              "is its own estimate for a whole finished trial of the bidirectional model, not the same quantity."]
+              "is its own estimate for a whole finished trial of the bidirectional model, not the same quantity. The "
+              "estimator gives every reuse factor here the same LUT count; its LUT error on unseen Latency-strategy "
+              "designs is large (the estimator sections), so the LUT column is the least certain figure."]
     return "\n".join(lines) + "\n"
 
 

@@ -260,3 +260,11 @@ def test_causal_decoders_markdown_is_rendered_from_its_json():
     assert {(r["model"], r["seed"]) for r in data["runs"]} == {
         (m, s) for m in ("causal LFADS", "bidirectional LFADS", "SNN decoder") for s in data["seeds"]}
     assert len(data["seeds"]) >= 3
+
+
+def test_causal_study_markdown_is_rendered_from_its_json():
+    """bench/results/causal_study.md: the front re-read from the run's JSON (the same text); every row is a
+    causal design whose latency is per bin."""
+    data = json.loads((RESULTS / "causal_study.json").read_text())
+    assert _bench_module("causal_study").render(data) == (RESULTS / "causal_study.md").read_text()
+    assert data["rows"] and all(r["latency_per"] == "bin" for r in data["rows"])
