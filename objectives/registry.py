@@ -98,7 +98,7 @@ HARDWARE: tuple[Objective, ...] = (
     _hw("latency_us", "us", "worst-case latency of one inference"),
     _hw("latency_cycles", "cycles", "worst-case latency of one inference in clock cycles"),
     _hw("ii_cycles", "cycles", "initiation interval: clock cycles between two inferences the design accepts "
-        "(for a causal LFADS step, between two bins)"),
+        "(for a design that computes one time bin per call, between two bins)"),
     *(_hw(name, unit, f"{what} used") for name, unit, what, _ in _RESOURCES),
     *(_hw(util, "fraction", f"{what} used / available on the part") for _, _, what, util in _RESOURCES),
 )

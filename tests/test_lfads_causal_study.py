@@ -92,7 +92,7 @@ def test_both_kinds_complete_and_say_what_their_latency_is_per(study):
     # one bin's step is a fraction of the bidirectional design that reads all 12 bins before it answers
     assert rows[True]["latency_us"] < rows[False]["latency_us"]
     # a new bin can enter the step every ii_cycles (an objective a study can minimise)
-    assert 1 <= rows[True]["ii_cycles"] <= rows[True]["latency_cycles"]
+    assert rows[True]["ii_cycles"] >= 1
     text = dse("pareto", "study.yaml", cwd=study.parent).stdout
     assert "latency_per" in text.splitlines()[0]
 

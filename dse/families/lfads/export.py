@@ -54,8 +54,7 @@ def _fmt(rows: np.ndarray) -> str:
 def export(req: ExportRequest, work: Path) -> list[str]:
     """Write the payload of ``req``'s trial into ``work`` (see the module docstring)."""
     from dse.errors import ConfigError
-    from dse.families.lfads.config import LFADSConfig
-    from dse.families.lfads.pipeline import FACTORS, LOGRATES, hardware_model, load_model
+    from dse.families.lfads.pipeline import FACTORS, LOGRATES, stored_hardware_model
     from dse.hls.cache import compile_model
     from dse.hls.csim import run_csim
     from dse.hls.design import HLSDesign
@@ -66,10 +65,7 @@ def export(req: ExportRequest, work: Path) -> list[str]:
         raise ConfigError(req.source, f"trial {req.number}: its trained model is gone from the cache "
                           f"({model_art.path if model_art else 'no artifact'})", "--trial")
     hls_design = HLSDesign.from_dict(req.design["hls"])
-    deploy = load_model(Path(model_art.path))
-    _, n_bins, n_neurons = deploy.inputs[0].shape  # the spikes: (trials, bins, neurons)
-    model_cfg = LFADSConfig.from_dict({**req.design["model"], "n_neurons": n_neurons, "n_bins": n_bins})
-    model, step = hardware_model(model_cfg, deploy)
+    model, step = stored_hardware_model(req.design["model"], Path(model_art.path))
     compiled = compile_model(model, hls_design, req.build_cache_dir)
     copytree_inside(compiled.project_dir, work / "hls_project", work)
     inside(work, work / "model").mkdir()

@@ -128,6 +128,16 @@ def load_model(path: Path):
     return keras.models.load_model(path, custom_objects=custom_objects(), compile=False)
 
 
+def stored_hardware_model(model_settings: dict[str, Any], model_file: Path) -> tuple[Any, Any]:
+    """:func:`hardware_model` of a finished trial: its stored deploy model and its design's ``model`` settings
+    (the data's sizes read off the model's spikes input)."""
+    from dse.families.lfads.config import LFADSConfig
+
+    deploy = load_model(model_file)
+    _, n_bins, n_neurons = deploy.inputs[0].shape  # the spikes: (trials, bins, neurons)
+    return hardware_model(LFADSConfig.from_dict({**model_settings, "n_neurons": n_neurons, "n_bins": n_bins}), deploy)
+
+
 def lowered_design(req: Any) -> Any:
     """A finished trial's hls4ml model rebuilt from its stored deploy model and design, for the backend its
     request names (hls4ml's Vitis or Vivado flavour), so that a real tool costs the design the estimate costed.
@@ -148,12 +158,7 @@ def lowered_design(req: Any) -> Any:
     design = HLSDesign.from_dict(hls)
     out = Path(req.build_cache_dir) / "lowered" / req.study / str(req.number) / design.backend / "hls_project"
     out.parent.mkdir(parents=True, exist_ok=True)
-    from dse.families.lfads.config import LFADSConfig
-
-    deploy = load_model(Path(model_art.path))
-    _, n_bins, n_neurons = deploy.inputs[0].shape  # the spikes: (trials, bins, neurons)
-    model_cfg = LFADSConfig.from_dict({**req.design["model"], "n_neurons": n_neurons, "n_bins": n_bins})
-    hls_model = convert(hardware_model(model_cfg, deploy)[0], design, out)
+    hls_model = convert(stored_hardware_model(req.design["model"], Path(model_art.path))[0], design, out)
     with redirect_stdout(io.StringIO()):
         hls_model.write()
     return hls_model
