@@ -9,6 +9,8 @@ test trials:
   bidirectional LFADS the factors of bin t come from the whole trial, information a closed loop does not
   have). For the SNN: its float model's readout (``behavior_r2``, the per-bin form) and its
   integer (PTQ, 6-bit weights) model's.
+- ``controller lag 1``: the causal LFADS whose controller reads the encoder's state after the previous bin
+  (``--controller-lag 1``), so a bin's spikes cannot pass through to its own rates.
 - ``rate_r2``: R² of the inferred firing rates against the synthetic data's true rates (LFADS only).
 - the causal linear decoder (ridge on the last few bins, lags chosen on the validation trials) is
   deterministic: scored once (``--baseline`` of the SNN run with the first seed).
@@ -36,6 +38,7 @@ from common import DSE, ROOT, header_from_meta, markdown_table, read_json, run_m
 NAME = "causal_decoders"
 MODELS = {
     "causal LFADS": ["train", "--causal"],
+    "causal LFADS, controller lag 1": ["train", "--causal", "--controller-lag", "1"],
     "bidirectional LFADS": ["train"],
     "SNN decoder": ["train", "--family", "snn", "--task", "decode"],
 }
@@ -89,6 +92,8 @@ def render(d: dict[str, Any]) -> str:
     for model in MODELS:
         runs = [r for r in d["runs"] if r["model"] == model]
         ms = [_metrics(r) for r in runs]
+        if not runs:  # a model this run did not train (an older run's JSON)
+            continue
         rows.append([model, "yes" if model != "bidirectional LFADS" else "no", len(runs),
                      *(_stat([m[c] for m in ms]) for c in cols),
                      f"{statistics.mean(r['wall_s'] for r in runs):.0f}"])

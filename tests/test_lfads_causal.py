@@ -108,13 +108,35 @@ def test_config_validation_and_a_bidirectional_config_is_unchanged():
 
 
 @pytest.mark.parametrize("quant", [None, QuantSpec(8, 3)])
-def test_step_model_streamed_over_a_trial_equals_the_causal_model(quant):
+def test_with_the_controller_lag_bin_t_depends_on_spikes_before_t_only(quant):
+    """controller_lag 1: changing the spikes of bin b leaves the outputs of bins up to b bit-identical (the
+    controller reads the encoder's state after b-1); those from b+1 on change. Without the lag bin b moves."""
+    x = _spikes()
+    b = 5
+    y = x.copy()
+    y[:, b, :] += 3.0
+    for lag in (1, 0):
+        m = build_lfads(LFADSConfig(**SMALL, causal=True, controller_lag=lag, quant=quant))
+        _randomise(m.deploy)
+        (lx, fx), (ly, fy) = m.deploy.predict(x, verbose=0), m.deploy.predict(y, verbose=0)
+        assert np.array_equal(fx[:, :b], fy[:, :b]) and np.array_equal(lx[:, :b], ly[:, :b])
+        assert np.array_equal(fx[:, b], fy[:, b]) == bool(lag)
+        assert not np.allclose(fx[:, b + 1:], fy[:, b + 1:])
+    with pytest.raises(ValueError, match="controller_lag"):
+        LFADSConfig(**SMALL, causal=True, controller_lag=2)
+    assert "controller_lag" not in LFADSConfig(**SMALL, causal=True).to_dict()  # earlier causal keys unchanged
+    assert LFADSConfig(**SMALL, causal=True, controller_lag=1).to_dict()["controller_lag"] == 1
+
+
+@pytest.mark.parametrize("lag", [0, 1])
+@pytest.mark.parametrize("quant", [None, QuantSpec(8, 3)])
+def test_step_model_streamed_over_a_trial_equals_the_causal_model(quant, lag):
     """The one-bin step with explicit states, stepped over whole trials carrying its states, gives the full
     causal model's outputs: exactly for float and QKeras deploy models, and for the QAT reference model
     (state-quantized GRU outputs) with the step's states quantized."""
     from dse.families.lfads.step import build_step, keras_step, stream
 
-    cfg = LFADSConfig(**SMALL, causal=True, quant=quant)
+    cfg = LFADSConfig(**SMALL, causal=True, quant=quant, controller_lag=lag)
     m = build_lfads(cfg)
     _randomise(m.train)
     from dse.families.lfads.model import sync_models
@@ -185,12 +207,12 @@ def test_study_parameters():
             point[p.name] = p.default
     assert "model.causal" not in point and "model.ic_window" not in point  # absent unless a study sets it
     plain = params.build(DesignPoint("lfads", point, hw))["model"]
-    assert not set(plain) & {"causal", "ic_window", "controller_units", "controller_inputs"}
+    assert not set(plain) & {"causal", "ic_window", "controller_units", "controller_inputs", "controller_lag"}
     causal_point = {**point, "model.causal": True, "model.ic_window": 2, "model.controller_units": 16,
-                    "model.controller_inputs": 3}
+                    "model.controller_inputs": 3, "model.controller_lag": 1}
     model = params.build(DesignPoint("lfads", causal_point, hw))["model"]
-    assert (model["causal"], model["ic_window"], model["controller_units"], model["controller_inputs"]) == (
-        True, 2, 16, 3)
+    assert (model["causal"], model["ic_window"], model["controller_units"], model["controller_inputs"],
+            model["controller_lag"]) == (True, 2, 16, 3, 1)
     assert LFADSConfig.from_dict({**model, "n_neurons": 5, "n_bins": 8}).causal
     ic = next(p for p in params.PARAMS if p.name == "model.ic_window")
     assert ic.active({"model.causal": True}) and not ic.active({"model.causal": False}) and not ic.active({})
@@ -201,6 +223,8 @@ def test_study_parameters():
         ("model.ic_window", "2: a causal design in a study streams one bin's step, built for a learned initial "
                             "state only (ic_window 0); dse train --causal --ic-window K trains one")]
     assert not params.check_causal({"model.causal": Fixed(False), "model.ic_window": Fixed(2)})
+    assert params.check_causal({"model.causal": Fixed(True), "model.controller_lag": Choices((0, 1))})[0][0] == (
+        "model.controller_lag")
     assert not params.check_causal({})
     # the causal step's products: controller and its inputs, no IC layer; the IC's own reuse factor is dropped
     shapes = params.step_matmul_shapes(8, 6, 4, 2, 5, 3)
@@ -228,7 +252,7 @@ def test_dse_train_causal_json(small_npz, tmp_path):
 
 
 @pytest.mark.parametrize(("args", "needle"), [
-    (["--ic-window", "2"], "--ic-window/--controller/--controller-inputs: needs --causal"),
+    (["--ic-window", "2"], "--ic-window/--controller/--controller-inputs/--controller-lag: needs --causal"),
     (["--causal", "--ic-window", "99"], "ic_window"),
 ])
 def test_dse_train_causal_bad_input(args, needle, small_npz, tmp_path):

@@ -30,7 +30,8 @@ bidirectional model's: ``dse train [--causal] --epochs 150`` on the default synt
 0.51 vs 0.30 and rate R2 0.56 vs 0.83 (causal vs bidirectional; behaviour R2 per bin 0.79 vs 0.86; with
 ``--variational`` the causal model's were the same to 0.01). LFADS' remedies
 (coordinated dropout, a larger KL weight on the inputs, or a controller that reads bins up to t-1 only)
-are not built yet.
+are not built yet. ``controller_lag: 1`` is the third: the controller reads the encoder's state after bin t-1,
+so bin t's factors depend on the spikes before t only (see LFADSConfig.controller_lag for what it measured).
 
 QAT: the same QKeras layers and the same ``state_outputs`` treatment as :mod:`dse.families.lfads.model`
 (each GRU's outputs through its state quantizer in the training and reference graphs).
@@ -71,7 +72,12 @@ def build_causal(cfg: LFADSConfig, training_graph: bool, state_outputs: bool | N
         x = keras.layers.Dropout(cfg.input_dropout, name="input_dropout")(x)
     enc = L.gru(cfg.encoder_units, name=ENCODER, return_sequences=True)(x)
     enc = L.state_q(enc, "encoder_state_q", state_outputs)
-    con = L.gru(cfg.controller_units, name=CONTROLLER, return_sequences=True)(enc)
+    if cfg.controller_lag:  # bin t's controller reads the encoder's state after bin t-1 (zeros before bin 0)
+        enc_prev = keras.layers.ZeroPadding1D((1, 0), name="encoder_state_lag_pad")(enc)
+        con_in = keras.layers.Cropping1D((0, 1), name="encoder_state_lag")(enc_prev)
+    else:
+        con_in = enc
+    con = L.gru(cfg.controller_units, name=CONTROLLER, return_sequences=True)(con_in)
     con = L.state_q(con, "controller_state_q", state_outputs)
     u = keras.layers.TimeDistributed(L.dense(cfg.controller_inputs, name="con_input_dense"), name=CON_INPUT)(con)
     if cfg.variational and training_graph:

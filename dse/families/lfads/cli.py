@@ -29,6 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--controller", type=int, default=None, metavar="C", help="causal: controller units (default 32)")
     p.add_argument("--controller-inputs", type=int, default=None, metavar="U",
                    help="causal: inferred generator inputs per bin (default 4)")
+    p.add_argument("--controller-lag", type=int, default=None, choices=(0, 1),
+                   help="causal: 1 = the controller reads the encoder's state after the previous bin (default 0)")
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="directory to save the deploy model (model.h5) and metrics.json")
 
@@ -45,9 +47,10 @@ def _configs(args: TrainRequest, n_neurons: int, n_bins: int):
         except ValueError as e:
             raise ConfigError("command line", str(e), "--qat-bits/--qat-integer-bits") from None
     causal = {k: v for k, v in (("ic_window", args.ic_window), ("controller_units", args.controller),
-                                    ("controller_inputs", args.controller_inputs)) if v is not None}
+                                    ("controller_inputs", args.controller_inputs),
+                                    ("controller_lag", args.controller_lag)) if v is not None}
     if causal and not args.causal:
-        raise ConfigError("command line", "needs --causal as well", "--ic-window/--controller/--controller-inputs")
+        raise ConfigError("command line", "needs --causal as well", "--ic-window/--controller/--controller-inputs/--controller-lag")
     if args.causal:
         causal["causal"] = True
     try:
@@ -86,7 +89,7 @@ def run(args: TrainRequest) -> TrainReport:
         "qat_bits": args.qat_bits,
     }
     if model_cfg.causal:  # only then: a bidirectional run's report is what it was
-        report.update(causal=True, ic_window=model_cfg.ic_window)
+        report.update(causal=True, ic_window=model_cfg.ic_window, controller_lag=model_cfg.controller_lag)
     if args.output is not None:
         args.output.mkdir(parents=True, exist_ok=True)
         result.models.deploy.save(args.output / "model.h5")

@@ -57,7 +57,7 @@ class QuantSpec:
 
 
 #: The fields of :class:`LFADSConfig` that only the causal variant has.
-CAUSAL_FIELDS = ("causal", "ic_window", "controller_units", "controller_inputs")
+CAUSAL_FIELDS = ("causal", "ic_window", "controller_units", "controller_inputs", "controller_lag")
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,11 @@ class LFADSConfig:
     ic_window: int = 0
     controller_units: int = 32  # C: controller GRU units
     controller_inputs: int = 4  # U: inferred generator inputs per bin
+    # 0: the controller reads the encoder's state after bin t to infer bin t's generator input, so the model can
+    # pass a bin's spikes through to its own rates; 1: it reads the state after bin t-1 (the factors of bin t
+    # then depend on the spikes before t only). Measured once (seed 0, recipe defaults, default synthetic
+    # data): behaviour R2 per bin 0.788 -> 0.862, rate R2 0.549 -> 0.821 (bidirectional: 0.855 / 0.824).
+    controller_lag: int = 0
 
     def __post_init__(self) -> None:
         for name in ("n_neurons", "n_bins", "encoder_units", "latent_units", "factors", "controller_units",
@@ -105,6 +110,8 @@ class LFADSConfig:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if not 0 <= self.ic_window < self.n_bins:
             raise ValueError(f"ic_window must be in 0..n_bins-1 ({self.n_bins - 1}), got {self.ic_window}")
+        if self.controller_lag not in (0, 1):
+            raise ValueError(f"controller_lag must be 0 or 1, got {self.controller_lag}")
         if self.ic_window and not self.causal:
             raise ValueError("ic_window is a setting of the causal variant (causal: true)")
 
@@ -115,6 +122,8 @@ class LFADSConfig:
         if not self.causal:
             for name in CAUSAL_FIELDS:
                 d.pop(name)
+        elif not self.controller_lag:  # a causal model without the lag keeps the keys it had before the lag
+            d.pop("controller_lag")
         return d
 
     @classmethod

@@ -90,6 +90,8 @@ PARAMS: tuple[ParamDef, ...] = (
        "bins wait for it)", at_least(0), when=CAUSAL),
     _m("controller_units", int, "causal: C, controller GRU units", at_least(1), when=CAUSAL),
     _m("controller_inputs", int, "causal: U, inferred generator inputs per bin", at_least(1), when=CAUSAL),
+    _m("controller_lag", int, "causal: 1 = the controller reads the encoder's state after the previous bin (no "
+       "pass-through of a bin's spikes to its own rates), 0 = after this bin", at_least(0), at_most(1), when=CAUSAL),
     # --- training (TrainConfig)
     _t("epochs", int, "maximum epochs", at_least(1)),
     _t("batch_size", int, "mini-batch size in trials", at_least(1)),
@@ -153,6 +155,12 @@ def check_causal(specs: Mapping[str, Spec]) -> list[tuple[str, str]]:
         return [("model.ic_window", f"{', '.join(map(str, bad))}: a causal design in a study streams one bin's "
                                     "step, built for a learned initial state only (ic_window 0); dse train "
                                     "--causal --ic-window K trains one")]
+    if 1 in (_values(specs, "model.controller_lag") or []):
+        # the lagged step's controller reads the encoder's state input, which also is the encoder GRU's
+        # initial state: dse's hls4ml conversion refuses an initial state that feeds a second layer
+        return [("model.controller_lag", "1: the step of a lagged controller does not convert to hls4ml yet "
+                                         "(its encoder state input would feed two layers); dse train --causal "
+                                         "--controller-lag 1 trains one")]
     return []
 
 

@@ -73,8 +73,10 @@ def build_step(cfg: LFADSConfig, source: keras.Model, state_outputs: bool = Fals
     h_gen = keras.Input((cfg.latent_units,), name=STATE_INPUTS[2])
     enc = L.gru(cfg.encoder_units, name=ENCODER, return_sequences=False)(spikes, initial_state=h_enc)
     enc = state(enc, ENCODER)
+    # controller_lag 1: the controller reads the encoder's state before this bin (the state input), else after
     con = L.gru(cfg.controller_units, name=CONTROLLER, return_sequences=False)(
-        keras.layers.Reshape((1, cfg.encoder_units), name="encoder_state_seq")(enc), initial_state=h_con)
+        keras.layers.Reshape((1, cfg.encoder_units), name="encoder_state_seq")(h_enc if cfg.controller_lag else enc),
+        initial_state=h_con)
     con = state(con, CONTROLLER)
     u = L.dense(cfg.controller_inputs, name=CON_INPUT)(con)
     gen = L.gru(cfg.latent_units, name=GENERATOR, return_sequences=False)(
