@@ -78,9 +78,10 @@ class CSimOutput:
         return CSimOutput({k: v[sl] for k, v in self.outputs.items()}, self.seconds)
 
 
-def _output_name(output: str) -> str:
-    # The outputs of expanded TimeDistributed layers are their "<name>_end" loop markers.
-    return output.removesuffix("_end")
+def output_names(hls_model: Any) -> list[str]:
+    """The Keras layer names of ``hls_model``'s outputs, in the order of its output variables (the outputs of
+    expanded TimeDistributed layers are their "<name>_end" loop markers)."""
+    return [output.removesuffix("_end") for output in hls_model.outputs]
 
 
 def _check_counts(spikes: np.ndarray, var: Any) -> None:
@@ -131,7 +132,6 @@ def run_csim(hls_model: Any, spikes: Any, workers: int | None = None) -> CSimOut
     seconds = time.perf_counter() - t0
     out_vars = hls_model.get_output_variables()
     arrays = {
-        _output_name(name): o.reshape(n, *v.shape)
-        for name, v, o in zip(hls_model.outputs, out_vars, out, strict=True)
+        name: o.reshape(n, *v.shape) for name, v, o in zip(output_names(hls_model), out_vars, out, strict=True)
     }
     return CSimOutput(arrays, seconds)

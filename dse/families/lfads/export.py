@@ -22,27 +22,25 @@ from dse.export import ExportRequest, copytree_inside, inside
 
 TB_TRIALS = 5
 
-CSIM_SH = """#!/usr/bin/env bash
-# C simulation of the exported design with g++ alone: compiles the hls4ml testbench, runs it on
-# tb_data/tb_input_features.dat and compares with tb_data/tb_output_predictions.dat.
-set -euo pipefail
+#: Compiles the project's testbench (``myproject_test.cpp``) with g++ alone; both scripts below start with it.
+_CSIM_BUILD = """set -euo pipefail
 cd "$(dirname "$0")/hls_project"
 g++ -O2 -std=c++14 -Ifirmware -Ifirmware/ap_types -Ifirmware/nnet_utils -DWEIGHTS_DIR='"firmware/weights"' \\
     myproject_test.cpp firmware/myproject.cpp -o csim_tb
-./csim_tb > tb_data/csim_stdout.log
-echo "C-simulation outputs written to hls_project/tb_data/csim_results.log"
 """
 
+CSIM_SH = """#!/usr/bin/env bash
+# C simulation of the exported design with g++ alone: compiles the hls4ml testbench, runs it on
+# tb_data/tb_input_features.dat and compares with tb_data/tb_output_predictions.dat.
+""" + _CSIM_BUILD + """./csim_tb > tb_data/csim_stdout.log
+echo "C-simulation outputs written to hls_project/tb_data/csim_results.log"
+"""
 
 STREAM_CSIM_SH = """#!/usr/bin/env bash
 # C simulation of the exported causal design with g++ alone: compiles the streaming testbench, which runs
 # the test trials through one bin's step at a time (carrying its states) and compares every bin's outputs
 # with tb_data/stream_expected.dat; exits non-zero on any difference.
-set -euo pipefail
-cd "$(dirname "$0")/hls_project"
-g++ -O2 -std=c++14 -Ifirmware -Ifirmware/ap_types -Ifirmware/nnet_utils -DWEIGHTS_DIR='"firmware/weights"' \\
-    myproject_test.cpp firmware/myproject.cpp -o csim_tb
-./csim_tb | tee tb_data/csim_stdout.log
+""" + _CSIM_BUILD + """./csim_tb | tee tb_data/csim_stdout.log
 echo "C-simulation outputs written to hls_project/tb_data/csim_results.log (one line per bin)"
 """
 

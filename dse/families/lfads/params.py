@@ -413,10 +413,10 @@ def build(point: DesignPoint) -> dict[str, Any]:
             quant["finetune_epochs"] = p["quantization.qat_finetune_epochs"]
         width, integer = qat_value_precision(qbits, qint)
     model = {d.key: p[d.name] for d in PARAMS if d.section == "model" and d.key not in CAUSAL_FIELDS}
-    if p.get("model.causal"):  # a bidirectional design's model settings are what they were without the variant
+    causal = bool(p.get("model.causal"))
+    if causal:  # a bidirectional design's model settings are what they were without the variant
         model.update({k: p[f"model.{k}"] for k in CAUSAL_FIELDS})
     model["quant"] = quant
-    causal = bool(p.get("model.causal"))
     train = {d.key: p[d.name] for d in PARAMS if d.section == "train"}
     hls = {
         "quantization": mode,

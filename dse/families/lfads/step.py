@@ -120,16 +120,16 @@ def hls_step(hls_model, output_names: Sequence[str]) -> StepFn:
     """The compiled hls4ml step (its C simulation) as a :data:`StepFn`: one call per bin over all trials, the
     outputs put in the Keras step model's order (``output_names``, its ``output_names``). In one process:
     the state lives in the arrays passed in and out (hls4ml's GRU with an initial state keeps none)."""
-    from dse.hls.csim import _output_name, predict_parallel
+    from dse.hls import csim
 
-    names = [_output_name(n) for n in hls_model.outputs]
+    names = csim.output_names(hls_model)
     missing = [n for n in output_names if n not in names]
     if missing:
         raise ValueError(f"the hls model has outputs {names}, not {missing}")
     order = [names.index(n) for n in output_names]
 
     def step(inputs: list[np.ndarray]) -> list[np.ndarray]:
-        out = predict_parallel(hls_model, [np.ascontiguousarray(x, dtype=np.float64) for x in inputs], 1)
+        out = csim.predict_parallel(hls_model, [np.ascontiguousarray(x, dtype=np.float64) for x in inputs], 1)
         return [out[i] for i in order]
 
     return step

@@ -44,10 +44,10 @@ def _size(var: Any) -> int:
 
 def _vars(hls_model: Any) -> tuple[list[Any], dict[str, Any]]:
     """The step's input variables in call order and its output variables by Keras layer name."""
-    from dse.hls.csim import _output_name
+    from dse.hls.csim import output_names
 
     inputs = list(hls_model.get_input_variables())
-    outputs = {_output_name(n): v for n, v in zip(hls_model.outputs, hls_model.get_output_variables(), strict=True)}
+    outputs = dict(zip(output_names(hls_model), hls_model.get_output_variables(), strict=True))
     missing = [n for n in (LOGRATES, FACTORS, *STATE_OF.values()) if n not in outputs]
     names = [v.name for v in inputs]
     if missing or names[1:] != list(STATE_INPUTS):
