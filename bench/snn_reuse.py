@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import sys
 import time
@@ -72,6 +73,22 @@ BENCHES = {
 }
 
 
+def task_inputs(task_name: str, epochs: int | None, seed: int = 0) -> np.ndarray:
+    """The encoded test inputs of the task (no training: the encoding is seeded numpy)."""
+    from dse.families.snn.recipe import default_recipe
+    from dse.families.snn.tasks import load_task
+    from dse.families.snn.train import encode_inputs
+
+    task = load_task(task_name, seed=seed)
+    return encode_inputs(default_recipe(task, epochs, seed).description.encoding, task.test)
+
+
+def digest(a: np.ndarray) -> str:
+    """sha256 of an integer array's values and shape (machine-independent)."""
+    b = np.ascontiguousarray(np.asarray(a, dtype=np.int64))
+    return hashlib.sha256(repr(b.shape).encode() + b.tobytes()).hexdigest()
+
+
 def train_network(task_name: str, epochs: int | None, seed: int = 0) -> tuple[object, object, dict]:
     """Train the task's network and quantize to 6/8 bits: (QAT network, test inputs, accuracies)."""
     from dse.families.snn.quantize import ptq, qat, resolve_quant
@@ -92,8 +109,24 @@ def train_network(task_name: str, epochs: int | None, seed: int = 0) -> tuple[ob
     x = encode_inputs(recipe.description.encoding, task.test)
     info = {"float": fl, "ptq": p.metrics["accuracy"], "qat": qa.metrics["accuracy"], "epochs": res.epochs,
             "train_seconds": train_s, "quant": q.to_dict(), "sizes": list(recipe.description.sizes),
-            "test_images": len(task.test), "time_steps": int(x.shape[1])}
+            "test_images": len(task.test), "time_steps": int(x.shape[1]), "inputs_sha256": digest(x)}
     return qa.net, x, info
+
+
+def stored_network(net_file: Path, previous: dict, task_name: str, epochs: int | None):
+    """The network and inputs of an earlier run, read from its saved integer network (no retraining: a
+    float training is not bit-reproducible across CPUs, so rows measured on another machine stay valid)."""
+    from dse.families.snn.network import QuantizedSNN
+
+    net = QuantizedSNN.load(net_file)
+    x = task_inputs(task_name, epochs)
+    info = previous["network"]
+    if digest(x) != info.get("inputs_sha256"):
+        sys.exit(f"{net_file}: --append refused: the task's test inputs differ from the stored run's "
+                 f"(sha256 {digest(x)[:12]} vs {str(info.get('inputs_sha256'))[:12]})")
+    if digest(np.concatenate([lay.weights.ravel() for lay in net.layers])) != info.get("weights_sha256"):
+        sys.exit(f"{net_file}: --append refused: the saved network is not the one the results were measured on")
+    return net, x, info
 
 
 def measure(net, x: np.ndarray, reuse: int, scan: str, cache: Path, check_samples: int, rom_style: str,
@@ -136,7 +169,7 @@ def meets(row: dict, accuracy: float) -> bool:
             and row["latency_us_max"] <= TARGET["latency_us"])
 
 
-def markdown(data: dict, command: str, bench: Bench) -> str:
+def markdown(data: dict, command: str, bench: Bench, image: str) -> str:
     info = data["network"]
     acc = info["qat"]
     sizes = "-".join(map(str, info["sizes"]))
@@ -202,7 +235,7 @@ def markdown(data: dict, command: str, bench: Bench) -> str:
         p = PUBLISHED[name]
         lines.append(f"- {name} ({p['source']}): {p['logic_cells']:,} logic cells, {p['bram']} BRAM, "
                      f"{p['latency_us']:,} us, {p['accuracy']} % on MNIST.")
-    lines += ["", f"![area vs latency]({bench.out}.png)", ""]
+    lines += ["", f"![area vs latency]({image})", ""]
     return "\n".join(lines)
 
 
@@ -351,12 +384,17 @@ def main() -> None:
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "dse" / "snn_reuse_synthesis"))
     ap.add_argument("--from-json", help="re-render the markdown and plot from a saved run")
     ap.add_argument("--append", action="store_true",
-                    help="keep the rows of the task's results JSON (same seeded training) and add the new points")
+                    help="keep the rows of the results JSON and add the new points, on the network saved beside it "
+                         "(<out>_network.npz; files without one: retrain and check it is the same network)")
+    ap.add_argument("--out", default=None,
+                    help="results base name in bench/results (default: the task's, e.g. snn_reuse_784)")
     args = ap.parse_args()
     command = "python bench/snn_reuse.py " + " ".join(sys.argv[1:])
     commit = git_rev()  # read once: a commit made while the run goes on is not the code that ran
     bench = BENCHES[args.task]
-    out_json = RESULTS / f"{bench.out}.json"
+    out_name = args.out or bench.out
+    out_json = RESULTS / f"{out_name}.json"
+    net_file = RESULTS / f"{out_name}_network.npz"
     if args.from_json:
         data = json.loads(Path(args.from_json).read_text())
         bench = BENCHES[data.get("task", "digits16")]  # files written before --task are digits16's
@@ -364,13 +402,21 @@ def main() -> None:
         from dse.families.snn.train import set_determinism
 
         set_determinism(0)
-        net, x, info = train_network(bench.task, args.epochs)
-        print(f"trained: {json.dumps(info)}", file=sys.stderr)
         previous = json.loads(out_json.read_text()) if args.append and out_json.exists() else None
+        if previous and net_file.exists():
+            net, x, info = stored_network(net_file, previous, bench.task, args.epochs)
+            print(f"network read from {net_file}", file=sys.stderr)
+        else:
+            net, x, info = train_network(bench.task, args.epochs)
+            info["weights_sha256"] = digest(np.concatenate([lay.weights.ravel() for lay in net.layers]))
+            print(f"trained: {json.dumps(info)}", file=sys.stderr)
         rows = previous["rows"] if previous else []
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         runs = [{"command": command, "commit": commit, "date": now}]
-        if previous:
+        if not previous:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            net.save(net_file)  # the rows' network, for later --append runs on any machine
+        if previous and not net_file.exists():
             same = ("float", "ptq", "qat", "quant", "sizes", "test_images", "time_steps")
             if any(previous["network"][k] != info[k] for k in same):
                 sys.exit(f"{out_json}: --append refused: the retrained network differs from the stored one "
@@ -379,6 +425,7 @@ def main() -> None:
             if stale:
                 sys.exit(f"{out_json}: --append refused: the retrained network's cycles and synaptic ops differ from "
                          f"the stored row R={stale[0]['reuse']} {stale[0]['scan']} (not the same weights)")
+        if previous:
             command = f"{previous['command']} && {command}"
             # every invocation that contributed rows, with the commit that ran it (the earlier runs kept one
             # commit for the whole file: theirs is the file's commit at the time)
@@ -399,9 +446,9 @@ def main() -> None:
                     "network": info, "rows": rows}
             RESULTS.mkdir(parents=True, exist_ok=True)
             out_json.write_text(json.dumps(data, indent=1))  # after every row: a partial run is kept
-    plot(data, RESULTS / f"{bench.out}.png", bench)
-    md = RESULTS / f"{bench.out}.md"
-    md.write_text(markdown(data, data["command"], bench))
+    plot(data, RESULTS / f"{out_name}.png", bench)
+    md = RESULTS / f"{out_name}.md"
+    md.write_text(markdown(data, data["command"], bench, f"{out_name}.png"))
     print(md.read_text())
 
 

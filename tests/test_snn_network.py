@@ -85,3 +85,36 @@ def test_from_float_quantizes_per_semantics():
     # round(0.26*8)=2, round(-0.9*8)=-7, round(16)=16 -> sat 7
     assert net.layers[0].weights.tolist() == [[2, -7], [7, 0]]
     assert net.layers[0].theta_int == 4
+
+
+def test_save_load_round_trip_keeps_every_field(tmp_path):
+    from dse.families.snn.reference import simulate
+
+    net = random_network([6, 5, 4, 3], neuron=["LIF2", "IF", "readout"], recurrent=[True, False, False],
+                         reset="zero", input_bits=3, time_steps=5, scan="event", seed=7, reuse_factor=[2, 4, 1])
+    net.meta["source"] = "test"
+    path = tmp_path / "net.npz"
+    net.save(path)
+    back = QuantizedSNN.load(path)
+    assert not list(tmp_path.glob("*.tmp*"))
+    for a, b in zip(net.layers, back.layers, strict=True):
+        assert np.array_equal(a.weights, b.weights) and a.weights.shape == b.weights.shape
+        assert (a.recurrent_weights is None) == (b.recurrent_weights is None)
+        if a.recurrent_weights is not None:
+            assert np.array_equal(a.recurrent_weights, b.recurrent_weights)
+        assert (a.neuron, a.reset, a.k_beta, a.k_alpha, a.theta_int, a.name) == \
+            (b.neuron, b.reset, b.k_beta, b.k_alpha, b.theta_int, b.name)
+    assert (back.weight_bits, back.membrane_bits, back.frac_bits, back.input_bits, back.time_steps, back.scan,
+            back.reuse_factor, back.meta) == (6, 8, 0, 3, 5, "event", [2, 4, 1], {"source": "test"})
+    x = np.random.default_rng(1).integers(0, 8, size=(4, 5, 6))
+    r0, r1 = simulate(net, x), simulate(back, x)
+    assert np.array_equal(r0.cycles["event"], r1.cycles["event"])
+    assert np.array_equal(r0.readout, r1.readout)
+    assert all(np.array_equal(a, b) for a, b in zip(r0.spikes[:2], r1.spikes[:2], strict=True))
+
+
+def test_load_refuses_another_file(tmp_path):
+    path = tmp_path / "other.npz"
+    np.savez(path, header=np.array('{"format": "something"}'))
+    with pytest.raises(ValueError, match="not a dse integer SNN file"):
+        QuantizedSNN.load(path)

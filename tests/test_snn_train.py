@@ -12,6 +12,7 @@ from dse.errors import UserInputError
 from dse.families.snn import cli
 from dse.families.snn.encoding import EncodingSpec, SNNConfigError
 from dse.families.snn.model import SNN, LayerSpec, QuantSpec, SNNDescription
+from dse.families.snn.network import QuantizedSNN
 from dse.families.snn.quantize import ptq, qat, resolve_quant, to_quantized
 from dse.families.snn.scoring import float_outputs, integer_outputs, score_float
 from dse.families.snn.tasks import decode_task, digits_task
@@ -132,7 +133,9 @@ def test_cli_json_last_line(capsys, tmp_path):
     assert set(report) >= {"accuracy", "integer_accuracy", "epochs", "train_seconds", "integer"}
     assert report["epochs"] == 1 and [r["weight_bits"] for r in report["integer"]] == [4, 8]
     assert report["integer_bits"]["weight_bits"] == 4 and 0 <= report["integer_accuracy"] <= 1
-    assert (tmp_path / "out" / "model.pt").is_file() and (tmp_path / "out" / "integer_ptq_w8.npz").is_file()
+    assert (tmp_path / "out" / "model.pt").is_file()
+    saved = QuantizedSNN.load(tmp_path / "out" / "integer_ptq_w8.npz")
+    assert saved.weight_bits == 8 and saved.sizes[0] == 64
 
 
 @pytest.mark.parametrize(

@@ -166,7 +166,6 @@ def _build_hdl(args: TrainRequest, task, recipe, net) -> dict[str, Any]:
 
 
 def _save(out: Path, result, recipe, nets: dict, report: dict) -> None:
-    import numpy as np
     import torch
 
     out.mkdir(parents=True, exist_ok=True)
@@ -174,10 +173,7 @@ def _save(out: Path, result, recipe, nets: dict, report: dict) -> None:
     (out / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=2))
     (out / "metrics.json").write_text(json.dumps(report, indent=2, default=str))
     for name, r in nets.items():
-        arrays = {f"layer{i}_weights": lay.weights for i, lay in enumerate(r.net.layers)}
-        arrays.update({f"layer{i}_recurrent_weights": lay.recurrent_weights
-                       for i, lay in enumerate(r.net.layers) if lay.recurrent_weights is not None})
-        np.savez(out / f"integer_{name}.npz", **arrays, **{k: np.int64(v) for k, v in r.quant.to_dict().items()})
+        r.net.save(out / f"integer_{name}.npz")  # QuantizedSNN.load reads it back (weights, bits, thresholds)
 
 
 def run(args: TrainRequest) -> TrainReport:

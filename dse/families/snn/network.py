@@ -10,15 +10,19 @@ Validation errors are `ValueError`s whose message is one line naming the field, 
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 NEURON_MODELS = ("IF", "LIF", "LIF2", "readout")
 RESETS = ("zero", "subtract", "none")
 SCANS = ("full", "event")
+NPZ_FORMAT = "dse-integer-snn-1"
 
 
 def sat(x, bits: int):
@@ -317,6 +321,44 @@ class QuantizedSNN:
                 f"got [{int(arr.min())}, {int(arr.max())}]"
             )
         return arr
+
+    # ---- files -------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the whole integer network (every layer's weights and attributes, bits, scan, reuse
+        factor, name, meta) to one ``.npz`` that `load` reads back equal.
+
+        Why: a float training is not bit-reproducible across CPUs (BLAS kernels differ), so a network whose
+        hardware was measured must be kept as integers, not as the recipe that trained it."""
+        layers = [{"neuron": lay.neuron, "reset": lay.reset, "k_beta": lay.k_beta, "k_alpha": lay.k_alpha,
+                   "theta_int": int(lay.theta_int), "name": lay.name, "recurrent": lay.recurrent}
+                  for lay in self.layers]
+        header = {"format": NPZ_FORMAT, "layers": layers, "weight_bits": self.weight_bits,
+                  "membrane_bits": self.membrane_bits, "frac_bits": self.frac_bits, "input_bits": self.input_bits,
+                  "time_steps": self.time_steps, "scan": self.scan, "name": self.name, "meta": self.meta,
+                  "reuse_factor": self.reuse_factor}
+        arrays = {f"layer{i}_weights": np.asarray(lay.weights, dtype=np.int64) for i, lay in enumerate(self.layers)}
+        arrays.update({f"layer{i}_recurrent_weights": np.asarray(lay.recurrent_weights, dtype=np.int64)
+                       for i, lay in enumerate(self.layers) if lay.recurrent_weights is not None})
+        # the file is written whole or not at all (a reader never sees half a network)
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez_compressed(tmp, header=np.array(json.dumps(header, default=int)), **arrays)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> QuantizedSNN:
+        """The network `save` wrote (validated like any other)."""
+        with np.load(path, allow_pickle=False) as z:
+            header = json.loads(str(z["header"]))
+            if header.get("format") != NPZ_FORMAT:
+                raise ValueError(f"{path}: not a dse integer SNN file (format {header.get('format')!r})")
+            layers = [SNNLayer(weights=z[f"layer{i}_weights"], neuron=a["neuron"], reset=a["reset"],
+                               k_beta=a["k_beta"], k_alpha=a["k_alpha"], theta_int=a["theta_int"], name=a["name"],
+                               recurrent_weights=z[f"layer{i}_recurrent_weights"] if a["recurrent"] else None)
+                      for i, a in enumerate(header["layers"])]
+        return cls(layers=layers, weight_bits=header["weight_bits"], membrane_bits=header["membrane_bits"],
+                   frac_bits=header["frac_bits"], input_bits=header["input_bits"], time_steps=header["time_steps"],
+                   scan=header["scan"], name=header["name"], meta=header["meta"], reuse_factor=header["reuse_factor"])
 
     # ---- construction --------------------------------------------------------------------------
     @classmethod
