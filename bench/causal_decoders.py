@@ -37,7 +37,7 @@ from common import DSE, ROOT, header_from_meta, markdown_table, read_json, run_m
 
 NAME = "causal_decoders"
 MODELS = {
-    "causal LFADS": ["train", "--causal"],
+    "causal LFADS": ["train", "--causal", "--controller-lag", "0"],  # what --causal alone trained until the lag
     "causal LFADS, controller lag 1": ["train", "--causal", "--controller-lag", "1"],
     "bidirectional LFADS": ["train"],
     "SNN decoder": ["train", "--family", "snn", "--task", "decode"],

@@ -102,6 +102,13 @@ def test_design_refers_to_model_layers(tiny) -> None:
         to_hls_config(tiny, HLSDesign(layer_reuse_factor={"decoder": 2}))
     with pytest.raises(DesignError, match="not recurrent"):
         to_hls_config(tiny, HLSDesign(recurrent_reuse_factor={"ic": 2}))
+    # a carried state: a model input and the GRU whose state type it takes
+    with pytest.raises(DesignError, match="unknown layer"):
+        to_hls_config(tiny, HLSDesign(state_inputs={"state": "generator"}))
+    with pytest.raises(DesignError, match="expected a model input and a GRU layer"):
+        to_hls_config(tiny, HLSDesign(state_inputs={"spikes": "ic"}))
+    assert to_hls_config(tiny, HLSDesign(state_inputs={"spikes": "generator"}))["LayerName"]["spikes"]["DseStateOf"] \
+        == "generator"
     with pytest.raises(DesignError, match="needs a QKeras model"):
         to_hls_config(tiny, HLSDesign(quantization="qat"))
     from dse.families.lfads.config import QuantSpec

@@ -5,6 +5,7 @@ Small sizes throughout; training tests run a few epochs on 40 synthetic trials."
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -40,8 +41,9 @@ def _randomise(model, seed: int = 1) -> None:
 @pytest.mark.parametrize("ic_window", [0, 4])
 def test_outputs_of_bin_t_depend_on_spikes_up_to_t_only(quant, ic_window):
     """Change the spikes of one bin b: the outputs of bins before b stay bit-identical, those from b on change
-    (with an IC window k, bins before k wait for the window, so a change inside it may move them too)."""
-    m = build_lfads(LFADSConfig(**SMALL, causal=True, ic_window=ic_window, quant=quant))
+    (with an IC window k, bins before k wait for the window, so a change inside it may move them too). Without
+    the controller lag; with it bin b stays too (test_with_the_controller_lag_...)."""
+    m = build_lfads(LFADSConfig(**SMALL, causal=True, ic_window=ic_window, quant=quant, controller_lag=0))
     _randomise(m.deploy)
     x = _spikes()
     for b in (ic_window + 2, SMALL["n_bins"] - 1):
@@ -124,8 +126,15 @@ def test_with_the_controller_lag_bin_t_depends_on_spikes_before_t_only(quant):
         assert not np.allclose(fx[:, b + 1:], fy[:, b + 1:])
     with pytest.raises(ValueError, match="controller_lag"):
         LFADSConfig(**SMALL, causal=True, controller_lag=2)
-    assert "controller_lag" not in LFADSConfig(**SMALL, causal=True).to_dict()  # earlier causal keys unchanged
-    assert LFADSConfig(**SMALL, causal=True, controller_lag=1).to_dict()["controller_lag"] == 1
+    # lag 0 keeps the keys causal models had before the lag; the lagged default says so in its dict
+    unlagged = LFADSConfig(**SMALL, causal=True, controller_lag=0)
+    assert "controller_lag" not in unlagged.to_dict()
+    assert LFADSConfig(**SMALL, causal=True).controller_lag == 1
+    assert LFADSConfig(**SMALL, causal=True).to_dict()["controller_lag"] == 1
+    # a stored causal config without the key (written before the lag, or lag 0) reads back unlagged
+    assert LFADSConfig.from_dict(unlagged.to_dict()) == unlagged
+    lagged = LFADSConfig(**SMALL, causal=True)
+    assert LFADSConfig.from_dict(lagged.to_dict()) == lagged
 
 
 @pytest.mark.parametrize("lag", [0, 1])
@@ -148,12 +157,12 @@ def test_step_model_streamed_over_a_trial_equals_the_causal_model(quant, lag):
         logrates, factors = source.predict(x, verbose=0)
         step = build_step(cfg, source, state_outputs)
         assert np.any(step.initial_states[2] != 0)  # the learned initial state is carried in
-        s_logrates, s_factors = stream(keras_step(step.model), x, step.initial_states)
+        s_logrates, s_factors = stream(keras_step(step.model), x, step)
         np.testing.assert_allclose(s_logrates, logrates, rtol=0, atol=1e-5)
         np.testing.assert_allclose(s_factors, factors, rtol=0, atol=1e-5)
     # and the bins depend on each other through the carried states: restarting them every bin differs
     step = build_step(cfg, m.deploy)
-    fresh = np.stack([stream(keras_step(step.model), x[:, t:t + 1], step.initial_states)[1][:, 0]
+    fresh = np.stack([stream(keras_step(step.model), x[:, t:t + 1], step)[1][:, 0]
                       for t in range(x.shape[1])], axis=1)
     assert not np.allclose(fresh[:, 1:], m.deploy.predict(x, verbose=0)[1][:, 1:])
 
@@ -223,8 +232,7 @@ def test_study_parameters():
         ("model.ic_window", "2: a causal design in a study streams one bin's step, built for a learned initial "
                             "state only (ic_window 0); dse train --causal --ic-window K trains one")]
     assert not params.check_causal({"model.causal": Fixed(False), "model.ic_window": Fixed(2)})
-    assert params.check_causal({"model.causal": Fixed(True), "model.controller_lag": Choices((0, 1))})[0][0] == (
-        "model.controller_lag")
+    assert not params.check_causal({"model.causal": Fixed(True), "model.controller_lag": Choices((0, 1))})
     assert not params.check_causal({})
     # the causal step's products: controller and its inputs, no IC layer; the IC's own reuse factor is dropped
     shapes = params.step_matmul_shapes(8, 6, 4, 2, 5, 3)
@@ -232,6 +240,15 @@ def test_study_parameters():
     causal_hls = params.build(DesignPoint("lfads", {**causal_point, "model.ic_window": 0,
                                                     "hls.reuse_factor_ic": 4}, hw))["hls"]
     assert "ic" not in dict(causal_hls["layer_reuse_factor"]) and causal_hls["zero_inputs"] == []
+    # the lagged controller's step carries the encoder's state in a 4th input, typed as the encoder's state
+    from dse.families.lfads.step import LAG_INPUT, STATE_LAYER
+
+    assert causal_hls["state_inputs"] == {LAG_INPUT: STATE_LAYER[LAG_INPUT]} == params.LAG_STATE_INPUTS
+    unlagged = params.build(DesignPoint("lfads", {**causal_point, "model.ic_window": 0,
+                                                  "model.controller_lag": 0}, hw))["hls"]
+    from dse.hls import HLSDesign
+
+    assert "state_inputs" not in unlagged and "state_inputs" not in HLSDesign.from_dict(unlagged).to_dict()
     assert params.check_ic_window({"model.causal": Fixed(True), "model.ic_window": Choices((2, 12))}, 12) == [
         ("model.ic_window", "12 not below the data's 12 bins per trial")]
     assert not params.check_ic_window({"model.causal": Fixed(True), "model.ic_window": Fixed(11)}, 12)
@@ -265,7 +282,7 @@ def test_dse_train_causal_bad_input(args, needle, small_npz, tmp_path):
 # ------------------------------------------------------------------------------------- streaming hardware
 
 
-def _trained_like(quant):
+def _trained_like(quant, lag: int = 0):
     """A causal model with random (seeded) non-zero weights, its deploy and reference step models."""
     from tensorflow import keras
 
@@ -273,15 +290,15 @@ def _trained_like(quant):
     from dse.families.lfads.step import build_step
 
     keras.utils.set_random_seed(0)
-    cfg = LFADSConfig(**SMALL, causal=True, quant=quant)
+    cfg = LFADSConfig(**SMALL, causal=True, quant=quant, controller_lag=lag)
     m = build_lfads(cfg)
     _randomise(m.train)
     sync_models(m)
     return cfg, m, build_step(cfg, m.deploy), build_step(cfg, m.reference, state_outputs=quant is not None)
 
 
-@pytest.mark.parametrize("mode", ["qat", "ptq"])
-def test_hls_step_streamed_over_trials_equals_the_keras_step(mode, tmp_path):
+@pytest.mark.parametrize(("mode", "lag"), [("qat", 0), ("ptq", 0), ("qat", 1), ("ptq", 1)])
+def test_hls_step_streamed_over_trials_equals_the_keras_step(mode, lag, tmp_path):
     """The C simulation of one bin's step, called once per bin with the states it returned, against the Keras
     step stepped the same way (and hence the full causal model), over whole trials. QAT with hard activations:
     the state-quantized Keras step, to float32 rounding (the hardware computes it bit for bit). PTQ: a design
@@ -291,15 +308,22 @@ def test_hls_step_streamed_over_trials_equals_the_keras_step(mode, tmp_path):
     from dse.hls import HLSDesign, compile_model
 
     qat = mode == "qat"
-    cfg, m, deploy_step, ref_step = _trained_like(QuantSpec(8, 2, "hard") if qat else None)
+    cfg, m, deploy_step, ref_step = _trained_like(QuantSpec(8, 2, "hard") if qat else None, lag)
     x = poisson_spikes(5, SMALL["n_bins"], SMALL["n_neurons"], rate=1.0, seed=1)
     design = HLSDesign(quantization="qat", precision="ap_fixed<40,16>") if qat else WIDE_PTQ
+    # lag 1: the 4th state input carries the encoder's state into the controller, in the encoder's state type
+    design = replace(design, state_inputs=deploy_step.hls_state_inputs)
+    assert len(deploy_step.model.inputs) == 4 + lag and bool(deploy_step.hls_state_inputs) == bool(lag)
     hls_model = compile_model(deploy_step.model, design, tmp_path / "hls").hls_model
-    lr, f = stream(hls_step(hls_model, deploy_step.model.output_names), x, deploy_step.initial_states)
-    lk, fk = stream(keras_step(ref_step.model), x, ref_step.initial_states)
+    assert [v.name for v in hls_model.get_input_variables()] == deploy_step.model.input_names  # the call order
+    lr, f = stream(hls_step(hls_model, deploy_step.model.output_names), x, deploy_step)
+    lk, fk = stream(keras_step(ref_step.model), x, ref_step)
     atol = 1e-5 if qat else 1e-4
     np.testing.assert_allclose(lr, lk, rtol=0, atol=atol)
     np.testing.assert_allclose(f, fk, rtol=0, atol=atol)
     lm, fm = m.reference.predict(x.astype("float32"), verbose=0)
     np.testing.assert_allclose(f, fm, rtol=0, atol=atol)
     assert np.abs(fk[:, 1:] - fk[:, :1]).max() > 0.01  # the factors move over the trial: a real check
+    if lag and qat:  # typed as a spike count (unsigned integer) instead, the carried state loses its sign
+        plain = compile_model(deploy_step.model, replace(design, state_inputs={}), tmp_path / "plain").hls_model
+        assert np.abs(stream(hls_step(plain, deploy_step.model.output_names), x, deploy_step)[1] - fk).max() > 0.01

@@ -1,6 +1,7 @@
 """Causal LFADS designs in a study: ``model.causal: {choices: [true, false]}`` puts both kinds on one front.
 
-A real ``dse run`` (local Ray, SQLite, hls4ml compiles with g++): the causal design is one bin's step,
+A real ``dse run`` (local Ray, SQLite, hls4ml compiles with g++): the causal design (with the lagged
+controller, ``controller_lag: 1``, whose step carries the encoder's state in a fourth input) is one bin's step,
 C-simulated once per bin carrying its states; its outputs are checked against the full causal Keras model
 run over whole trials (an independent computation: one Keras graph over the sequence, not the step).
 Slow: marked ``slow``.
@@ -9,6 +10,7 @@ Slow: marked ``slow``.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import textwrap
 from pathlib import Path
@@ -31,6 +33,7 @@ model:
   factors: 2
   controller_units: 4
   controller_inputs: 2
+  controller_lag: 1
 train:
   epochs: 20
   batch_size: 8
@@ -134,7 +137,8 @@ def test_a_causal_design_is_rebuilt_as_its_step_for_a_real_tool(study, monkeypat
     fam = get_family("lfads")
     causal = fam.lowered_design(retarget(_requests(study, monkeypatch)[True], "vitis"))
     names = [v.name for v in causal.get_input_variables()]
-    assert len(names) == 4 and "encoder_state" in names and "generator_state" in names  # spikes_t + 3 states
+    # spikes_t, the 3 GRU states and (controller_lag 1) the encoder's state again for the controller
+    assert names == ["spikes_t", "encoder_state", "controller_state", "generator_state", "encoder_state_lag"]
     bidir = fam.lowered_design(retarget(_requests(study, monkeypatch)[False], "vitis"))
     assert "encoder_state" not in [v.name for v in bidir.get_input_variables()]  # spikes (+ the zero input)
 
@@ -195,9 +199,9 @@ def test_export_of_a_causal_design_streams_trials_through_its_step(study, tmp_pa
 
     tb = out / "hls_project" / "myproject_test.cpp"
     lines = tb.read_text().splitlines()
-    reset = [ln.strip() for ln in lines if "_state[i] = init[" in ln]
-    carry = [i for i, ln in enumerate(lines) if "_state[i] = layer" in ln]
-    assert len(reset) == 3 and len(carry) == 3
+    reset = [ln.strip() for ln in lines if re.search(r"_state(_lag)?\[i\] = init\[", ln)]
+    carry = [i for i, ln in enumerate(lines) if re.search(r"_state(_lag)?\[i\] = layer", ln)]
+    assert len(reset) == 4 and len(carry) == 4  # the lagged controller's encoder state is carried too
     tb.write_text("\n".join([*lines[: carry[-1] + 1], *reset, *lines[carry[-1] + 1:]]) + "\n")
     broken = subprocess.run(["bash", str(out / "csim.sh")], capture_output=True, text=True, timeout=900)
     assert broken.returncode == 1 and "max |output - expected| = 0\n" not in broken.stdout

@@ -101,6 +101,9 @@ def _check_design(model: Any, design: HLSDesign) -> None:
     for name, _ in design.recurrent_reuse_factor:
         if (name, "recurrent") not in matmul_sizes(model):
             raise DesignError(f"layer {name!r} is not recurrent", "recurrent_reuse_factor")
+    for name, source in design.state_inputs:
+        if _class(layers[name]) != "InputLayer" or _class(layers[source]) not in ("GRU", "QGRU"):
+            raise DesignError(f"{name!r} -> {source!r}: expected a model input and a GRU layer", "state_inputs")
     if design.io_type == "io_stream":
         blockers = [
             n
@@ -238,11 +241,15 @@ def to_hls_config(model: Any, design: HLSDesign) -> dict[str, Any]:
                     lcfg[f"{d}ReuseFactor"] = rf
                     lcfg[f"{d}RecurrentReuseFactor"] = rrf
 
-    # Inputs: counts exactly, all-zero inputs in 2 bits.
+    # Inputs: counts exactly, all-zero inputs in 2 bits, a carried state in its layer's state type (set by the
+    # dse_state_input_type pass once hls4ml has typed the layer).
+    state_of = dict(design.state_inputs)
     for lname, layer in keras_layers.items():
         if _class(layer) == "InputLayer" and lname in names:
             zero = lname in design.zero_inputs
             names[lname]["Precision"]["result"] = ZERO_INPUT_PRECISION if zero else design.input_precision
+            if lname in state_of:
+                names[lname][workarounds.STATE_OF_KEY] = state_of[lname]
 
     for lname, lcfg in names.items():
         for var, value in lcfg.get("Precision", {}).items():

@@ -113,6 +113,10 @@ class HLSDesign:
         and saturates (instead of wrapping) above. The inputs named in ``zero_inputs`` (Keras input names)
         are always all zeros (e.g. a generator's placeholder input, since hls4ml cannot convert
         ``Lambda``): they get ``ap_fixed<2,2>``, which holds 0 exactly for the price of a 2-bit operand.
+        ``state_inputs`` maps an input to a recurrent layer whose state it carries from the previous call of
+        a streaming design (a state register that feeds another layer than its GRU): it gets that layer's
+        state type, so the stored state is read exactly. (A GRU's own initial-state input gets its type
+        anyway.)
     Reuse factors
         ``reuse_factor`` for every matrix product, ``layer_reuse_factor`` per layer and
         ``recurrent_reuse_factor`` for the recurrent (state) product of a GRU / both directions of a
@@ -129,6 +133,7 @@ class HLSDesign:
     layer_precision: tuple[tuple[str, str], ...] = ()
     input_precision: str = "ap_ufixed<8,8,AP_TRN,AP_SAT>"
     zero_inputs: tuple[str, ...] = ()
+    state_inputs: tuple[tuple[str, str], ...] = ()
     reuse_factor: int = 1
     layer_reuse_factor: tuple[tuple[str, int], ...] = ()
     recurrent_reuse_factor: tuple[tuple[str, int], ...] = ()
@@ -156,6 +161,7 @@ class HLSDesign:
         if isinstance(self.zero_inputs, str) or not all(isinstance(n, str) for n in self.zero_inputs):
             raise DesignError(f"must be a list of input names, got {self.zero_inputs!r}", "zero_inputs")
         setattr_(self, "zero_inputs", tuple(self.zero_inputs))
+        setattr_(self, "state_inputs", _as_items(self.state_inputs, "state_inputs", str))
         for name, value in (
             ("reuse_factor", self.reuse_factor),
             *self.layer_reuse_factor,
@@ -195,7 +201,8 @@ class HLSDesign:
     def layer_names(self) -> set[str]:
         """Every layer name the design refers to (checked against the model by ``convert``)."""
         names = {k.split(".", 1)[0] for k, _ in self.layer_precision}
-        return names | {k for k, _ in self.layer_reuse_factor} | {k for k, _ in self.recurrent_reuse_factor}
+        return (names | {k for k, _ in self.layer_reuse_factor} | {k for k, _ in self.recurrent_reuse_factor}
+                | {k for k, _ in self.state_inputs} | {v for _, v in self.state_inputs})
 
     # --------------------------------------------------------------------------------- (de)serialise
 
@@ -204,6 +211,9 @@ class HLSDesign:
         for name in ("layer_precision", "layer_reuse_factor", "recurrent_reuse_factor"):
             d[name] = dict(d[name])
         d["zero_inputs"] = list(d["zero_inputs"])
+        d["state_inputs"] = dict(d["state_inputs"])
+        if not d["state_inputs"]:  # designs without one keep the dict (and cache keys) they always had
+            del d["state_inputs"]
         return d
 
     @classmethod

@@ -95,6 +95,10 @@ WORKAROUNDS: dict[str, str] = {
     ),
 }
 
+#: hls4ml layer-config key of an input that carries a recurrent layer's state (HLSDesign.state_inputs),
+#: read by the dse_state_input_type pass.
+STATE_OF_KEY = "DseStateOf"
+
 _FLAGS: ContextVar[Mapping[str, bool] | None] = ContextVar("dse_hls_workarounds", default=None)
 
 
@@ -372,6 +376,26 @@ def _optimizer_classes():
                     )
             return False
 
+    class StateInputType(OptimizerPass):
+        """dse_state_input_type (a dse feature, not a workaround: always on): an input marked with
+        ``HLSDesign.state_inputs`` takes the state type of the GRU whose state it carries, and so does a
+        Reshape that only re-views it (hls4ml copies the input's type into the Reshape at creation)."""
+
+        def match(self, node):
+            return node.class_name == "Input" and STATE_OF_KEY in node.model.config.get_layer_config(node)
+
+        def transform(self, model, node):
+            source = model.graph[model.config.get_layer_config(node)[STATE_OF_KEY]]
+            precision = source.get_output_variable().type.precision
+            var = node.get_output_variable()
+            if str(var.type.precision) == str(precision):
+                return False
+            var.type.precision = precision
+            for other in model.graph.values():
+                if other.class_name == "Reshape" and var.name in other.inputs:
+                    other.get_output_variable().type.precision = precision
+            return False
+
     class RecurrentReuseFactor(OptimizerPass):
         """recurrent_reuse_factor: re-apply the configured recurrent reuse factors after init_gru.
 
@@ -514,6 +538,7 @@ def _optimizer_classes():
     return {
         "dse_recurrent_resource_kernel": RecurrentResourceKernel,
         "dse_initial_state_type": InitialStateType,
+        "dse_state_input_type": StateInputType,
         "dse_recurrent_reuse_factor": RecurrentReuseFactor,
         "dse_time_distributed_output": TimeDistributedOutput,
         "dse_table_precision": TablePrecision,
@@ -643,6 +668,7 @@ def install() -> None:
         [
             "dse_recurrent_reuse_factor",
             "dse_initial_state_type",
+            "dse_state_input_type",
             "dse_time_distributed_output",
             "dse_time_distributed_types",
             "dse_table_precision",

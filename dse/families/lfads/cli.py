@@ -30,7 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--controller-inputs", type=int, default=None, metavar="U",
                    help="causal: inferred generator inputs per bin (default 4)")
     p.add_argument("--controller-lag", type=int, default=None, choices=(0, 1),
-                   help="causal: 1 = the controller reads the encoder's state after the previous bin (default 0)")
+                   help="causal: 1 = the controller reads the encoder's state after the previous bin (default), "
+                        "0 = after this bin (a bin's spikes can pass through to its own rates)")
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="directory to save the deploy model (model.h5) and metrics.json")
 

@@ -32,6 +32,9 @@ SECTIONS = ("model", "train", "quantization", "hls")
 # tests/test_lfads_family.py keeps them equal).
 LAYERS = ("encoder", "ic", "generator", "factors", "logrates")
 ZERO_INPUTS = ("gen_input",)  # the generator's all-zero input: hls4ml cannot convert a Lambda making zeros
+#: The lagged controller's step input that carries the encoder's state (dse.families.lfads.step.LAG_INPUT;
+#: tests/test_lfads_causal.py keeps them equal): typed as the encoder's state.
+LAG_STATE_INPUTS = {"encoder_state_lag": "encoder"}
 RECURRENT_LAYERS = ("encoder", "generator")
 #: The matrix products a reuse factor applies to: ``<layer>`` (its input product) or ``recurrent_<layer>``.
 PRODUCTS = (*LAYERS, *(f"recurrent_{layer}" for layer in RECURRENT_LAYERS))
@@ -155,12 +158,6 @@ def check_causal(specs: Mapping[str, Spec]) -> list[tuple[str, str]]:
         return [("model.ic_window", f"{', '.join(map(str, bad))}: a causal design in a study streams one bin's "
                                     "step, built for a learned initial state only (ic_window 0); dse train "
                                     "--causal --ic-window K trains one")]
-    if 1 in (_values(specs, "model.controller_lag") or []):
-        # the lagged step's controller reads the encoder's state input, which also is the encoder GRU's
-        # initial state: dse's hls4ml conversion refuses an initial state that feeds a second layer
-        return [("model.controller_lag", "1: the step of a lagged controller does not convert to hls4ml yet "
-                                         "(its encoder state input would feed two layers); dse train --causal "
-                                         "--controller-lag 1 trains one")]
     return []
 
 
@@ -427,6 +424,7 @@ def build(point: DesignPoint) -> dict[str, Any]:
         "io_type": p["hls.io_type"],
         "table_size": p["hls.table_size"],
         "zero_inputs": [] if causal else list(ZERO_INPUTS),
+        **({"state_inputs": dict(LAG_STATE_INPUTS)} if causal and p.get("model.controller_lag") else {}),
         "part": full_part_name(hardware.part),
         "clock_period": float(hardware.clock_ns),
         "backend": hls_backend(hardware.backend),

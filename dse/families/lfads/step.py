@@ -4,8 +4,10 @@ The streaming hardware computes one 10 ms bin per call and keeps the three GRU s
 this is that computation as a Keras model, built from a trained causal model's weights::
 
     inputs:  spikes_t (1, N), encoder_state (E), controller_state (C), generator_state (Z)
+             [, encoder_state_lag (E): controller_lag 1 only]
     encoder    = GRU(E)(spikes_t, initial_state=encoder_state)             -> encoder_state'  (E)
     controller = GRU(C)(encoder_state' as a 1-bin sequence, initial_state=controller_state) -> (C)
+                 (controller_lag 1: encoder_state_lag instead of encoder_state')
     con_input  = Dense(U)(controller_state')                                -> u_t            (U)
     generator  = GRU(Z)(u_t as a 1-bin sequence, initial_state=generator_state) -> generator_state' (Z)
     factors    = Dense(F, no bias)(generator_state');  logrates = Dense(N)(factors)
@@ -16,6 +18,13 @@ A GRU over a one-bin sequence with an initial state is exactly one step of its c
 new state), and hls4ml converts GRUs with initial states (the bidirectional model's generator is one),
 so the step needs no custom layer. Stepping it over a trial, carrying the states, gives the full causal
 model's outputs (:func:`stream`; tests/test_lfads_causal.py checks it).
+
+With ``controller_lag`` 1 the controller reads the encoder's state from before this bin. That value is the
+encoder's state input, but it cannot feed the controller too: hls4ml types an initial state as its GRU's state
+and updates it in place (``nnet::gru_stack``), so a second reader would see the new state or the wrong type.
+The step therefore takes a fourth state input, ``encoder_state_lag``, that the logic around the design loads
+with the same encoder state as ``encoder_state`` (:attr:`StepModel.carry`); the conversion gives it the
+encoder's state type (``HLSDesign.state_inputs``), so the value the controller reads is exactly the stored one.
 
 The states start at zero (encoder, controller) and at the learned ``gen_init`` vector (generator). An
 inferred initial condition (``ic_window`` > 0) needs the generator to wait for the window and then catch
@@ -38,6 +47,12 @@ from dse.families.lfads.config import LFADSConfig
 
 SPIKES_T = "spikes_t"
 STATE_INPUTS = ("encoder_state", "controller_state", "generator_state")
+LAG_INPUT = "encoder_state_lag"
+#: The step's outputs: [logrates, factors, encoder, controller, generator]; the new states from index 2.
+STATE_OUTPUT = {"encoder_state": 2, "controller_state": 3, "generator_state": 4, LAG_INPUT: 2}
+#: Which recurrent layer's state each state input carries (its hls4ml type is that layer's state type).
+STATE_LAYER = {"encoder_state": ENCODER, "controller_state": CONTROLLER, "generator_state": GENERATOR,
+               LAG_INPUT: ENCODER}
 
 
 @dataclass
@@ -45,8 +60,24 @@ class StepModel:
     """The step model and the states a trial starts from."""
 
     model: keras.Model
-    initial_states: tuple[np.ndarray, np.ndarray, np.ndarray]  # encoder, controller, generator; 1-d each
+    initial_states: tuple[np.ndarray, ...]  # one 1-d array per state input, in input order
     config: LFADSConfig
+
+    @property
+    def state_inputs(self) -> tuple[str, ...]:
+        """The state inputs' names in call order (after the bin's spikes)."""
+        return tuple(self.model.input_names[1:])
+
+    @property
+    def hls_state_inputs(self) -> dict[str, str]:
+        """``HLSDesign.state_inputs`` of this step: the inputs that carry a state into another layer than its
+        GRU (the lagged encoder state), by the GRU whose state type they take."""
+        return {n: STATE_LAYER[n] for n in self.state_inputs if n == LAG_INPUT}
+
+    @property
+    def carry(self) -> tuple[int, ...]:
+        """For each state input, the index of the output that it takes for the next bin."""
+        return tuple(STATE_OUTPUT[n] for n in self.state_inputs)
 
 
 def build_step(cfg: LFADSConfig, source: keras.Model, state_outputs: bool = False) -> StepModel:
@@ -74,8 +105,9 @@ def build_step(cfg: LFADSConfig, source: keras.Model, state_outputs: bool = Fals
     enc = L.gru(cfg.encoder_units, name=ENCODER, return_sequences=False)(spikes, initial_state=h_enc)
     enc = state(enc, ENCODER)
     # controller_lag 1: the controller reads the encoder's state before this bin (the state input), else after
+    h_lag = keras.Input((cfg.encoder_units,), name=LAG_INPUT) if cfg.controller_lag else None
     con = L.gru(cfg.controller_units, name=CONTROLLER, return_sequences=False)(
-        keras.layers.Reshape((1, cfg.encoder_units), name="encoder_state_seq")(h_enc if cfg.controller_lag else enc),
+        keras.layers.Reshape((1, cfg.encoder_units), name="encoder_state_seq")(enc if h_lag is None else h_lag),
         initial_state=h_con)
     con = state(con, CONTROLLER)
     u = L.dense(cfg.controller_inputs, name=CON_INPUT)(con)
@@ -84,13 +116,15 @@ def build_step(cfg: LFADSConfig, source: keras.Model, state_outputs: bool = Fals
     gen = state(gen, GENERATOR)
     factors = L.dense(cfg.factors, name=FACTORS, use_bias=False)(gen)
     logrates = L.dense(cfg.n_neurons, name=LOGRATES)(factors)
-    model = keras.Model([spikes, h_enc, h_con, h_gen], [logrates, factors, enc, con, gen], name="lfads_causal_step")
+    inputs = [spikes, h_enc, h_con, h_gen] + ([h_lag] if h_lag is not None else [])
+    model = keras.Model(inputs, [logrates, factors, enc, con, gen], name="lfads_causal_step")
     for name in (ENCODER, CONTROLLER, CON_INPUT, GENERATOR, FACTORS, LOGRATES):
         # TimeDistributed(Dense) holds its Dense's weights, so the step's Dense takes them as they are
         model.get_layer(name).set_weights(source.get_layer(name).get_weights())
     (g0,) = source.get_layer(GEN_INIT).get_weights()
     zeros = (np.zeros(cfg.encoder_units, np.float32), np.zeros(cfg.controller_units, np.float32))
-    return StepModel(model, (*zeros, np.asarray(g0, np.float32)), cfg)
+    lag = (np.zeros(cfg.encoder_units, np.float32),) if h_lag is not None else ()
+    return StepModel(model, (*zeros, np.asarray(g0, np.float32), *lag), cfg)
 
 
 #: One call of a step: [spikes_t (trials, 1, N), states...] -> [logrates, factors, states...] (trials, size).
@@ -102,17 +136,18 @@ def keras_step(model: keras.Model) -> StepFn:
     return lambda inputs: [np.asarray(o) for o in model(inputs, training=False)]
 
 
-def stream(step: StepFn, spikes: np.ndarray, initial_states: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Run ``step`` over every bin of ``spikes`` (trials, bins, N), all trials at once, carrying the states
-    from one call to the next as the hardware does. Returns ``(logrates, factors)``, (trials, bins, .)."""
+def stream(step: StepFn, spikes: np.ndarray, start: StepModel) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``step`` over every bin of ``spikes`` (trials, bins, N), all trials at once, from ``start``'s initial
+    states, carrying the states from one call to the next as the hardware does (``start.carry``). Returns
+    ``(logrates, factors)``, (trials, bins, .)."""
     n_trials, n_bins, _ = spikes.shape
-    states = [np.tile(np.asarray(s, np.float32)[None, :], (n_trials, 1)) for s in initial_states]
+    states = [np.tile(np.asarray(s, np.float32)[None, :], (n_trials, 1)) for s in start.initial_states]
     logrates, factors = [], []
     for t in range(n_bins):
         out = step([spikes[:, t : t + 1, :].astype(np.float32), *states])
         logrates.append(np.asarray(out[0], np.float64).reshape(n_trials, -1))
         factors.append(np.asarray(out[1], np.float64).reshape(n_trials, -1))
-        states = [np.asarray(s, np.float32).reshape(n_trials, -1) for s in out[2:]]
+        states = [np.asarray(out[i], np.float32).reshape(n_trials, -1) for i in start.carry]
     return np.stack(logrates, axis=1), np.stack(factors, axis=1)
 
 
@@ -151,5 +186,5 @@ def run_csim_stream(hls_model, step_model: StepModel, spikes: np.ndarray):
         raise ValueError(f"spikes: expected shape (trials, bins, {first.shape[-1]}), got {spikes.shape}")
     _check_counts(spikes, first)
     t0 = time.perf_counter()
-    logrates, factors = stream(hls_step(hls_model, step_model.model.output_names), spikes, step_model.initial_states)
+    logrates, factors = stream(hls_step(hls_model, step_model.model.output_names), spikes, step_model)
     return CSimOutput({LOGRATES: logrates, FACTORS: factors}, time.perf_counter() - t0)

@@ -2,7 +2,8 @@
 
 hls4ml's own testbench calls the top function once per line of ``tb_input_features.dat``, with every input
 on the line; a causal step also needs its three GRU states carried from one call to the next, as the
-hardware's state registers carry them. This testbench does that: per trial it sets the states to their
+hardware's state registers carry them (a lagged controller's step has a fourth state input, loaded with the
+encoder's state like the encoder's own). This testbench does that: per trial it sets the states to their
 initial values, then for every bin reads the bin's spikes, calls ``myproject``, copies the new states (the
 step's GRU outputs) into the state inputs, and compares the bin's log-rates and factors with the expected
 values dse's C simulation gave (:func:`dse.families.lfads.step.run_csim_stream`). It exits 1 when any value
@@ -15,7 +16,8 @@ logic around the design must do with its registers, and gives the same values (t
 
 Files it reads (written by the export, paths relative to the project as hls4ml's testbench's are):
 ``tb_data/stream_input.dat`` (one line per bin, trials one after the other: the bin's spike counts),
-``tb_data/stream_initial_states.dat`` (one line: encoder, controller and generator initial states),
+``tb_data/stream_initial_states.dat`` (one line: the initial states in input order: encoder, controller,
+generator, and for a lagged controller the encoder's again),
 ``tb_data/stream_expected.dat`` (one line per bin: log-rates then factors). It writes
 ``tb_data/csim_results.log`` (``rtl_cosim_results.log`` under co-simulation), one line per bin.
 """
@@ -27,15 +29,16 @@ from typing import Any
 
 import numpy as np
 
-from dse.families.lfads.causal import CONTROLLER, ENCODER, FACTORS, GENERATOR, LOGRATES
-from dse.families.lfads.step import STATE_INPUTS, StepModel
+from dse.families.lfads.causal import FACTORS, LOGRATES
+from dse.families.lfads.step import LAG_INPUT, STATE_INPUTS, STATE_LAYER, StepModel
 
 #: The largest difference the testbench accepts: the expected values are printed exactly (17 digits of
 #: values that are fixed-point numbers), so a correct design differs by 0.
 TOLERANCE = 1e-9
 INPUT, INITIAL, EXPECTED = "stream_input.dat", "stream_initial_states.dat", "stream_expected.dat"
-#: Which output carries each state input to the next bin (the GRU layer's output is its new state).
-STATE_OF = dict(zip(STATE_INPUTS, (ENCODER, CONTROLLER, GENERATOR), strict=True))
+#: Which output carries each state input to the next bin (the GRU layer's output is its new state; the lagged
+#: controller's encoder_state_lag takes the encoder's, like encoder_state).
+STATE_OF = STATE_LAYER
 
 
 def _size(var: Any) -> int:
@@ -50,7 +53,7 @@ def _vars(hls_model: Any) -> tuple[list[Any], dict[str, Any]]:
     outputs = dict(zip(output_names(hls_model), hls_model.get_output_variables(), strict=True))
     missing = [n for n in (LOGRATES, FACTORS, *STATE_OF.values()) if n not in outputs]
     names = [v.name for v in inputs]
-    if missing or names[1:] != list(STATE_INPUTS):
+    if missing or names[1:] not in (list(STATE_INPUTS), [*STATE_INPUTS, LAG_INPUT]):
         raise ValueError(f"not a causal step: inputs {names}, outputs {sorted(outputs)}")
     return inputs, outputs
 
