@@ -69,8 +69,9 @@ def main() -> None:
     for name, r in rows.items():
         lines.append(f"| {name} | " + " | ".join(f"{r[c]:.3g}" for c in COLUMNS) + " |")
     lines += ["", "Sizes: N=70, T=73, E=64, Z=64, F=4; the causal step also C=32, U=4 (encoder forward only). "
-              "With the controller lag (the default) the controller reads the encoder's state from before the bin, "
-              "so it no longer waits for the encoder within the step. "
+              "With the controller lag (the default) the controller reads the encoder's state from before the bin "
+              "(a 4th state input): the same layers, so the same estimate (the estimator adds the layers' "
+              "latencies; whether HLS overlaps the encoder and the controller is not estimated). "
               "PTQ ap_fixed<16,6>, reuse factor 1, Latency strategy, io_parallel, xcu55c at 5 ns. Estimates of "
               "dse's `estimate` backend (not synthesis); the bidirectional latency is per finished trial, the "
               "step's per bin: not the same quantity. Estimator uncertainty (relative) in the JSON."]

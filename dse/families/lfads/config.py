@@ -99,7 +99,7 @@ class LFADSConfig:
     # then depend on the spikes before t only). Measured once (seed 0, recipe defaults, default synthetic
     # data): behaviour R2 per bin 0.788 -> 0.862, rate R2 0.549 -> 0.821 (bidirectional: 0.855 / 0.824); 3 seeds
     # in bench/results/causal_decoders.md. Hence the default. Its step reads the lagged state from a 4th state
-    # input, so the controller no longer waits for the encoder (dse.families.lfads.step).
+    # input (dse.families.lfads.step).
     controller_lag: int = 1
 
     def __post_init__(self) -> None:
