@@ -98,3 +98,41 @@ def test_parse_outputs_rejects_truncated_output():
         hdl.parse_outputs("O 01\nC 5\n", net, 1)
     with pytest.raises(ValueError, match="1 complete samples, expected 2"):
         hdl.parse_outputs("O 01\nO 10\nC 5\n", net, 2)
+
+
+CLOSED_LOOP = [c for c in itertools.product(["LIF", "LIF2", "IF"], ["full", "event"], [1, 2, 5],
+                                            [(False, False), (True, False), (False, True)], [True, False])
+               if not (c[4] and c[3][1])]  # a readout layer has no spikes to feed back
+
+
+@pytest.mark.parametrize("neuron, scan, reuse, recurrent, readout", CLOSED_LOOP)
+def test_closed_loop_step_latency_equals_the_model(neuron, scan, reuse, recurrent, readout):
+    """A closed loop's timing (each step's inputs 200 cycles after the previous one's: the testbench's GAP):
+    every step's output comes the modelled number of cycles after its first input beat (reference.step_latency),
+    with the same outputs as at full speed; one- and two-layer networks, shared datapaths included."""
+    seed = 200 + CLOSED_LOOP.index((neuron, scan, reuse, recurrent, readout))
+    net = random_network([6, 5, 3], neuron=[neuron, "readout" if readout else neuron], recurrent=list(recurrent),
+                         time_steps=5, scan=scan, theta=6, membrane_bits=6, weight_bits=5, weight_scale=1.0,
+                         seed=seed, reuse_factor=reuse)
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 2, size=(2, 5, 6)) * (rng.random((2, 5, 6)) < 0.5)
+    ref = reference.simulate(net, x)
+    sim = ghdl.simulate(net, x, gap=200)
+    if net.has_readout:
+        np.testing.assert_array_equal(sim.readout, ref.readout)
+    else:
+        np.testing.assert_array_equal(sim.spikes, ref.out_spikes)
+    np.testing.assert_array_equal(sim.step_latency, reference.step_latency(net, x, ref.spikes, scan))
+    # the output does not wait for the next step's inputs: far below the 200-cycle gap
+    assert sim.step_latency.max() < 100
+
+
+def test_closed_loop_step_latency_of_one_layer_and_refused_for_three():
+    net = random_network([6, 3], neuron=["readout"], time_steps=4, scan="event", seed=1, reuse_factor=3)
+    x = np.random.default_rng(1).integers(0, 2, size=(2, 4, 6))
+    ref = reference.simulate(net, x)
+    np.testing.assert_array_equal(ghdl.simulate(net, x, gap=100).step_latency,
+                                  reference.step_latency(net, x, ref.spikes, "event"))
+    three = random_network([6, 5, 4, 3], neuron=["LIF", "LIF", "readout"], time_steps=4)
+    with pytest.raises(ValueError, match="3-layer network"):
+        reference.step_latency(three, x, reference.simulate(three, x).spikes, "full")

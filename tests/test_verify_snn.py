@@ -30,13 +30,14 @@ def _yosys_of_trial(st, number: int, work: Path) -> dict:
     """Yosys run here on the HDL of the trial's stored integer network (no synthesis cache)."""
     from dse.cost.registry import get_backend
     from dse.families.snn.lowering import SNNHardware
-    from dse.families.snn.pipeline import description, load_task, network_from_dict
+    from dse.families.snn.network import QuantizedSNN
+    from dse.families.snn.pipeline import description, load_task
     from dse.families.snn.train import encode_inputs
     from dse.study import load_study
 
     cfg = load_study(work / "study.yaml")
     result = st.project.load_result("snnver", number)
-    net = network_from_dict(json.loads(Path(next(a.path for a in result.artifacts
+    net = QuantizedSNN.from_dict(json.loads(Path(next(a.path for a in result.artifacts
                                                   if a.kind == "integer_network")).read_text()))
     design = cfg.search_space().design_point(result.params)
     task = load_task(design, cfg.data.spec())

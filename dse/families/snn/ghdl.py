@@ -24,6 +24,8 @@ class SimResult:
     spikes: np.ndarray | None  # (samples, T, n_out) of the last layer, None for a readout
     readout: np.ndarray | None  # (samples, T, n_out) readout membranes
     cycles: np.ndarray  # (samples,) cycles from run to done
+    #: (samples, T) closed-loop latency of every step (simulate's ``gap`` > 0), else None
+    step_latency: np.ndarray | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     work_dir: Path | None = None
 
@@ -58,8 +60,10 @@ def write_design(net: QuantizedSNN, directory: Path, testbench: bool = True) -> 
     return paths
 
 
-def ghdl_run(directory: Path, sources: list[str], top: str = hdl.TB, timeout: float | None = 600) -> dict[str, float]:
-    """Analyse sources (names relative to directory), elaborate and run `top` there. Returns seconds per phase."""
+def ghdl_run(directory: Path, sources: list[str], top: str = hdl.TB, timeout: float | None = 600,
+             generics: dict[str, int] | None = None) -> dict[str, float]:
+    """Analyse sources (names relative to directory), elaborate and run `top` there (with integer
+    ``generics``). Returns seconds per phase."""
     work = directory / "ghdl_work"
     work.mkdir(exist_ok=True)
     opts = ["--std=08", f"--workdir={work.name}"]
@@ -69,13 +73,17 @@ def ghdl_run(directory: Path, sources: list[str], top: str = hdl.TB, timeout: fl
     run_tool(["ghdl", "-e", *opts, top], directory, timeout, "ghdl elaborate")
     secs["ghdl_compile"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    run_tool(["ghdl", "-r", *opts, top, "--ieee-asserts=disable"], directory, timeout, "ghdl run")
+    gen = [f"-g{k}={v}" for k, v in (generics or {}).items()]
+    run_tool(["ghdl", "-r", *opts, top, *gen, "--ieee-asserts=disable"], directory, timeout, "ghdl run")
     secs["ghdl_run"] = time.perf_counter() - t0
     return secs
 
 
-def simulate(net: QuantizedSNN, x: np.ndarray, work_dir: Path | None = None, timeout: float | None = 600) -> SimResult:
-    """Simulate the generated design on x (samples, T, n_in) with GHDL."""
+def simulate(net: QuantizedSNN, x: np.ndarray, work_dir: Path | None = None, timeout: float | None = 600,
+             gap: int = 0) -> SimResult:
+    """Simulate the generated design on x (samples, T, n_in) with GHDL. ``gap`` > 0: as in a closed loop, each
+    step's inputs arrive ``gap`` cycles after the previous step's last one, and every step's latency (its last
+    input handshake to its output) is measured (``step_latency``); ``cycles`` then include the gaps."""
     x = net.check_inputs(x)
     tmp = None
     if work_dir is None:
@@ -85,9 +93,11 @@ def simulate(net: QuantizedSNN, x: np.ndarray, work_dir: Path | None = None, tim
         work_dir = Path(work_dir)
         paths = write_design(net, work_dir)
         (work_dir / hdl.INPUT_FILE).write_text(hdl.format_inputs(net, x))
-        secs = ghdl_run(work_dir, [p.name for p in paths], timeout=timeout)
-        spikes, mem, cycles = hdl.parse_outputs((work_dir / hdl.OUTPUT_FILE).read_text(), net, x.shape[0])
-        return SimResult(spikes, mem, cycles, secs, None if tmp else work_dir)
+        secs = ghdl_run(work_dir, [p.name for p in paths], timeout=timeout, generics={"GAP": gap} if gap else None)
+        text = (work_dir / hdl.OUTPUT_FILE).read_text()
+        spikes, mem, cycles = hdl.parse_outputs(text, net, x.shape[0])
+        lat = hdl.parse_step_latency(text, net, x.shape[0]) if gap else None
+        return SimResult(spikes, mem, cycles, seconds=secs, work_dir=None if tmp else work_dir, step_latency=lat)
     finally:
         if tmp is not None:
             tmp.cleanup()

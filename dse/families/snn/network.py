@@ -322,43 +322,55 @@ class QuantizedSNN:
             )
         return arr
 
-    # ---- files -------------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the whole integer network (every layer's weights and attributes, bits, scan, reuse
-        factor, name, meta) to one ``.npz`` that `load` reads back equal.
-
-        Why: a float training is not bit-reproducible across CPUs (BLAS kernels differ), so a network whose
-        hardware was measured must be kept as integers, not as the recipe that trained it."""
-        layers = [{"neuron": lay.neuron, "reset": lay.reset, "k_beta": lay.k_beta, "k_alpha": lay.k_alpha,
-                   "theta_int": int(lay.theta_int), "name": lay.name, "recurrent": lay.recurrent}
+    # ---- plain data and files ------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """The whole integer network as plain data (JSON-ready): every layer's weights and attributes, the
+        bits, scan, reuse factor, name and meta; `from_dict` reads it back equal."""
+        layers = [{"weights": lay.weights.tolist(), "neuron": lay.neuron, "reset": lay.reset, "k_beta": lay.k_beta,
+                   "k_alpha": lay.k_alpha, "theta_int": int(lay.theta_int), "name": lay.name,
+                   "recurrent_weights": None if lay.recurrent_weights is None else lay.recurrent_weights.tolist()}
                   for lay in self.layers]
-        header = {"format": NPZ_FORMAT, "layers": layers, "weight_bits": self.weight_bits,
-                  "membrane_bits": self.membrane_bits, "frac_bits": self.frac_bits, "input_bits": self.input_bits,
-                  "time_steps": self.time_steps, "scan": self.scan, "name": self.name, "meta": self.meta,
-                  "reuse_factor": self.reuse_factor}
-        arrays = {f"layer{i}_weights": np.asarray(lay.weights, dtype=np.int64) for i, lay in enumerate(self.layers)}
-        arrays.update({f"layer{i}_recurrent_weights": np.asarray(lay.recurrent_weights, dtype=np.int64)
-                       for i, lay in enumerate(self.layers) if lay.recurrent_weights is not None})
-        # the file is written whole or not at all (a reader never sees half a network)
+        return {"layers": layers, "weight_bits": self.weight_bits, "membrane_bits": self.membrane_bits,
+                "frac_bits": self.frac_bits, "input_bits": self.input_bits, "time_steps": self.time_steps,
+                "scan": self.scan, "name": self.name, "reuse_factor": self.reuse_factor,
+                **({"meta": dict(self.meta)} if self.meta else {})}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> QuantizedSNN:
+        layers = [SNNLayer(**{**lay, "weights": np.asarray(lay["weights"], np.int64),
+                              "recurrent_weights": None if lay["recurrent_weights"] is None
+                              else np.asarray(lay["recurrent_weights"], np.int64)}) for lay in d["layers"]]
+        return cls(layers=layers, **{k: v for k, v in d.items() if k != "layers"})
+
+    def save(self, path: str | os.PathLike) -> None:
+        """`to_dict` as one compressed ``.npz`` (the weights as arrays), written whole or not at all.
+
+        Why keep a network as a file: a float training is not bit-reproducible across CPUs (BLAS kernels
+        differ), so a network whose hardware was measured must be kept as integers, not as its recipe."""
+        d = self.to_dict()
+        arrays = {}
+        for i, lay in enumerate(d["layers"]):
+            arrays[f"layer{i}_weights"] = np.asarray(lay.pop("weights"), np.int64)
+            rec = lay.pop("recurrent_weights")
+            lay["recurrent"] = rec is not None
+            if rec is not None:
+                arrays[f"layer{i}_recurrent_weights"] = np.asarray(rec, np.int64)
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(tmp, header=np.array(json.dumps(header, default=int)), **arrays)
+        np.savez_compressed(tmp, header=np.array(json.dumps({"format": NPZ_FORMAT, **d})), **arrays)
         os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> QuantizedSNN:
         """The network `save` wrote (validated like any other)."""
         with np.load(path, allow_pickle=False) as z:
-            header = json.loads(str(z["header"]))
-            if header.get("format") != NPZ_FORMAT:
-                raise ValueError(f"{path}: not a dse integer SNN file (format {header.get('format')!r})")
-            layers = [SNNLayer(weights=z[f"layer{i}_weights"], neuron=a["neuron"], reset=a["reset"],
-                               k_beta=a["k_beta"], k_alpha=a["k_alpha"], theta_int=a["theta_int"], name=a["name"],
-                               recurrent_weights=z[f"layer{i}_recurrent_weights"] if a["recurrent"] else None)
-                      for i, a in enumerate(header["layers"])]
-        return cls(layers=layers, weight_bits=header["weight_bits"], membrane_bits=header["membrane_bits"],
-                   frac_bits=header["frac_bits"], input_bits=header["input_bits"], time_steps=header["time_steps"],
-                   scan=header["scan"], name=header["name"], meta=header["meta"], reuse_factor=header["reuse_factor"])
+            d = json.loads(str(z["header"]))
+            if d.pop("format", None) != NPZ_FORMAT:
+                raise ValueError(f"{path}: not a dse integer SNN file")
+            for i, lay in enumerate(d["layers"]):
+                lay["weights"] = z[f"layer{i}_weights"]
+                lay["recurrent_weights"] = z[f"layer{i}_recurrent_weights"] if lay.pop("recurrent") else None
+        return cls.from_dict(d)
 
     # ---- construction --------------------------------------------------------------------------
     @classmethod

@@ -98,25 +98,6 @@ def _load_model(path: Path, desc, cfg):
     return model
 
 
-def network_to_dict(net) -> dict[str, Any]:
-    layers = [{"weights": lay.weights.tolist(), "neuron": lay.neuron, "reset": lay.reset, "k_beta": lay.k_beta,
-               "k_alpha": lay.k_alpha, "theta_int": lay.theta_int, "name": lay.name,
-               "recurrent_weights": None if lay.recurrent_weights is None else lay.recurrent_weights.tolist()}
-              for lay in net.layers]
-    return {"layers": layers, "weight_bits": net.weight_bits, "membrane_bits": net.membrane_bits,
-            "frac_bits": net.frac_bits, "input_bits": net.input_bits, "time_steps": net.time_steps,
-            "scan": net.scan, "name": net.name, "reuse_factor": net.reuse_factor}
-
-
-def network_from_dict(d: dict[str, Any]):
-    from dse.families.snn.network import QuantizedSNN, SNNLayer
-
-    layers = [SNNLayer(**{**lay, "weights": np.asarray(lay["weights"], np.int64),
-                          "recurrent_weights": None if lay["recurrent_weights"] is None
-                          else np.asarray(lay["recurrent_weights"], np.int64)}) for lay in d["layers"]]
-    return QuantizedSNN(layers=layers, **{k: v for k, v in d.items() if k != "layers"})
-
-
 def _preflight(trial: TrialContext, desc, cfg, d: Design) -> None:
     """Estimate the untrained network (resources depend on sizes and bits, not on weight values); prune
     a design that cannot fit the part before training. Only where the estimate is calibrated (Xilinx)."""
@@ -221,7 +202,7 @@ def _quantize_and_cost(trial: TrialContext, d: dict[str, Any], task, desc, cfg, 
                                    **{f"spikes_layer{li}": s for li, s in enumerate(act["spikes_per_layer"])
                                       if s is not None}}
     result.accuracy["quantization"] = dict(r.quant.to_dict())
-    trial.write_json(NETWORK_FILE, network_to_dict(net), kind="integer_network")
+    trial.write_json(NETWORK_FILE, net.to_dict(), kind="integer_network")
 
     with trial.phase("lower"):
         hw = SNNHardware(net, inputs, cache_dir=str(Path(spec.build_cache_dir) / "synthesis"),
@@ -244,12 +225,13 @@ def export(req: ExportRequest, out: Path) -> list[str]:
 
     from dse.errors import ConfigError
     from dse.families.snn.hdl_project import build_project
+    from dse.families.snn.network import QuantizedSNN
     from dse.families.snn.train import encode_inputs
 
     art = {a.kind: a for a in req.result.artifacts}
     if "integer_network" not in art or not Path(art["integer_network"].path).is_file():
         raise ConfigError(req.source, f"trial {req.number}: its integer network is gone", "--trial")
-    net = network_from_dict(json.loads(Path(art["integer_network"].path).read_text()))
+    net = QuantizedSNN.from_dict(json.loads(Path(art["integer_network"].path).read_text()))
     task = load_task(req.design, req.data)
     inputs = encode_inputs(description(req.design, task).encoding, task.test)[:4]
     build_project(net, inputs, out, part=(req.result.hardware or {}).get("part", "xc7a35t"), run_ghdl=False)
@@ -269,12 +251,13 @@ def lowered_design(req: ExportRequest) -> Any:
     synthesis checks simulate, so that another ``hdl`` backend (Yosys after an estimate) costs the same design."""
     from dse.errors import ConfigError
     from dse.families.snn.lowering import SNNHardware
+    from dse.families.snn.network import QuantizedSNN
     from dse.families.snn.train import encode_inputs
 
     art = {a.kind: a for a in req.result.artifacts}
     if "integer_network" not in art or not Path(art["integer_network"].path).is_file():
         raise ConfigError(req.source, f"trial {req.number}: its integer network is gone", "--trial")
-    net = network_from_dict(json.loads(Path(art["integer_network"].path).read_text()))
+    net = QuantizedSNN.from_dict(json.loads(Path(art["integer_network"].path).read_text()))
     task = load_task(req.design, req.data)
     inputs = encode_inputs(description(req.design, task).encoding, task.test)
     return SNNHardware(net, inputs, cache_dir=str(Path(req.build_cache_dir) / "synthesis"))

@@ -23,6 +23,13 @@ With a reuse factor, layer l's datapaths serve G_l = net.groups[l] neurons each 
 input costs G_l cycles (one per group) and the fire/reset/leak update G_l cycles instead of one, so the
 layer's busy time at a step is scan_l * G_l + (G_l - 1) (G_l = 1: the fully parallel design).
 So full-scan cycles = sum over stages s of (max over active l of busy_l + STAGE_OVERHEAD) + RUN_OVERHEAD
+
+Closed loop (a bin's inputs arrive long after the previous bin's output, as every 10 ms): the output of step
+t is valid (``out_valid``, raised as soon as the last layer has finished its step) STEP_OUT_OVERHEAD cycles
+after busy_0(t) + sum over l >= 1 of (busy_l(t) + STAGE_OVERHEAD), counted from the step's first input beat
+(plus RUN_START_OVERHEAD at step 0, when the run starts with it): :func:`step_latency`. Only for networks of
+one or two layers: with three or more, stage t + L - 1, which computes step t's output, starts only when
+layer 0 has read step t + 1's inputs, i.e. one bin later.
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ from dse.families.snn.network import QuantizedSNN, SNNLayer, signed_range
 
 STAGE_OVERHEAD = 4
 RUN_OVERHEAD = 1
+STEP_OUT_OVERHEAD = 3
+RUN_START_OVERHEAD = 2
 
 
 @dataclass
@@ -246,6 +255,18 @@ def cycle_counts(net: QuantizedSNN, x: np.ndarray, spikes: list[np.ndarray | Non
         longest = np.max(np.stack([lengths[:, stage - li, li] for li in active], axis=1), axis=1)
         total += longest + STAGE_OVERHEAD
     return total
+
+
+def step_latency(net: QuantizedSNN, x: np.ndarray, spikes: list[np.ndarray | None], scan: str) -> np.ndarray:
+    """(samples, T): closed-loop cycles from each step's first input beat to its output (module docstring);
+    exact for the generated VHDL. ValueError for networks of more than two layers."""
+    if len(net.layers) > 2:
+        raise ValueError(f"a {len(net.layers)}-layer network answers a step only after the next step's inputs: "
+                         "no closed-loop step latency (one or two layers have one)")
+    busy = busy_cycles(net, scan_lengths(net, x, spikes, scan))
+    lat = busy[:, :, 0] + (busy[:, :, 1:] + STAGE_OVERHEAD).sum(axis=2) + STEP_OUT_OVERHEAD
+    lat[:, 0] += RUN_START_OVERHEAD
+    return lat
 
 
 def full_scan_cycles(net: QuantizedSNN, time_steps: int | None = None) -> int:

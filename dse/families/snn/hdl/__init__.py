@@ -39,13 +39,13 @@ from collections.abc import Sequence
 from dse.families.snn.hdl.common import INPUT_FILE, OUTPUT_FILE, PACKAGE, TB, TOP, index_bits
 from dse.families.snn.hdl.layer import layer_vhdl
 from dse.families.snn.hdl.package import package_vhdl
-from dse.families.snn.hdl.streams import format_inputs, format_outputs, parse_outputs
+from dse.families.snn.hdl.streams import format_inputs, format_outputs, parse_outputs, parse_step_latency
 from dse.families.snn.hdl.testbench import verilog_testbench, vhdl_testbench
 from dse.families.snn.hdl.top import top_vhdl
 from dse.families.snn.network import QuantizedSNN
 
 __all__ = ["INPUT_FILE", "OUTPUT_FILE", "PACKAGE", "TB", "TOP", "format_inputs", "format_outputs", "generate",
-           "generate_testbench", "index_bits", "parse_outputs"]
+           "generate_testbench", "index_bits", "parse_outputs", "parse_step_latency"]
 
 
 def generate(net: QuantizedSNN, reuse_factor: int | Sequence[int] | None = None) -> dict[str, str]:

@@ -51,6 +51,8 @@ def parse_outputs(text: str, net: QuantizedSNN, samples: int) -> tuple[np.ndarra
             else:
                 mem[smp, t] = [int(v) for v in parts[1:]]
             t += 1
+        elif parts[0] == "L":  # closed-loop timing (testbench GAP > 0): read by parse_step_latency
+            continue
         elif parts[0] == "C":
             if t != n_t:
                 raise ValueError(f"simulation output: sample {smp} has {t} steps, expected {n_t}")
@@ -76,3 +78,12 @@ def format_outputs(net: QuantizedSNN, spikes: np.ndarray | None, readout: np.nda
                 lines.append("O " + "".join(f" {int(v)}" for v in readout[smp, t]))
         lines.append(f"C {int(cycles[smp])}")
     return "\n".join(lines) + "\n"
+
+
+def parse_step_latency(text: str, net: QuantizedSNN, samples: int) -> np.ndarray:
+    """The "L" lines of a closed-loop run (testbench GAP > 0): (S, T) cycles from each step's last input
+    handshake to its output."""
+    vals = [int(ln.split()[1]) for ln in text.splitlines() if ln.startswith("L ")]
+    if len(vals) != samples * net.time_steps:
+        raise ValueError(f"simulation output: {len(vals)} step latencies, expected {samples} x {net.time_steps}")
+    return np.array(vals, np.int64).reshape(samples, net.time_steps)

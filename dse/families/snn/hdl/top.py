@@ -18,7 +18,7 @@ def top_vhdl(net: QuantizedSNN) -> str:
                 else f"    out_spikes : out std_logic_vector({last.n_out - 1} downto 0)")
     decl = [f"  signal stage : unsigned({sw - 1} downto 0);",
             "  type cstate_t is (C_IDLE, C_START, C_WAIT, C_DONE);", "  signal cst : cstate_t;",
-            "  signal all_done : std_logic;", "  signal ov : std_logic;"]
+            "  signal all_done : std_logic;", "  signal ov : std_logic;", "  signal out_pending : std_logic;"]
     for li, lay in enumerate(net.layers):
         decl += [f"  signal start{li} : std_logic;", f"  signal done{li} : std_logic;"]
         if lay.spiking:
@@ -47,8 +47,17 @@ def top_vhdl(net: QuantizedSNN) -> str:
         cst <= C_IDLE;
         stage <= (others => '0');
         ov <= '0';
+        out_pending <= '0';
       else
         ov <= '0';
+        -- out_valid: as soon as the last layer has finished its step (not when the whole stage has), so a step's
+        -- output does not wait for the first layer's next step, i.e. for the next bin's input in a closed loop
+        if start{n_l - 1} = '1' then
+          out_pending <= '1';
+        elsif cst = C_WAIT and out_pending = '1' and done{n_l - 1} = '1' then
+          ov <= '1';
+          out_pending <= '0';
+        end if;
         if cst = C_IDLE then
           if run = '1' then
             cst <= C_START;
@@ -58,9 +67,6 @@ def top_vhdl(net: QuantizedSNN) -> str:
           cst <= C_WAIT;
         elsif cst = C_WAIT then
           if all_done = '1' then
-            if stage >= {n_l - 1} then
-              ov <= '1';
-            end if;
             if stage = {last_stage} then
               cst <= C_DONE;
             else
