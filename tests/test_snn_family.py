@@ -82,6 +82,25 @@ def test_every_point_is_synthesized_checked_and_stored(study):
     for r in by.values():
         assert r.objectives["synaptic_ops"] > 0 and r.objectives["spikes"] > 0
         assert 0 < r.objectives["input_density"] <= 1 and r.objectives["membrane_updates"] > 0
+    # a decoder with one step per bin answers each bin: its latency is the worst closed-loop bin latency of
+    # the test trials (reference.step_latency, checked against GHDL in test_snn_vhdl), far below a whole run's
+    from dse.families.snn.network import QuantizedSNN
+    from dse.families.snn.pipeline import description, load_task
+    from dse.families.snn.reference import simulate, step_latency
+    from dse.families.snn.train import encode_inputs
+    from dse.study import load_study
+
+    cfg = load_study(study / "study.yaml")
+    for t in trials:
+        r = results[t.number]
+        assert r.hardware["latency_per"] == "bin"
+        net = QuantizedSNN.from_dict(json.loads(Path(next(a.path for a in r.artifacts
+                                                          if a.kind == "integer_network")).read_text()))
+        design = cfg.search_space().design_point(r.params)
+        task = load_task(design, cfg.data.spec())
+        x = encode_inputs(description(design, task).encoding, task.test)
+        lat = step_latency(net, x, simulate(net, x).spikes, net.scan)
+        assert r.hardware["latency_cycles"] == int(lat.max()) < r.accuracy["integer"]["mean_cycles"] / 5
 
 
 def test_status_pareto_and_compare_read_the_study(study):

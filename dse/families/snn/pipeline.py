@@ -31,6 +31,15 @@ def load_task(design: dict[str, Any], data: dict[str, Any]):
     return load_task(design["task"], seed=data.get("split_seed", 0))
 
 
+def latency_per(task, desc, net) -> str | None:
+    """What a design's latency is per: "bin" for a decoder that answers each bin as it comes (one time step
+    per bin and at most two layers: reference.step_latency), "trial" for one that answers when a run over the
+    trial ends, None (one inference: an image) for classification."""
+    if task.kind != "regression":
+        return None
+    return "bin" if desc.encoding.substeps == 1 and len(net.layers) <= 2 else "trial"
+
+
 def description(design: dict[str, Any], task) -> Any:
     from dse.families.snn.model import SNNDescription
 
@@ -205,8 +214,9 @@ def _quantize_and_cost(trial: TrialContext, d: dict[str, Any], task, desc, cfg, 
     trial.write_json(NETWORK_FILE, net.to_dict(), kind="integer_network")
 
     with trial.phase("lower"):
+        per = latency_per(task, desc, net)
         hw = SNNHardware(net, inputs, cache_dir=str(Path(spec.build_cache_dir) / "synthesis"),
-                         rom_style=d.get("rom_style", "auto"))
+                         rom_style=d.get("rom_style", "auto"), latency_per="bin" if per == "bin" else "run")
         hw.write(trial.work / "hdl")
         trial.artifact("hdl_project", trial.work / "hdl")
     target = d.hardware
@@ -214,7 +224,7 @@ def _quantize_and_cost(trial: TrialContext, d: dict[str, Any], task, desc, cfg, 
         report = get_backend(target.backend).cost(hw, part=target.part, clock_ns=target.clock_ns,
                                                   output_dir=str(trial.work / "synthesis"))
     result.cache["synthesis"] = bool(report.details.get("cached"))
-    trial.finish({**_accuracy(r.metrics, task.kind), **{k: act[k] for k in ACTIVITY}}, report)
+    trial.finish({**_accuracy(r.metrics, task.kind), **{k: act[k] for k in ACTIVITY}}, report, latency_per=per)
 
 
 def export(req: ExportRequest, out: Path) -> list[str]:
@@ -259,5 +269,7 @@ def lowered_design(req: ExportRequest) -> Any:
         raise ConfigError(req.source, f"trial {req.number}: its integer network is gone", "--trial")
     net = QuantizedSNN.from_dict(json.loads(Path(art["integer_network"].path).read_text()))
     task = load_task(req.design, req.data)
-    inputs = encode_inputs(description(req.design, task).encoding, task.test)
-    return SNNHardware(net, inputs, cache_dir=str(Path(req.build_cache_dir) / "synthesis"))
+    desc = description(req.design, task)
+    inputs = encode_inputs(desc.encoding, task.test)
+    per = "bin" if latency_per(task, desc, net) == "bin" else "run"
+    return SNNHardware(net, inputs, cache_dir=str(Path(req.build_cache_dir) / "synthesis"), latency_per=per)
