@@ -12,9 +12,7 @@ cached by an earlier run is reused), run with `dse run`, and its trials read wit
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,14 +20,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
-    RESULTS,
     ROOT,
     command_line,
     load_average,
     machine,
     markdown_table,
-    read_json,
     run_study_copy,
+    study_bench_main,
 )
 
 NAME = "causal_study"
@@ -79,20 +76,7 @@ def render(d: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--keep", type=Path, default=None, help="run in this new folder and keep it")
-    ap.add_argument("--from-json", action="store_true", help="only re-render bench/results/causal_study.md")
-    a = ap.parse_args()
-    if a.from_json:
-        d = read_json(NAME, "python bench/causal_study.py")
-    else:
-        if a.keep is not None and a.keep.exists():
-            sys.exit(f"--keep {a.keep}: already exists (the study must start from an empty database)")
-        d = run(a.keep)
-        (RESULTS / f"{NAME}.json").write_text(json.dumps(d, indent=1) + "\n")
-    md = render(d)
-    (RESULTS / f"{NAME}.md").write_text(md)
-    print(md)
+    study_bench_main(__doc__, NAME, run, render)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ it, whatever its cost.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
@@ -34,10 +33,8 @@ from common import (  # noqa: E402
     header_from_meta,
     load_average,
     markdown_table,
-    read_json,
     run_meta,
-    write_json,
-    write_result,
+    study_bench_main,
 )
 
 NAME = "closed_loop_front"
@@ -136,20 +133,7 @@ def render(d: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--keep", type=Path, default=None, help="run in this new folder and keep it")
-    ap.add_argument("--from-json", action="store_true", help=f"only re-render bench/results/{NAME}.md")
-    a = ap.parse_args()
-    if a.from_json:
-        d = read_json(NAME, "python bench/closed_loop_front.py")
-    else:
-        if a.keep is not None and a.keep.exists():
-            sys.exit(f"--keep {a.keep}: already exists (the studies must start from empty databases)")
-        d = run(a.keep)
-        write_json(NAME, d)
-    md = render(d)
-    write_result(NAME, md)
-    print(md)
+    study_bench_main(__doc__, NAME, run, render)
 
 
 if __name__ == "__main__":

@@ -173,3 +173,22 @@ def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def study_bench_main(doc: str, name: str, run: Any, render: Any) -> None:
+    """The command line of a bench that runs studies in a new folder: ``[--keep DIR]`` runs (``run(keep)`` returns
+    the JSON to write as bench/results/NAME.json), ``--from-json`` only re-renders NAME.md (``render(json)``)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--keep", type=Path, default=None, help="run in this new folder and keep it")
+    ap.add_argument("--from-json", action="store_true", help=f"only re-render bench/results/{name}.md")
+    a = ap.parse_args()
+    if a.from_json:
+        d = read_json(name, f"python bench/{name}.py")
+    else:
+        if a.keep is not None and a.keep.exists():
+            sys.exit(f"--keep {a.keep}: already exists (a study must start from an empty database)")
+        d = run(a.keep)
+        write_json(name, d)
+    write_result(name, render(d))

@@ -14,6 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = ["training", "trial_cost", "hls_path", "ray_scaling", "driver_throughput", "view_speed", "search_grid", "search_live", "paper_design",
          "paper_scans", "paper_scans_qat", "qat_gap", "estimator_fidelity", "snn_training", "causal_decoders", "causal_study", "causal_step_cost",
+         "closed_loop_front",
          "snn_tradeoffs",
          "snn_decoder_study", "snn_verify_front", "verify_calibration", "snn_cross_family", "snn_nir", "snn_reuse",
          "snn_reuse_784", "snn_digits16_front", "snn_reuse_calibration",
@@ -26,6 +27,7 @@ FROM_JSON = {
     "view_speed": "python bench/view_speed.py --code BEFORE AFTER --label before after",
     "causal_decoders": "python bench/causal_decoders.py --seeds 0 1 2",
     "causal_study": "python bench/causal_study.py",
+    "closed_loop_front": "python bench/closed_loop_front.py",
     "search_grid": "python bench/search_grid.py --workdir GRID --workers 2 --qat-step 2",
     "search_live": ("python bench/search_grid.py --workdir GRID, then python bench/search_live.py --grid GRID "
                     "--workdir LIVE --runs cost-aware:0 ... --stop-fraction 0.95"),
