@@ -269,3 +269,27 @@ def test_causal_study_markdown_is_rendered_from_its_json():
     data = json.loads((RESULTS / "causal_study.json").read_text())
     assert _bench_module("causal_study").render(data) == (RESULTS / "causal_study.md").read_text()
     assert data["rows"] and all(r["latency_per"] == "bin" for r in data["rows"])
+
+
+def test_closed_loop_front_markdown_and_its_goal_are_read_from_the_rows():
+    """bench/results/closed_loop_front.md is rendered from its JSON; every row's latency is per bin; and the goal it
+    states is recomputed here from the rows alone (a causal LFADS design that no row dominates in R² per bin x
+    latency x LUT, <= 5 us per bin, above the linear decoder's R² per bin)."""
+    data = json.loads((RESULTS / "closed_loop_front.json").read_text())
+    mod = _bench_module("closed_loop_front")
+    md = (RESULTS / "closed_loop_front.md").read_text()
+    assert mod.render(data) == md
+    rows = data["rows"]
+    assert {r["family"] for r in rows} == {"lfads", "snn"} and all(r["latency_per"] == "bin" for r in rows)
+
+    def dominated(a: dict) -> bool:
+        return any(b["behavior_r2_bin"] >= a["behavior_r2_bin"] and b["latency_us"] <= a["latency_us"]
+                   and b["lut"] <= a["lut"] and (b["behavior_r2_bin"], -b["latency_us"], -b["lut"])
+                   != (a["behavior_r2_bin"], -a["latency_us"], -a["lut"]) for b in rows)
+
+    for r in rows:
+        assert r["joint_front"] == (not dominated(r))
+    linear = data["linear_decoder"]["behavior_r2"]
+    met = [r for r in rows if r["family"] == "lfads" and r["causal"] and not dominated(r) and r["latency_us"] <= 5.0
+           and r["behavior_r2_bin"] > linear]
+    assert ("): met by LFADS trial" in md) == bool(met)
