@@ -187,9 +187,11 @@ def main() -> None:
           "xc7a35t at 10 ns; 2 workers (Ray), 1 CPU each",
           f"- wall time of `dse run`: {f'{wall:.0f} s' if wall else '–'} (first trial start to last trial end "
           f"in the database: {study_wall(df):.0f} s; it includes Ray's start); {n_done} of {len(df)} trials complete\n",
-          "- latency: cycles of one whole test trial (73 bins; the worst of the 17 test trials) at 100 MHz — the "
-          "network answers every bin as it arrives, so the per-bin latency is about 1/73 of it; cycles of the "
-          "event scan depend on the input spikes (the column `cycles` is the worst trial)\n",
+          "- latency: a bin's closed-loop latency at 100 MHz, from its first input beat to its output (the worst bin "
+          "of the 17 test trials; `latency_per: bin`, exact: reference.step_latency); event-scan cycles depend on "
+          "the input spikes (the column `cycles` is the worst bin). Runs before c1e6858 recorded a whole trial's "
+          "cycles here, and their hardware raised out_valid only when a pipeline stage ended: in a closed loop a "
+          "bin's output then waited for the next bin's inputs\n",
           "### Pareto front (`dse pareto`)\n", "```", pareto.strip(), "```", "",
           "### All trials\n",
           "| trial | hidden | W | M/F | scan | R² bin (integer) | R² bin (float) | latency µs | cycles | LUT | FF | "
