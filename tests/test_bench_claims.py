@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -293,3 +294,21 @@ def test_closed_loop_front_markdown_and_its_goal_are_read_from_the_rows():
     met = [r for r in rows if r["family"] == "lfads" and r["causal"] and not dominated(r) and r["latency_us"] <= 5.0
            and r["behavior_r2_bin"] > linear]
     assert ("): met by LFADS trial" in md) == bool(met)
+
+
+@pytest.mark.parametrize("name", ["snn_reuse", "snn_reuse_784"])
+def test_snn_reuse_tables_are_rendered_from_their_json(name):
+    """bench/results/snn_reuse*.md: re-rendered from the run's JSON, the same text; a table measured on a saved
+    network (bench/snn_reuse.py keeps it beside the JSON) names that network's weights by hash."""
+    mod = _bench_module("snn_reuse")
+    data = json.loads((RESULTS / f"{name}.json").read_text())
+    md = (RESULTS / f"{name}.md").read_text()
+    assert mod.markdown(data, data["command"], mod.BENCHES[data.get("task", "digits16")], f"{name}.png") == md
+    net_file = RESULTS / f"{name}_network.npz"
+    if net_file.is_file():
+        from dse.families.snn.network import QuantizedSNN
+
+        net = QuantizedSNN.load(net_file)
+        assert mod.digest(np.concatenate([lay.weights.ravel() for lay in net.layers])) == \
+            data["network"]["weights_sha256"]
+        assert net.sizes == data["network"]["sizes"]
