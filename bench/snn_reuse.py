@@ -89,6 +89,11 @@ def digest(a: np.ndarray) -> str:
     return hashlib.sha256(repr(b.shape).encode() + b.tobytes()).hexdigest()
 
 
+def weights_digest(net) -> str:
+    """sha256 of a network's weight matrices (the table's network, named in its JSON)."""
+    return digest(np.concatenate([lay.weights.ravel() for lay in net.layers]))
+
+
 def train_network(task_name: str, epochs: int | None, seed: int = 0) -> tuple[object, object, dict]:
     """Train the task's network and quantize to 6/8 bits: (QAT network, test inputs, accuracies)."""
     from dse.families.snn.quantize import ptq, qat, resolve_quant
@@ -124,7 +129,7 @@ def stored_network(net_file: Path, previous: dict, task_name: str, epochs: int |
     if digest(x) != info.get("inputs_sha256"):
         sys.exit(f"{net_file}: --append refused: the task's test inputs differ from the stored run's "
                  f"(sha256 {digest(x)[:12]} vs {str(info.get('inputs_sha256'))[:12]})")
-    if digest(np.concatenate([lay.weights.ravel() for lay in net.layers])) != info.get("weights_sha256"):
+    if weights_digest(net) != info.get("weights_sha256"):
         sys.exit(f"{net_file}: --append refused: the saved network is not the one the results were measured on")
     return net, x, info
 
@@ -408,7 +413,7 @@ def main() -> None:
             print(f"network read from {net_file}", file=sys.stderr)
         else:
             net, x, info = train_network(bench.task, args.epochs)
-            info["weights_sha256"] = digest(np.concatenate([lay.weights.ravel() for lay in net.layers]))
+            info["weights_sha256"] = weights_digest(net)
             print(f"trained: {json.dumps(info)}", file=sys.stderr)
         rows = previous["rows"] if previous else []
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -36,9 +36,6 @@ from dse.families.lfads.step import LAG_INPUT, STATE_INPUTS, STATE_LAYER, StepMo
 #: values that are fixed-point numbers), so a correct design differs by 0.
 TOLERANCE = 1e-9
 INPUT, INITIAL, EXPECTED = "stream_input.dat", "stream_initial_states.dat", "stream_expected.dat"
-#: Which output carries each state input to the next bin (the GRU layer's output is its new state; the lagged
-#: controller's encoder_state_lag takes the encoder's, like encoder_state).
-STATE_OF = STATE_LAYER
 
 
 def _size(var: Any) -> int:
@@ -51,7 +48,7 @@ def _vars(hls_model: Any) -> tuple[list[Any], dict[str, Any]]:
 
     inputs = list(hls_model.get_input_variables())
     outputs = dict(zip(output_names(hls_model), hls_model.get_output_variables(), strict=True))
-    missing = [n for n in (LOGRATES, FACTORS, *STATE_OF.values()) if n not in outputs]
+    missing = [n for n in (LOGRATES, FACTORS, *STATE_LAYER.values()) if n not in outputs]
     names = [v.name for v in inputs]
     if missing or names[1:] not in (list(STATE_INPUTS), [*STATE_INPUTS, LAG_INPUT]):
         raise ValueError(f"not a causal step: inputs {names}, outputs {sorted(outputs)}")
@@ -72,7 +69,7 @@ def testbench(hls_model: Any, n_trials: int, n_bins: int, project: str = "myproj
         n = _size(var)
         state_decl.append(f"        {var.type.name} {var.name}[{n}];")
         init.append(f"        for (int i = 0; i < {n}; i++) {var.name}[i] = init[{offset} + i];")
-        carry.append(f"            for (int i = 0; i < {n}; i++) {var.name}[i] = {outputs[STATE_OF[var.name]].name}[i];")
+        carry.append(f"            for (int i = 0; i < {n}; i++) {var.name}[i] = {outputs[STATE_LAYER[var.name]].name}[i];")
         offset += n
     report = []
     for var in shown:

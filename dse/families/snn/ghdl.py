@@ -82,8 +82,8 @@ def ghdl_run(directory: Path, sources: list[str], top: str = hdl.TB, timeout: fl
 def simulate(net: QuantizedSNN, x: np.ndarray, work_dir: Path | None = None, timeout: float | None = 600,
              gap: int = 0) -> SimResult:
     """Simulate the generated design on x (samples, T, n_in) with GHDL. ``gap`` > 0: as in a closed loop, each
-    step's inputs arrive ``gap`` cycles after the previous step's last one, and every step's latency (its last
-    input handshake to its output) is measured (``step_latency``); ``cycles`` then include the gaps."""
+    step's inputs arrive ``gap`` cycles after the previous step's last one, and every step's latency (its first
+    input beat to its output) is measured (``step_latency``); ``cycles`` then include the gaps."""
     x = net.check_inputs(x)
     tmp = None
     if work_dir is None:

@@ -4,7 +4,7 @@ cost (:class:`dse.cost.hdl.HDLDesign`).
 ``cycles`` come from the bit-exact reference model's cycle model on the study's test inputs (exact for
 the generated VHDL, tests/test_snn_vhdl.py), so the event-driven scan's data-dependent latency is what
 the test data costs: worst case and best case over the samples. A decoder that answers every bin (one time
-step per bin, one or two layers) is costed per bin (``latency_per="bin"``): the closed-loop latency from a
+step per bin, one or two layers) is costed per bin (``per_bin``): the closed-loop latency from a
 bin's first input beat to its output, worst and best over every bin of the test trials
 (:func:`dse.families.snn.reference.step_latency`); otherwise per run (a whole trial or image).
 """
@@ -34,17 +34,13 @@ class SNNHardware:
     cache_dir: str | None = None
     check_samples: int = 2
     rom_style: str = "auto"  # dse.families.snn.synth.mark_roms
-    latency_per: str = "run"  # "bin": cycles() are a bin's closed-loop latency (see the module docstring)
-
-    def __post_init__(self) -> None:
-        if self.latency_per not in ("run", "bin"):
-            raise ValueError(f"latency_per: 'run' or 'bin', got {self.latency_per!r}")
+    per_bin: bool = False  # cycles() are a bin's closed-loop latency, not a run's (see the module docstring)
 
     def cycles(self) -> tuple[int, int]:
         from dse.families.snn.reference import simulate, step_latency
 
         ref = simulate(self.net, self.inputs)
-        counts = (step_latency(self.net, self.inputs, ref.spikes, self.net.scan) if self.latency_per == "bin"
+        counts = (step_latency(self.net, self.inputs, ref.spikes, self.net.scan) if self.per_bin
                   else ref.cycles[self.net.scan])
         return int(counts.max()), int(counts.min())
 

@@ -326,10 +326,16 @@ class QuantizedSNN:
     def to_dict(self) -> dict:
         """The whole integer network as plain data (JSON-ready): every layer's weights and attributes, the
         bits, scan, reuse factor, name and meta; `from_dict` reads it back equal."""
-        layers = [{"weights": lay.weights.tolist(), "neuron": lay.neuron, "reset": lay.reset, "k_beta": lay.k_beta,
-                   "k_alpha": lay.k_alpha, "theta_int": int(lay.theta_int), "name": lay.name,
-                   "recurrent_weights": None if lay.recurrent_weights is None else lay.recurrent_weights.tolist()}
-                  for lay in self.layers]
+        d = self._attributes()
+        for lay_d, lay in zip(d["layers"], self.layers, strict=True):
+            lay_d["weights"] = lay.weights.tolist()
+            lay_d["recurrent_weights"] = None if lay.recurrent_weights is None else lay.recurrent_weights.tolist()
+        return d
+
+    def _attributes(self) -> dict:
+        """`to_dict` without the weight matrices."""
+        layers = [{"neuron": lay.neuron, "reset": lay.reset, "k_beta": lay.k_beta, "k_alpha": lay.k_alpha,
+                   "theta_int": int(lay.theta_int), "name": lay.name} for lay in self.layers]
         return {"layers": layers, "weight_bits": self.weight_bits, "membrane_bits": self.membrane_bits,
                 "frac_bits": self.frac_bits, "input_bits": self.input_bits, "time_steps": self.time_steps,
                 "scan": self.scan, "name": self.name, "reuse_factor": self.reuse_factor,
@@ -343,18 +349,18 @@ class QuantizedSNN:
         return cls(layers=layers, **{k: v for k, v in d.items() if k != "layers"})
 
     def save(self, path: str | os.PathLike) -> None:
-        """`to_dict` as one compressed ``.npz`` (the weights as arrays), written whole or not at all.
+        """`to_dict` as one compressed ``.npz`` (the weights as arrays, the rest as a JSON header), written whole
+        or not at all.
 
         Why keep a network as a file: a float training is not bit-reproducible across CPUs (BLAS kernels
         differ), so a network whose hardware was measured must be kept as integers, not as its recipe."""
-        d = self.to_dict()
+        d = self._attributes()
         arrays = {}
-        for i, lay in enumerate(d["layers"]):
-            arrays[f"layer{i}_weights"] = np.asarray(lay.pop("weights"), np.int64)
-            rec = lay.pop("recurrent_weights")
-            lay["recurrent"] = rec is not None
-            if rec is not None:
-                arrays[f"layer{i}_recurrent_weights"] = np.asarray(rec, np.int64)
+        for i, (lay_d, lay) in enumerate(zip(d["layers"], self.layers, strict=True)):
+            arrays[f"layer{i}_weights"] = np.asarray(lay.weights, np.int64)
+            lay_d["recurrent"] = lay.recurrent
+            if lay.recurrent:
+                arrays[f"layer{i}_recurrent_weights"] = np.asarray(lay.recurrent_weights, np.int64)
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez_compressed(tmp, header=np.array(json.dumps({"format": NPZ_FORMAT, **d})), **arrays)

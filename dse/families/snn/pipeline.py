@@ -216,7 +216,7 @@ def _quantize_and_cost(trial: TrialContext, d: dict[str, Any], task, desc, cfg, 
     with trial.phase("lower"):
         per = latency_per(task, desc, net)
         hw = SNNHardware(net, inputs, cache_dir=str(Path(spec.build_cache_dir) / "synthesis"),
-                         rom_style=d.get("rom_style", "auto"), latency_per="bin" if per == "bin" else "run")
+                         rom_style=d.get("rom_style", "auto"), per_bin=per == "bin")
         hw.write(trial.work / "hdl")
         trial.artifact("hdl_project", trial.work / "hdl")
     target = d.hardware
@@ -271,5 +271,5 @@ def lowered_design(req: ExportRequest) -> Any:
     task = load_task(req.design, req.data)
     desc = description(req.design, task)
     inputs = encode_inputs(desc.encoding, task.test)
-    per = "bin" if latency_per(task, desc, net) == "bin" else "run"
-    return SNNHardware(net, inputs, cache_dir=str(Path(req.build_cache_dir) / "synthesis"), latency_per=per)
+    return SNNHardware(net, inputs, cache_dir=str(Path(req.build_cache_dir) / "synthesis"),
+                       per_bin=latency_per(task, desc, net) == "bin")

@@ -81,8 +81,8 @@ def format_outputs(net: QuantizedSNN, spikes: np.ndarray | None, readout: np.nda
 
 
 def parse_step_latency(text: str, net: QuantizedSNN, samples: int) -> np.ndarray:
-    """The "L" lines of a closed-loop run (testbench GAP > 0): (S, T) cycles from each step's last input
-    handshake to its output."""
+    """The "L" lines of a closed-loop run (testbench GAP > 0): (S, T) cycles from each step's first input
+    beat to its output."""
     vals = [int(ln.split()[1]) for ln in text.splitlines() if ln.startswith("L ")]
     if len(vals) != samples * net.time_steps:
         raise ValueError(f"simulation output: {len(vals)} step latencies, expected {samples} x {net.time_steps}")
